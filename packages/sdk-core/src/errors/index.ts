@@ -1,0 +1,2 @@
+export { FerryError, isFerryErrorNamed } from './ferry-error';
+export type { FerryErrorJSON, FerryErrorOptions } from './ferry-error';

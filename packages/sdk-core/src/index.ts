@@ -1,0 +1,6 @@
+/**
+ * `@ferry/sdk-core`: agents, LLM calls, events, state and durable conversations.
+ *
+ * @packageDocumentation
+ */
+export * from './errors/index';

@@ -1,0 +1,89 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { startServer } from './server';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('expected an integer from 0 to 65535 (0 picks a free port)');
+  }
+  return port;
+}
+
+const program = new Command()
+  .name('ferry-server')
+  .description('Run a Ferry agent server (OpenHands agent-server protocol core).')
+  .option(
+    '--host <host>',
+    'interface to bind (env FERRY_HOST)',
+    process.env.FERRY_HOST ?? '127.0.0.1',
+  )
+  .option(
+    '--port <port>',
+    'port to bind, 0 for a free one (env FERRY_PORT)',
+    parsePort,
+    parsePort(process.env.FERRY_PORT ?? '8000'),
+  )
+  .option(
+    '--data-dir <dir>',
+    'where conversations are kept (env FERRY_DATA_DIR)',
+    process.env.FERRY_DATA_DIR ?? './ferry-data',
+  )
+  .option(
+    '--workspace-root <dir>',
+    'where workspaces live (env FERRY_WORKSPACE_ROOT)',
+    process.env.FERRY_WORKSPACE_ROOT,
+  )
+  .option(
+    '--api-key <key...>',
+    'accepted X-Session-API-Key value(s) (env FERRY_API_KEY, comma-separated)',
+  )
+  .option('--log', 'log every request')
+  .addHelpText(
+    'after',
+    '\nSecrets: set FERRY_SECRET_KEY to encrypt persisted secrets; prefer FERRY_API_KEY over --api-key\nso the key does not show in the process list.\n',
+  );
+
+interface CliOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  workspaceRoot?: string;
+  apiKey?: string[];
+  log?: boolean;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const options = program.opts<CliOptions>();
+  const apiKey = options.apiKey ?? process.env.FERRY_API_KEY?.split(',').filter(Boolean);
+  const server = await startServer({
+    host: options.host,
+    port: options.port,
+    dataDir: options.dataDir,
+    ...(options.workspaceRoot === undefined ? {} : { workspaceRoot: options.workspaceRoot }),
+    ...(apiKey === undefined ? {} : { apiKey }),
+    logger: options.log ?? false,
+  });
+  process.stdout.write(`ferry-server listening on ${server.url}\n`);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    process.stdout.write(`ferry-server: ${signal} received, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`ferry-server: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ferry-server: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
