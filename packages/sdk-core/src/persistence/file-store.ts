@@ -1,0 +1,67 @@
+/**
+ * Counters of the durable work a store did. A store and all its scopes share one object, so a
+ * benchmark or a test can assert, for example, "at most 3 fsyncs per step".
+ */
+export interface FileStoreStats {
+  /** fsync calls on files and directories (the in-memory store counts the ones a local store would make). */
+  fsyncs: number;
+  /** Calls that wrote file content: `writeAtomic`, `append` and `createExclusive`. */
+  writes: number;
+}
+
+/** Options of `FileStore.append` and `FileStore.truncate`. */
+export interface DurabilityOptions {
+  /** Flush the change to disk before resolving (default `true`). */
+  fsync?: boolean;
+}
+
+/** Options of `FileStore.remove`. */
+export interface RemoveOptions {
+  /** Also remove a directory with everything in it (default `false`: files and empty directories only). */
+  recursive?: boolean;
+}
+
+/**
+ * Where a conversation keeps its files: the seam that lets other stores plug in.
+ *
+ * Paths are relative to the store's root and `/`-separated (`events/segment-000001.jsonl`); the
+ * empty string is the root itself. An absolute path, or one that climbs above the root with `..`,
+ * is refused with a `FerryError` of code `INVALID_STORE_PATH`.
+ */
+export interface FileStore {
+  /** Counters shared by this store and its scopes. */
+  readonly stats: FileStoreStats;
+  /** The file's bytes, or `undefined` when it does not exist. */
+  read(path: string): Promise<Uint8Array | undefined>;
+  /** The file's content as UTF-8 text, or `undefined` when it does not exist. */
+  readText(path: string): Promise<string | undefined>;
+  /**
+   * Replaces the file as a whole: readers see the old content or the new, never a mix, even after
+   * a crash (temp file in the same folder, fsync, rename over, fsync the folder). Creates the
+   * parent folders as needed.
+   */
+  writeAtomic(path: string, data: string | Uint8Array): Promise<void>;
+  /** Appends to the file with one write, creating it (and its folders) when missing. */
+  append(path: string, data: string | Uint8Array, options?: DurabilityOptions): Promise<void>;
+  /** Cuts the file down to `length` bytes. */
+  truncate(path: string, length: number, options?: DurabilityOptions): Promise<void>;
+  /** Names of the entries of a folder, sorted; `[]` when the folder does not exist. */
+  list(dir: string): Promise<string[]>;
+  /** Whether a file or folder exists at the path. */
+  exists(path: string): Promise<boolean>;
+  /** Removes a file or an empty folder (any folder with `recursive`); a missing path is not an error. */
+  remove(path: string, options?: RemoveOptions): Promise<void>;
+  /** Creates the folder and its parents; an existing folder is not an error. */
+  mkdir(path: string): Promise<void>;
+  /** The file's size in bytes, or `undefined` when it does not exist. */
+  size(path: string): Promise<number | undefined>;
+  /**
+   * Creates the file with this content only if it does not exist yet (`O_EXCL`), durably.
+   * Resolves `false`, writing nothing, when it already exists. The primitive behind locks.
+   */
+  createExclusive(path: string, data: string | Uint8Array): Promise<boolean>;
+  /** A store rooted at `subdir` of this one, sharing its files and stats. */
+  scope(subdir: string): FileStore;
+  /** A human-readable location for messages: an absolute path, or `memory:/...`. */
+  describe(path: string): string;
+}

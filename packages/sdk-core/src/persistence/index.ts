@@ -1,0 +1,13 @@
+export type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
+export { LocalFileStore } from './local-file-store';
+export type { LocalFileStoreOptions } from './local-file-store';
+export { InMemoryFileStore } from './in-memory-file-store';
+export type { InMemoryFileStoreOptions } from './in-memory-file-store';
+export { formatJson, readJson, writeJsonAtomic } from './json-file';
+export { isStoredEvent, storedEventProblem } from './stored-event';
+export type { StoredEvent } from './stored-event';
+export { DEFAULT_SEGMENT_MAX_BYTES, EventLog } from './event-log';
+export type { EventLogOptions, EventLogPage } from './event-log';
+export { segmentName, segmentNumber } from './event-log-segment';
+export { ConversationLock } from './conversation-lock';
+export type { ConversationLockOptions } from './conversation-lock';

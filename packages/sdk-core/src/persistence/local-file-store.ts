@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import {
+  constants,
+  link,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
+import { storePathSegments } from './store-path';
+import { hasErrorCode } from './system-error';
+
+/** Options of `new LocalFileStore()`. */
+export interface LocalFileStoreOptions {
+  /** The folder the store's paths are relative to; resolved against the working directory. */
+  root: string;
+  /** Counters to share with other stores; a fresh object when absent. */
+  stats?: FileStoreStats;
+}
+
+/** Opens an existing file for appending without creating it, so a missing file is detectable. */
+const APPEND_TO_EXISTING = constants.O_WRONLY | constants.O_APPEND;
+
+/**
+ * A `FileStore` on a local folder (node:fs/promises), with the durability a crash-safe
+ * conversation needs: atomic replacement, fsynced appends and fsynced folder entries.
+ */
+export class LocalFileStore implements FileStore {
+  /** The absolute folder this store is rooted at. */
+  readonly root: string;
+  readonly stats: FileStoreStats;
+
+  constructor(options: LocalFileStoreOptions) {
+    this.root = resolve(options.root);
+    this.stats = options.stats ?? { fsyncs: 0, writes: 0 };
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.absolute(path));
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
+  async readText(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.absolute(path), 'utf8');
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
+  async writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+    const file = this.absolute(path);
+    const dir = dirname(file);
+    await this.makeDirectory(dir);
+    this.stats.writes += 1;
+    const temporary = temporaryPathFor(file);
+    try {
+      await this.writeNewFile(temporary, data);
+      await rename(temporary, file);
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    await this.syncDirectory(dir);
+  }
+
+  async append(
+    path: string,
+    data: string | Uint8Array,
+    options: DurabilityOptions = {},
+  ): Promise<void> {
+    const fsync = options.fsync ?? true;
+    const file = this.absolute(path);
+    this.stats.writes += 1;
+    let handle: FileHandle;
+    let created = false;
+    try {
+      handle = await open(file, APPEND_TO_EXISTING);
+    } catch (error) {
+      if (!hasErrorCode(error, 'ENOENT')) throw error;
+      await this.makeDirectory(dirname(file), fsync);
+      handle = await open(file, 'a');
+      created = true;
+    }
+    try {
+      await handle.writeFile(data);
+      if (fsync) await this.syncFile(handle);
+    } finally {
+      await handle.close();
+    }
+    // A new file is only durable once its folder entry is.
+    if (created && fsync) await this.syncDirectory(dirname(file));
+  }
+
+  async truncate(path: string, length: number, options: DurabilityOptions = {}): Promise<void> {
+    const handle = await open(this.absolute(path), 'r+');
+    try {
+      await handle.truncate(length);
+      if (options.fsync ?? true) await this.syncFile(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(this.absolute(dir))).sort();
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return [];
+      throw error;
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await stat(this.absolute(path));
+      return true;
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw error;
+    }
+  }
+
+  async remove(path: string, options: RemoveOptions = {}): Promise<void> {
+    const target = this.absolute(path);
+    if (options.recursive ?? false) {
+      await rm(target, { recursive: true, force: true });
+      return;
+    }
+    try {
+      await unlink(target);
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return;
+      // unlink refuses folders (EISDIR on Linux, EPERM on macOS); rmdir takes empty ones.
+      if (!hasErrorCode(error, 'EISDIR', 'EPERM')) throw error;
+      await rmdir(target);
+    }
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await this.makeDirectory(this.absolute(path));
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.absolute(path))).size;
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
+  async createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+    const file = this.absolute(path);
+    const dir = dirname(file);
+    await this.makeDirectory(dir);
+    // Write a complete temp file, then hard-link it into place: link fails if the target
+    // exists, and a reader never sees the file half written.
+    const temporary = temporaryPathFor(file);
+    try {
+      await this.writeNewFile(temporary, data);
+      try {
+        await link(temporary, file);
+      } catch (error) {
+        if (hasErrorCode(error, 'EEXIST')) return false;
+        // Some file systems (FAT, some network shares) have no hard links.
+        if (!hasErrorCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error;
+        return await this.createExclusiveWithoutLink(file, data);
+      }
+    } finally {
+      await rm(temporary, { force: true }).catch(() => undefined);
+    }
+    this.stats.writes += 1;
+    await this.syncDirectory(dir);
+    return true;
+  }
+
+  scope(subdir: string): LocalFileStore {
+    return new LocalFileStore({ root: this.absolute(subdir), stats: this.stats });
+  }
+
+  describe(path: string): string {
+    return this.absolute(path);
+  }
+
+  private absolute(path: string): string {
+    return join(this.root, ...storePathSegments(path));
+  }
+
+  private async createExclusiveWithoutLink(
+    file: string,
+    data: string | Uint8Array,
+  ): Promise<boolean> {
+    try {
+      await this.writeNewFile(file, data);
+    } catch (error) {
+      if (hasErrorCode(error, 'EEXIST')) return false;
+      throw error;
+    }
+    this.stats.writes += 1;
+    await this.syncDirectory(dirname(file));
+    return true;
+  }
+
+  /** Creates `file` (failing if it exists), writes `data` and fsyncs it. */
+  private async writeNewFile(file: string, data: string | Uint8Array): Promise<void> {
+    const handle = await open(file, 'wx');
+    try {
+      await handle.writeFile(data);
+      await this.syncFile(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Creates a folder and its missing parents; when `durable`, fsyncs the parent of each folder
+   * it created so the new entries survive a crash.
+   */
+  private async makeDirectory(dir: string, durable = true): Promise<void> {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined || !durable) return;
+    let created = dir;
+    for (;;) {
+      const parent = dirname(created);
+      await this.syncDirectory(parent);
+      if (created === first || parent === created) return;
+      created = parent;
+    }
+  }
+
+  private async syncFile(handle: FileHandle): Promise<void> {
+    await handle.datasync();
+    this.stats.fsyncs += 1;
+  }
+
+  private async syncDirectory(dir: string): Promise<void> {
+    // Windows cannot open a folder to fsync it; its file systems journal renames anyway.
+    if (process.platform === 'win32') return;
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+      this.stats.fsyncs += 1;
+    } catch (error) {
+      // Some file systems do not support fsync on folders; nothing more can be done there.
+      if (!hasErrorCode(error, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP')) throw error;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function temporaryPathFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${randomUUID()}.tmp`);
+}
