@@ -44,10 +44,15 @@ describe('published packages', () => {
       JSON.stringify({ name: 'consumer', private: true }),
     );
     const files = readdirSync(tarballs).map((file) => join(tarballs, file));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], {
-      cwd: consumer,
-      encoding: 'utf8',
-    });
+    // vitest is the optional peer that @ferry/sdk-core/testing's conformance suite needs.
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', 'vitest@4', ...files],
+      {
+        cwd: consumer,
+        encoding: 'utf8',
+      },
+    );
   });
 
   afterAll(() => {

@@ -3,5 +3,5 @@
  *
  * @packageDocumentation
  */
-export { LocalWorkspace, PathOutsideWorkspaceError } from './local-workspace';
+export { LocalWorkspace } from './local-workspace';
 export type { LocalWorkspaceOptions } from './local-workspace';

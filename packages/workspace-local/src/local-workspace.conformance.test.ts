@@ -1,0 +1,19 @@
+import { createTemporaryDirectory, describeWorkspaceConformance } from '@ferry/sdk-core/testing';
+import { join } from 'node:path';
+import { LocalWorkspace } from './local-workspace';
+
+describeWorkspaceConformance({
+  name: 'LocalWorkspace',
+  capabilities: { shellSessions: true, shellInput: true, symlinks: true, git: true },
+  create: async () => {
+    const directory = await createTemporaryDirectory({ prefix: 'ferry-local-workspace-' });
+    const workspace = new LocalWorkspace({ workingDir: join(directory.path, 'work') });
+    return {
+      workspace,
+      cleanup: async () => {
+        await workspace.close();
+        await directory.remove();
+      },
+    };
+  },
+});
