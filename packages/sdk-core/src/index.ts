@@ -4,3 +4,11 @@
  * @packageDocumentation
  */
 export * from './errors/index';
+export * from './llm/index';
+export * from './agent/index';
+export * from './event/index';
+export * from './secrets/index';
+export * from './workspace/index';
+export * from './persistence/index';
+export * from './conversation/index';
+export * from './tool/index';

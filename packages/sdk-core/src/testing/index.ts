@@ -5,3 +5,26 @@
  */
 export { createTemporaryDirectory } from './temporary-directory';
 export type { TemporaryDirectory } from './temporary-directory';
+export { startScriptedLLMServer } from './scripted-llm-server';
+export type {
+  RespondFunction,
+  ScriptedLLMServer,
+  ScriptedLLMServerOptions,
+} from './scripted-llm-server';
+export type { RecordedMessage, RecordedRequest, RecordedTool } from './recorded-request';
+export { contextWindowExceeded, httpError, text, toolCall, toolCalls } from './script-turn';
+export type {
+  HttpErrorOptions,
+  HttpErrorTurn,
+  ScriptedToolCall,
+  ScriptTurn,
+  TextOptions,
+  TextTurn,
+  ToolCallsOptions,
+  ToolCallsTurn,
+  ToolCallSpec,
+  TurnTiming,
+  TurnUsage,
+} from './script-turn';
+export { describeWorkspaceConformance } from './workspace-conformance';
+export type { ConformanceWorkspace, WorkspaceConformanceOptions } from './workspace-conformance';

@@ -1,0 +1,34 @@
+export {
+  alwaysConfirmSchema,
+  confirmationPolicySchema,
+  confirmRiskySchema,
+  neverConfirmSchema,
+} from './confirmation-policy';
+export type { ConfirmationPolicy, ConfirmationPolicyInput } from './confirmation-policy';
+export { createEventList } from './event-list';
+export type { EventList } from './event-list';
+export { BASE_STATE_FILE, LocalConversation, conversationFolderName } from './local-conversation';
+export type {
+  ConversationWorkspace,
+  EventListener,
+  ForkOptions,
+  LocalConversationOptions,
+  OpenReport,
+} from './local-conversation';
+export { INTERRUPTED_RUN_ERROR, answersForUnansweredActions } from './recover-interrupted-run';
+export {
+  conversationStateSchema,
+  executionStatusSchema,
+  secretRegistrySchema,
+  secretSourceSchema,
+  teleportInfoSchema,
+} from './state-schema';
+export type {
+  ConversationState,
+  ExecutionStatus,
+  SecretRegistry,
+  SecretSource,
+  TeleportInfo,
+} from './state-schema';
+export { addUsage, conversationStatsSchema, metricsSchema, tokenUsageSchema } from './stats';
+export type { ConversationStats, Metrics, TokenUsage, UsageRecord } from './stats';

@@ -1,0 +1,305 @@
+import { z } from 'zod';
+import type { Agent } from '../agent/agent-schema';
+import { buildLLMContext } from '../agent/build-messages';
+import { FerryError } from '../errors/ferry-error';
+import { newEventEnvelope } from '../event/event-base';
+import type {
+  ActionEvent,
+  AgentErrorEvent,
+  ConversationErrorEvent,
+  Event,
+  MessageEvent,
+  ObservationEvent,
+} from '../event/event-schemas';
+import type { AnyEvent } from '../event/parse-event';
+import { callLLM, providerIdentity, type LLMCallResult, type LLMToolCall } from '../llm/call-llm';
+import type { FileStore } from '../persistence/file-store';
+import type { ToolDefinition, ToolResult } from '../tool/tool-definition';
+import type { ToolRegistry } from '../tool/tool-registry';
+import { splitAnnotations, toolInputJsonSchema } from '../tool/tool-schema';
+import type { ConversationState, ExecutionStatus } from './state-schema';
+import type { UsageRecord } from './stats';
+
+/** What the run loop needs from its conversation. */
+export interface RunHost {
+  readonly id: string;
+  readonly agent: Agent;
+  readonly liveState: ConversationState;
+  readonly workspace: { readonly kind: string; readonly workingDir: string };
+  readonly store: FileStore;
+  eventsSnapshot(): Iterable<AnyEvent>;
+  appendEvents(events: readonly Event[]): Promise<void>;
+  setStatus(status: ExecutionStatus, extra?: Partial<ConversationState>): Promise<void>;
+  recordUsageInMemory(usage: UsageRecord): void;
+  /** A `ConversationStateUpdateEvent` with the current stats, appended with the step's actions. */
+  statsEvent(): Event;
+  maskSecrets: (text: string) => string;
+  pauseRequested(): boolean;
+  onTextDelta?: ((delta: string) => void) | undefined;
+}
+
+/** Controls of one `run()`. */
+export interface RunControls {
+  tools: ToolRegistry;
+  /** Aborted by `interrupt()`. */
+  signal: AbortSignal;
+}
+
+/** The text a tool call's error event carries when the run was interrupted. */
+export const INTERRUPTED_ACTION_ERROR =
+  'The action was interrupted by the user before it finished.';
+
+function agentError(
+  action: { tool_name: string; tool_call_id: string },
+  error: string,
+): AgentErrorEvent {
+  return {
+    ...newEventEnvelope(),
+    source: 'agent',
+    kind: 'AgentErrorEvent',
+    error,
+    tool_name: action.tool_name,
+    tool_call_id: action.tool_call_id,
+  };
+}
+
+function conversationError(code: string, detail: string): ConversationErrorEvent {
+  return {
+    ...newEventEnvelope(),
+    source: 'environment',
+    kind: 'ConversationErrorEvent',
+    code,
+    detail,
+  };
+}
+
+interface PlannedCall {
+  action: ActionEvent;
+  tool?: ToolDefinition;
+  args?: Record<string, unknown>;
+  error?: string;
+}
+
+/** Validates one tool call; invalid ones are answered with an error the LLM can read. */
+function planCall(
+  call: LLMToolCall,
+  tools: Map<string, ToolDefinition>,
+): Omit<PlannedCall, 'action'> {
+  const tool = tools.get(call.name);
+  if (tool === undefined) {
+    return {
+      error: `Tool "${call.name}" does not exist. Available tools: ${[...tools.keys()].join(', ')}.`,
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(call.arguments === '' ? '{}' : call.arguments);
+  } catch (error) {
+    return {
+      tool,
+      error: `The arguments of the "${call.name}" call are not valid JSON (${String(error)}): ${call.arguments}`,
+    };
+  }
+  const { toolArgs } = splitAnnotations(
+    typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {},
+  );
+  const parsed = tool.parameters.safeParse(toolArgs);
+  if (!parsed.success) {
+    return {
+      tool,
+      error: `Invalid arguments for "${call.name}":\n${z.prettifyError(parsed.error)}`,
+    };
+  }
+  return { tool, args: parsed.data };
+}
+
+function actionEvent(
+  call: LLMToolCall,
+  planned: Omit<PlannedCall, 'action'>,
+  result: LLMCallResult,
+  thought: string,
+): ActionEvent {
+  let annotations: ReturnType<typeof splitAnnotations>['annotations'] = {};
+  try {
+    annotations = splitAnnotations(
+      JSON.parse(call.arguments) as Record<string, unknown>,
+    ).annotations;
+  } catch {
+    // invalid JSON: no annotations
+  }
+  return {
+    ...newEventEnvelope(),
+    source: 'agent',
+    kind: 'ActionEvent',
+    thought: thought ? [{ type: 'text', text: thought }] : [],
+    reasoning_content: result.reasoning ?? null,
+    thinking_blocks: [],
+    action:
+      planned.tool && planned.args ? { kind: planned.tool.actionKind, ...planned.args } : null,
+    tool_name: call.name,
+    tool_call_id: call.id,
+    tool_call: { id: call.id, name: call.name, arguments: call.arguments, origin: 'completion' },
+    llm_response_id: result.responseId ?? `ferry-${newEventEnvelope().id}`,
+    security_risk: annotations.security_risk ?? 'UNKNOWN',
+    ...(annotations.summary === undefined ? {} : { summary: annotations.summary }),
+    llm_provider: result.provider,
+    ...(result.reasoningParts.length > 0 ? { reasoning_parts: result.reasoningParts } : {}),
+  };
+}
+
+function observationEvent(
+  action: ActionEvent,
+  tool: ToolDefinition,
+  result: ToolResult,
+  mask: (text: string) => string,
+): ObservationEvent {
+  const content =
+    typeof result.content === 'string'
+      ? [{ type: 'text' as const, text: mask(result.content) }]
+      : result.content.map((part) => ({ ...part, text: mask(part.text) }));
+  return {
+    ...newEventEnvelope(),
+    source: 'environment',
+    kind: 'ObservationEvent',
+    observation: {
+      ...(result.fields ?? {}),
+      kind: tool.observationKind,
+      content,
+      is_error: result.isError ?? false,
+    },
+    action_id: action.id,
+    tool_name: action.tool_name,
+    tool_call_id: action.tool_call_id,
+  };
+}
+
+/**
+ * One agent step: LLM call, actions, execution, observations. Returns the status the step
+ * ended in (`running` to continue). Every event is in the log before listeners hear of it; a
+ * step makes at most two appends (actions with the stats update, then observations).
+ */
+export async function agentStep(host: RunHost, controls: RunControls): Promise<ExecutionStatus> {
+  const agent = host.agent;
+  const tools = controls.tools.resolve(agent);
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const provider = providerIdentity(agent.llm);
+  const context = buildLLMContext({ events: host.eventsSnapshot(), agent, provider });
+  const result = await callLLM({
+    llm: agent.llm,
+    system: context.system,
+    messages: context.messages,
+    tools: tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: toolInputJsonSchema(tool),
+    })),
+    signal: controls.signal,
+    ...(host.onTextDelta ? { onTextDelta: host.onTextDelta } : {}),
+  });
+  host.recordUsageInMemory(result.usage);
+
+  if (result.toolCalls.length === 0) {
+    const reply: MessageEvent = {
+      ...newEventEnvelope(),
+      source: 'agent',
+      kind: 'MessageEvent',
+      llm_message: {
+        role: 'assistant',
+        content: [{ type: 'text', text: result.text }],
+        reasoning_content: result.reasoning ?? null,
+      },
+      llm_response_id: result.responseId ?? null,
+      activated_skills: [],
+      extended_content: [],
+      llm_provider: result.provider,
+      ...(result.reasoningParts.length > 0 ? { reasoning_parts: result.reasoningParts } : {}),
+    };
+    await host.appendEvents([reply, host.statsEvent()]);
+    return 'finished';
+  }
+
+  const planned: PlannedCall[] = result.toolCalls.map((call, index) => {
+    const plan = planCall(call, byName);
+    return { ...plan, action: actionEvent(call, plan, result, index === 0 ? result.text : '') };
+  });
+  await host.appendEvents([
+    ...planned.flatMap((call) =>
+      call.error === undefined ? [call.action] : [call.action, agentError(call.action, call.error)],
+    ),
+    host.statsEvent(),
+  ]);
+
+  const answers: Event[] = [];
+  let finished = false;
+  for (const call of planned) {
+    if (call.error !== undefined || call.tool === undefined || call.args === undefined) continue;
+    if (controls.signal.aborted) {
+      answers.push(agentError(call.action, INTERRUPTED_ACTION_ERROR));
+      continue;
+    }
+    try {
+      const output = await call.tool.execute(call.args, {
+        conversationId: host.id,
+        workspace: host.workspace,
+        store: host.store,
+        signal: controls.signal,
+        toolCallId: call.action.tool_call_id,
+        maskSecrets: host.maskSecrets,
+      });
+      answers.push(observationEvent(call.action, call.tool, output, host.maskSecrets));
+      if (call.tool.endsRun) finished = true;
+    } catch (error) {
+      answers.push(
+        agentError(
+          call.action,
+          controls.signal.aborted
+            ? INTERRUPTED_ACTION_ERROR
+            : host.maskSecrets(
+                `The tool "${call.tool.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
+              ),
+        ),
+      );
+    }
+  }
+  if (answers.length > 0) await host.appendEvents(answers);
+  return finished ? 'finished' : 'running';
+}
+
+/** Records an unexpected failure of a run as a `ConversationErrorEvent` and status `error`. */
+export async function failRun(host: RunHost, error: unknown): Promise<void> {
+  const code = FerryError.isInstance(error) ? error.code : 'UnexpectedError';
+  const detail = host.maskSecrets(error instanceof Error ? error.message : String(error));
+  await host.appendEvents([conversationError(code, detail)]);
+  await host.setStatus('error');
+}
+
+/**
+ * Runs steps until the status leaves `running`: finished, paused (between steps or by
+ * interrupt), error (failure or `max_iterations`).
+ */
+export async function runLoop(host: RunHost, controls: RunControls): Promise<ExecutionStatus> {
+  let steps = 0;
+  for (;;) {
+    if (host.pauseRequested()) {
+      await host.setStatus('paused');
+      return 'paused';
+    }
+    if (steps >= host.liveState.max_iterations) {
+      await host.appendEvents([
+        conversationError(
+          'MaxIterationsReached',
+          `The agent reached the limit of ${host.liveState.max_iterations} steps in one run without finishing. ` +
+            'Raise maxIterations, or send a message and run again.',
+        ),
+      ]);
+      await host.setStatus('error');
+      return 'error';
+    }
+    steps += 1;
+    const status = await agentStep(host, controls);
+    if (status !== 'running') {
+      await host.setStatus(status);
+      return status;
+    }
+  }
+}
