@@ -29,7 +29,21 @@ import {
   answersForInterruptedActions,
   answersForUnansweredActions,
 } from './recover-interrupted-run';
-import { INTERRUPTED_ACTION_ERROR, failRun, runLoop, type RunHost } from './run-loop';
+import {
+  INTERRUPTED_ACTION_ERROR,
+  effectiveCondenser,
+  failRun,
+  maybeCondense,
+  pendingActions,
+  runLoop,
+  type RunHost,
+} from './run-loop';
+import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector';
+import { ConversationRunningError } from '../errors/conversation-running-error';
+import { buildLLMContext } from '../agent/build-messages';
+import { callLLM, providerIdentity } from '../llm/call-llm';
+import type { ResumePlan } from '../agent/verify-agent';
+import type { SecretSource } from './state-schema';
 import { createEventList, type EventList } from './event-list';
 import type { WorkspaceDescriptor } from '../workspace/workspace-descriptor';
 import {
@@ -86,6 +100,8 @@ export interface LocalConversationOptions {
   tools?: readonly ToolDefinition[] | ToolRegistry;
   /** Called with streamed LLM text as it arrives (never persisted). */
   onTextDelta?: (delta: string) => void;
+  /** Thresholds of the stuck detector (when `stuckDetection` is on). */
+  stuckThresholds?: Partial<StuckThresholds>;
 }
 
 /** How {@link LocalConversation.open} treated the persisted conversation. */
@@ -381,6 +397,146 @@ export class LocalConversation {
     }
   }
 
+  /**
+   * Answers the actions held by the confirmation policy. Accept executes them and continues the
+   * run (resolving like `run()`); reject records a `UserRejectObservation` per action, which the
+   * LLM sees at the next run, and leaves the conversation `idle`.
+   */
+  async respondToConfirmation(response: {
+    accept: boolean;
+    reason?: string;
+  }): Promise<ExecutionStatus> {
+    this.#assertWritable();
+    if (this.#state.execution_status !== 'waiting_for_confirmation') {
+      throw new FerryError(
+        'NOT_WAITING_FOR_CONFIRMATION',
+        `Conversation ${this.id} is ${this.#state.execution_status}, not waiting for confirmation; there is nothing to accept or reject.`,
+      );
+    }
+    if (response.accept) return this.run();
+    const rejections = pendingActions(this.events, this.#tools).map(({ action }) => ({
+      ...newEventEnvelope(),
+      source: 'user' as const,
+      kind: 'UserRejectObservation' as const,
+      action_id: action.id,
+      tool_name: action.tool_name,
+      tool_call_id: action.tool_call_id,
+      rejection_reason: response.reason ?? 'User rejected the action',
+      rejection_source: 'user' as const,
+    }));
+    if (rejections.length > 0) await this.appendEvents(rejections);
+    await this.#setStatus('idle');
+    return 'idle';
+  }
+
+  /**
+   * Replaces the agent, like a resume with a changed agent: verified (same kind, no tool
+   * removed), recorded as a `ConversationStateUpdateEvent` with key `agent` (secrets redacted),
+   * effective from the next LLM call. Not while running.
+   *
+   * @throws AgentKindMismatchError, ToolsRemovedError, ConversationRunningError.
+   */
+  async setAgent(agent: AgentInput): Promise<ResumePlan> {
+    this.#assertWritable();
+    if (this.#running !== undefined)
+      throw new ConversationRunningError(this.id, 'replace the agent');
+    const plan = planResume(agent, this.#state.agent);
+    verifiedAgent(agent, this.#state.agent);
+    if (plan.changes.length > 0) {
+      await this.updateState({ agent: plan.agent });
+      await this.appendEvents([
+        { ...stateUpdateEvent('agent', redactAgent(plan.agent)), changes: plan.changes },
+      ]);
+    }
+    return plan;
+  }
+
+  /**
+   * Condenses the history now (the agent's condenser, or one on its own LLM); while running,
+   * a `CondensationRequest` is recorded and the next step condenses.
+   */
+  async condense(): Promise<void> {
+    this.#assertWritable();
+    if (this.#running !== undefined) {
+      await this.appendEvents([
+        { ...newEventEnvelope(), source: 'user', kind: 'CondensationRequest' },
+      ]);
+      return;
+    }
+    if (effectiveCondenser(this.#state.agent, true) === undefined) return;
+    await maybeCondense(this.#runHost(), new AbortController().signal, true);
+    await this.#persistState();
+  }
+
+  /**
+   * Adds named secrets to the conversation's registry (persisted encrypted or redacted, and
+   * masked in tool output).
+   */
+  async setSecrets(secrets: Record<string, string | SecretSource>): Promise<void> {
+    this.#assertWritable();
+    const sources: Record<string, SecretSource> = { ...this.#state.secret_registry.secret_sources };
+    for (const [name, value] of Object.entries(secrets)) {
+      sources[name] = typeof value === 'string' ? { kind: 'StaticSecret', value } : value;
+    }
+    await this.updateState({
+      secret_registry: { ...this.#state.secret_registry, secret_sources: sources },
+    });
+  }
+
+  /**
+   * Asks the agent's LLM a question about the conversation, without tools and without
+   * changing the log; the usage counts in `stats`.
+   */
+  async askAgent(question: string): Promise<string> {
+    this.#assertOpen();
+    const agent = this.#state.agent;
+    const context = buildLLMContext({
+      events: this.events,
+      agent,
+      provider: providerIdentity(agent.llm),
+    });
+    const result = await callLLM({
+      llm: agent.llm,
+      system: context.system,
+      messages: [...context.messages, { role: 'user', content: question }],
+      tools: [],
+    });
+    await this.recordUsage(result.usage);
+    return result.text;
+  }
+
+  /**
+   * Records that the conversation now lives elsewhere (after a teleport): from now on this
+   * copy refuses to run or write, with `ConversationTeleportedError` saying where it went.
+   */
+  async markTeleported(destination: { to: string; bundleId?: string }): Promise<void> {
+    this.#assertWritable();
+    if (this.#running !== undefined) throw new ConversationRunningError(this.id, 'teleport');
+    await this.updateState({
+      teleport: {
+        to: destination.to,
+        at: new Date().toISOString(),
+        ...(destination.bundleId === undefined ? {} : { bundle_id: destination.bundleId }),
+      },
+    });
+  }
+
+  /** Records the arrival of a teleported conversation here: a `TeleportEvent` and no parked mark. */
+  async recordArrival(hop: { from: string; to: string; bundleId: string }): Promise<void> {
+    this.#assertOpen();
+    await this.updateState({ teleport: null });
+    await this.appendEvents([
+      {
+        ...newEventEnvelope(),
+        source: 'environment',
+        kind: 'TeleportEvent',
+        from: hop.from,
+        to: hop.to,
+        bundle_id: hop.bundleId,
+      },
+    ]);
+  }
+
   /** The current execution status. */
   get status(): ExecutionStatus {
     return this.#state.execution_status;
@@ -441,10 +597,12 @@ export class LocalConversation {
     this.#pauseRequested = false;
     const abort = new AbortController();
     this.#abort = abort;
+    // Running again while actions wait for confirmation accepts them.
+    const executePending = this.#state.execution_status === 'waiting_for_confirmation';
     await this.#setStatus('running');
     const host = this.#runHost();
     try {
-      return await runLoop(host, { tools: this.#tools, signal: abort.signal });
+      return await runLoop(host, { tools: this.#tools, signal: abort.signal, executePending });
     } catch (error) {
       if (abort.signal.aborted) {
         const answers = answersForInterruptedActions(this.#log, INTERRUPTED_ACTION_ERROR);
@@ -483,6 +641,7 @@ export class LocalConversation {
       maskSecrets: (text) => this.#maskSecrets(text),
       pauseRequested: () => this.#pauseRequested,
       onTextDelta: this.#options.onTextDelta,
+      stuckThresholds: { ...DEFAULT_STUCK_THRESHOLDS, ...this.#options.stuckThresholds },
     };
   }
 

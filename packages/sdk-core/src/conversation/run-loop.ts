@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import type { Agent } from '../agent/agent-schema';
+import {
+  llmSummarizingCondenserSchema,
+  type Agent,
+  type LLMSummarizingCondenser,
+} from '../agent/agent-schema';
 import { buildLLMContext } from '../agent/build-messages';
+import { LLMContextWindowError } from '../errors/llm-context-window-error';
 import { FerryError } from '../errors/ferry-error';
 import { newEventEnvelope } from '../event/event-base';
 import type {
@@ -17,8 +22,11 @@ import type { FileStore } from '../persistence/file-store';
 import type { ToolDefinition, ToolResult } from '../tool/tool-definition';
 import type { ToolRegistry } from '../tool/tool-registry';
 import { splitAnnotations, toolInputJsonSchema } from '../tool/tool-schema';
+import { condense, planCondensation } from './condenser';
+import { needsConfirmation } from './confirmation';
 import type { ConversationState, ExecutionStatus } from './state-schema';
 import type { UsageRecord } from './stats';
+import { STUCK_NUDGE, detectStuck, type StuckThresholds } from './stuck-detector';
 
 /** What the run loop needs from its conversation. */
 export interface RunHost {
@@ -36,6 +44,8 @@ export interface RunHost {
   maskSecrets: (text: string) => string;
   pauseRequested(): boolean;
   onTextDelta?: ((delta: string) => void) | undefined;
+  /** Thresholds of the stuck detector (used when the state's `stuck_detection` is on). */
+  stuckThresholds: StuckThresholds;
 }
 
 /** Controls of one `run()`. */
@@ -43,7 +53,12 @@ export interface RunControls {
   tools: ToolRegistry;
   /** Aborted by `interrupt()`. */
   signal: AbortSignal;
+  /** The run starts by executing the actions held for confirmation (they were accepted). */
+  executePending?: boolean;
 }
+
+/** The sender name of the stuck detector's nudge message. */
+export const STUCK_NUDGE_SENDER = 'ferry-stuck-detector';
 
 /** The text a tool call's error event carries when the run was interrupted. */
 export const INTERRUPTED_ACTION_ERROR =
@@ -111,6 +126,37 @@ function planCall(
     };
   }
   return { tool, args: parsed.data };
+}
+
+interface ReadyCall {
+  action: ActionEvent;
+  tool: ToolDefinition;
+  args: Record<string, unknown>;
+}
+
+/** Actions in the log without an answer, ready to execute (those held for confirmation). */
+export function pendingActions(events: Iterable<AnyEvent>, tools: ToolRegistry): ReadyCall[] {
+  const answered = new Set<string>();
+  const actions: ActionEvent[] = [];
+  for (const event of events) {
+    if (event.kind === 'ActionEvent') actions.push(event as ActionEvent);
+    else if (
+      (event.kind === 'ObservationEvent' ||
+        event.kind === 'AgentErrorEvent' ||
+        event.kind === 'UserRejectObservation') &&
+      typeof event.tool_call_id === 'string'
+    ) {
+      answered.add(event.tool_call_id);
+    }
+  }
+  return actions.flatMap((action) => {
+    if (answered.has(action.tool_call_id) || !action.action) return [];
+    const tool = tools.get(action.tool_name);
+    if (tool === undefined) return [];
+    const { kind: _kind, ...raw } = action.action;
+    const parsed = tool.parameters.safeParse(raw);
+    return parsed.success ? [{ action, tool, args: parsed.data }] : [];
+  });
 }
 
 function actionEvent(
@@ -183,19 +229,35 @@ export async function agentStep(host: RunHost, controls: RunControls): Promise<E
   const tools = controls.tools.resolve(agent);
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const provider = providerIdentity(agent.llm);
-  const context = buildLLMContext({ events: host.eventsSnapshot(), agent, provider });
-  const result = await callLLM({
-    llm: agent.llm,
-    system: context.system,
-    messages: context.messages,
-    tools: tools.map((tool) => ({
-      name: tool.name,
-      description: tool.description,
-      inputSchema: toolInputJsonSchema(tool),
-    })),
-    signal: controls.signal,
-    ...(host.onTextDelta ? { onTextDelta: host.onTextDelta } : {}),
-  });
+  await maybeCondense(host, controls.signal, condensationRequested(host.eventsSnapshot()));
+  const call = () => {
+    const context = buildLLMContext({ events: host.eventsSnapshot(), agent, provider });
+    return callLLM({
+      llm: agent.llm,
+      system: context.system,
+      messages: context.messages,
+      tools: tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        inputSchema: toolInputJsonSchema(tool),
+      })),
+      signal: controls.signal,
+      ...(host.onTextDelta ? { onTextDelta: host.onTextDelta } : {}),
+    });
+  };
+  let result: LLMCallResult;
+  try {
+    result = await call();
+  } catch (error) {
+    // Too long for the provider: condense and try the step again instead of failing.
+    if (
+      !LLMContextWindowError.isInstance(error) ||
+      !(await maybeCondense(host, controls.signal, true))
+    ) {
+      throw error;
+    }
+    result = await call();
+  }
   host.recordUsageInMemory(result.usage);
 
   if (result.toolCalls.length === 0) {
@@ -229,10 +291,32 @@ export async function agentStep(host: RunHost, controls: RunControls): Promise<E
     host.statsEvent(),
   ]);
 
+  const ready = planned.flatMap((call) =>
+    call.error === undefined && call.tool !== undefined && call.args !== undefined
+      ? [{ action: call.action, tool: call.tool, args: call.args }]
+      : [],
+  );
+  const state = host.liveState;
+  if (
+    needsConfirmation(
+      ready.map((call) => call.action),
+      { policy: state.confirmation_policy, securityAnalyzer: state.security_analyzer },
+    )
+  ) {
+    return 'waiting_for_confirmation';
+  }
+  return (await executeCalls(host, controls, ready)) ? 'finished' : 'running';
+}
+
+/** Executes tool calls in order and appends their observations; true when one ended the run. */
+export async function executeCalls(
+  host: RunHost,
+  controls: RunControls,
+  calls: readonly ReadyCall[],
+): Promise<boolean> {
   const answers: Event[] = [];
   let finished = false;
-  for (const call of planned) {
-    if (call.error !== undefined || call.tool === undefined || call.args === undefined) continue;
+  for (const call of calls) {
     if (controls.signal.aborted) {
       answers.push(agentError(call.action, INTERRUPTED_ACTION_ERROR));
       continue;
@@ -262,7 +346,50 @@ export async function agentStep(host: RunHost, controls: RunControls): Promise<E
     }
   }
   if (answers.length > 0) await host.appendEvents(answers);
-  return finished ? 'finished' : 'running';
+  return finished;
+}
+
+/** The condenser of the agent, or one on the agent's own LLM (for forced condensations). */
+export function effectiveCondenser(
+  agent: Agent,
+  force: boolean,
+): LLMSummarizingCondenser | undefined {
+  const parsed = llmSummarizingCondenserSchema.safeParse(agent.condenser);
+  if (parsed.success) return parsed.data;
+  if (!force) return undefined;
+  return llmSummarizingCondenserSchema.parse({
+    kind: 'LLMSummarizingCondenser',
+    llm: { ...agent.llm, usage_id: 'condenser' },
+  });
+}
+
+/** True when a `CondensationRequest` came after the last `Condensation`. */
+function condensationRequested(events: Iterable<AnyEvent>): boolean {
+  let requested = false;
+  for (const event of events) {
+    if (event.kind === 'CondensationRequest') requested = true;
+    else if (event.kind === 'Condensation') requested = false;
+  }
+  return requested;
+}
+
+/**
+ * Writes a `Condensation` when the view is past the condenser's `max_size`, or always with
+ * `force`. Returns true when one was written.
+ */
+export async function maybeCondense(
+  host: RunHost,
+  signal: AbortSignal,
+  force: boolean,
+): Promise<boolean> {
+  const condenser = effectiveCondenser(host.agent, force);
+  if (condenser === undefined) return false;
+  const plan = planCondensation(host.eventsSnapshot(), condenser, { force });
+  if (plan === undefined) return false;
+  const { event, usage } = await condense(plan, condenser, signal);
+  host.recordUsageInMemory(usage);
+  await host.appendEvents([event, host.statsEvent()]);
+  return true;
 }
 
 /** Records an unexpected failure of a run as a `ConversationErrorEvent` and status `error`. */
@@ -279,6 +406,17 @@ export async function failRun(host: RunHost, error: unknown): Promise<void> {
  */
 export async function runLoop(host: RunHost, controls: RunControls): Promise<ExecutionStatus> {
   let steps = 0;
+  if (controls.executePending) {
+    const finished = await executeCalls(
+      host,
+      controls,
+      pendingActions(host.eventsSnapshot(), controls.tools),
+    );
+    if (finished) {
+      await host.setStatus('finished');
+      return 'finished';
+    }
+  }
   for (;;) {
     if (host.pauseRequested()) {
       await host.setStatus('paused');
@@ -301,5 +439,52 @@ export async function runLoop(host: RunHost, controls: RunControls): Promise<Exe
       await host.setStatus(status);
       return status;
     }
+    if (host.liveState.stuck_detection && (await checkStuck(host))) {
+      await host.setStatus('stuck');
+      return 'stuck';
+    }
   }
+}
+
+/**
+ * Runs the stuck detector after a step: the first time it fires since the last user message
+ * the LLM gets a nudge; the next time the run stops (true) with a `ConversationErrorEvent`.
+ */
+async function checkStuck(host: RunHost): Promise<boolean> {
+  const events = [...host.eventsSnapshot()];
+  const verdict = detectStuck(events, host.stuckThresholds);
+  if (verdict === undefined) return false;
+  let nudged = false;
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const event = events[index];
+    if (event?.kind !== 'MessageEvent') continue;
+    if (event.source === 'user') break;
+    if ((event as MessageEvent).sender === STUCK_NUDGE_SENDER) {
+      nudged = true;
+      break;
+    }
+  }
+  if (!nudged) {
+    const nudge: MessageEvent = {
+      ...newEventEnvelope(),
+      source: 'environment',
+      kind: 'MessageEvent',
+      llm_message: {
+        role: 'user',
+        content: [{ type: 'text', text: `${STUCK_NUDGE} (${verdict.detail})` }],
+      },
+      activated_skills: [],
+      extended_content: [],
+      sender: STUCK_NUDGE_SENDER,
+    };
+    await host.appendEvents([nudge]);
+    return false;
+  }
+  await host.appendEvents([
+    conversationError(
+      'StuckDetected',
+      `The agent looks stuck: ${verdict.detail}. Send a message with new guidance and run again.`,
+    ),
+  ]);
+  return true;
 }

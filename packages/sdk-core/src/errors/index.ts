@@ -27,3 +27,4 @@ export { LLMCredentialsMissingError } from './llm-credentials-missing-error';
 export { LLMProviderError } from './llm-provider-error';
 export { LLMRateLimitError } from './llm-rate-limit-error';
 export { LLMTimeoutError } from './llm-timeout-error';
+export { ConversationRunningError } from './conversation-running-error';
