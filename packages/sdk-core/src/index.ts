@@ -12,3 +12,4 @@ export * from './workspace/index';
 export * from './persistence/index';
 export * from './conversation/index';
 export * from './tool/index';
+export * from './mcp/index';

@@ -40,6 +40,7 @@ import {
 } from './run-loop';
 import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector';
 import { ConversationRunningError } from '../errors/conversation-running-error';
+import { McpToolProvider } from '../mcp/mcp-tool-provider';
 import { buildLLMContext } from '../agent/build-messages';
 import { callLLM, providerIdentity } from '../llm/call-llm';
 import type { ResumePlan } from '../agent/verify-agent';
@@ -199,6 +200,7 @@ export class LocalConversation {
   #closed = false;
   #running: Promise<ExecutionStatus> | undefined;
   #pauseRequested = false;
+  #mcp: { key: string; provider: McpToolProvider } | undefined;
   #abort: AbortController | undefined;
 
   private constructor(parts: Parts) {
@@ -602,7 +604,13 @@ export class LocalConversation {
     await this.#setStatus('running');
     const host = this.#runHost();
     try {
-      return await runLoop(host, { tools: this.#tools, signal: abort.signal, executePending });
+      const mcpTools = await this.#mcpTools();
+      return await runLoop(host, {
+        tools: mcpTools.length > 0 ? this.#tools.with(mcpTools) : this.#tools,
+        autoTools: mcpTools,
+        signal: abort.signal,
+        executePending,
+      });
     } catch (error) {
       if (abort.signal.aborted) {
         const answers = answersForInterruptedActions(this.#log, INTERRUPTED_ACTION_ERROR);
@@ -663,9 +671,42 @@ export class LocalConversation {
   }
 
   /** Flushes and releases the conversation; further calls throw `ConversationClosedError`. */
+  /**
+   * The tools of the agent's MCP servers, connected lazily on the first run and again when
+   * the agent's `mcp_config` or tool filter changes.
+   */
+  async #mcpTools(): Promise<ToolDefinition[]> {
+    const agent = this.#state.agent;
+    const servers = (agent.mcp_config as { mcpServers?: Record<string, unknown> }).mcpServers;
+    if (servers === undefined || Object.keys(servers).length === 0) {
+      await this.#closeMcp();
+      return [];
+    }
+    const key = JSON.stringify([agent.mcp_config, agent.filter_tools_regex ?? null]);
+    if (this.#mcp?.key !== key) {
+      await this.#closeMcp();
+      this.#mcp = {
+        key,
+        provider: new McpToolProvider({
+          config: agent.mcp_config,
+          ...(agent.filter_tools_regex ? { filter: agent.filter_tools_regex } : {}),
+          cwd: this.workspace.workingDir,
+        }),
+      };
+    }
+    return this.#mcp.provider.tools();
+  }
+
+  async #closeMcp(): Promise<void> {
+    const mcp = this.#mcp;
+    this.#mcp = undefined;
+    await mcp?.provider.close();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#running !== undefined) await this.interrupt();
+    await this.#closeMcp();
     this.#closed = true;
     this.#listeners.clear();
     this.#stream.end();

@@ -55,6 +55,8 @@ export interface RunControls {
   signal: AbortSignal;
   /** The run starts by executing the actions held for confirmation (they were accepted). */
   executePending?: boolean;
+  /** Tools offered without being named in the agent (its MCP servers' tools). */
+  autoTools?: readonly ToolDefinition[];
 }
 
 /** The sender name of the stuck detector's nudge message. */
@@ -181,7 +183,7 @@ function actionEvent(
     reasoning_content: result.reasoning ?? null,
     thinking_blocks: [],
     action:
-      planned.tool && planned.args ? { kind: planned.tool.actionKind, ...planned.args } : null,
+      planned.tool && planned.args ? { ...planned.args, kind: planned.tool.actionKind } : null,
     tool_name: call.name,
     tool_call_id: call.id,
     tool_call: { id: call.id, name: call.name, arguments: call.arguments, origin: 'completion' },
@@ -226,7 +228,8 @@ function observationEvent(
  */
 export async function agentStep(host: RunHost, controls: RunControls): Promise<ExecutionStatus> {
   const agent = host.agent;
-  const tools = controls.tools.resolve(agent);
+  const named = controls.tools.resolve(agent);
+  const tools = [...named, ...(controls.autoTools ?? []).filter((tool) => !named.includes(tool))];
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const provider = providerIdentity(agent.llm);
   await maybeCondense(host, controls.signal, condensationRequested(host.eventsSnapshot()));
