@@ -13,3 +13,4 @@ export * from './persistence/index';
 export * from './conversation/index';
 export * from './tool/index';
 export * from './mcp/index';
+export * from './bundle/index';

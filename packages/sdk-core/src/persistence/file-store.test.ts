@@ -113,6 +113,52 @@ describe.each(implementations)('FileStore conformance: $name', ({ create }) => {
     expect(await store.list('')).toEqual([]);
   });
 
+  it('renames files and folders into new parents, refusing existing targets', async () => {
+    await using subject = await create();
+    const { store } = subject;
+    await store.writeAtomic('staging/a/base_state.json', '{}');
+    await store.writeAtomic('staging/a/events/segment-000001.jsonl', 'e\n');
+    await store.mkdir('staging/a/empty');
+    await store.rename('staging/a', 'live/b');
+    expect(await store.exists('staging/a')).toBe(false);
+    expect(await store.list('staging')).toEqual([]);
+    expect(await store.list('live/b')).toEqual(['base_state.json', 'empty', 'events']);
+    expect(await store.readText('live/b/events/segment-000001.jsonl')).toBe('e\n');
+
+    await store.rename('live/b/base_state.json', 'live/b/old.json');
+    expect(await store.list('live/b')).toEqual(['empty', 'events', 'old.json']);
+
+    await store.writeAtomic('other.txt', 'x');
+    for (const [from, to, code] of [
+      ['missing', 'somewhere', 'ENOENT'],
+      ['other.txt', 'live/b/old.json', 'EEXIST'],
+      ['other.txt', 'live/b/empty', 'EEXIST'],
+      ['live', 'live/b/inner', 'EINVAL'],
+      ['', 'elsewhere', 'EINVAL'],
+    ] as const) {
+      const error = await rejection(store.rename(from, to));
+      expect(hasErrorCode(error, code), `${from} -> ${to}: ${String(error)}`).toBe(true);
+    }
+    expect(await store.readText('live/b/old.json')).toBe('{}');
+    expect(await store.readText('other.txt')).toBe('x');
+    const escape = await rejection(store.rename('other.txt', '../outside.txt'));
+    expect(FerryError.isInstance(escape) && escape.code).toBe('INVALID_STORE_PATH');
+  });
+
+  it('renames within scopes and counts the folder fsyncs', async () => {
+    await using subject = await create();
+    const { store } = subject;
+    const scoped = store.scope('root');
+    await scoped.writeAtomic('.import-1/conversation/base_state.json', '{}');
+    const before = store.stats.fsyncs;
+    // Same parent folder: one fsync; different parents: both.
+    await scoped.rename('.import-1/conversation', '.import-1/ready');
+    expect(store.stats.fsyncs - before).toBe(1);
+    await scoped.rename('.import-1/ready', 'abc');
+    expect(store.stats.fsyncs - before).toBe(3);
+    expect(await store.readText('root/abc/base_state.json')).toBe('{}');
+  });
+
   it('creates a file exclusively only once', async () => {
     await using subject = await create();
     const { store } = subject;

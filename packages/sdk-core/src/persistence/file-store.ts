@@ -51,6 +51,13 @@ export interface FileStore {
   exists(path: string): Promise<boolean>;
   /** Removes a file or an empty folder (any folder with `recursive`); a missing path is not an error. */
   remove(path: string, options?: RemoveOptions): Promise<void>;
+  /**
+   * Moves a file or a folder (with everything in it) to `to`, creating the parent folders of `to`.
+   * On a local folder it is one `rename(2)`, so a crash leaves it in one place or the other, and
+   * the folders involved are fsynced. Fails like the file system (by `code`): `ENOENT` when `from`
+   * is missing, `EEXIST` when `to` exists, `EINVAL` for the root or a folder into itself.
+   */
+  rename(from: string, to: string): Promise<void>;
   /** Creates the folder and its parents; an existing folder is not an error. */
   mkdir(path: string): Promise<void>;
   /** The file's size in bytes, or `undefined` when it does not exist. */

@@ -134,6 +134,41 @@ export class InMemoryFileStore implements FileStore {
     });
   }
 
+  rename(from: string, to: string): Promise<void> {
+    return this.run(() => {
+      const source = this.full(from);
+      const target = this.full(to);
+      const location = `${this.describe(from)} -> ${this.describe(to)}`;
+      if (source === '' || target === '' || isInsideFolder(target, source)) {
+        throw systemError('EINVAL', 'rename', location);
+      }
+      const isFile = this.volume.files.has(source);
+      if (!isFile && !this.volume.directories.has(source)) {
+        throw systemError('ENOENT', 'rename', location);
+      }
+      if (this.volume.files.has(target) || this.volume.directories.has(target)) {
+        throw systemError('EEXIST', 'rename', location);
+      }
+      this.checkWritable(target, 'rename');
+      // Mirrors the local store: created parents, then the source and target folders.
+      const sameParent = parentStorePath(source) === parentStorePath(target);
+      this.stats.fsyncs += this.createParents(target) + (sameParent ? 1 : 2);
+      const moved = (path: string) => `${target}${path.slice(source.length)}`;
+      for (const [path, file] of [...this.volume.files]) {
+        if (isInsideFolder(path, source)) {
+          this.volume.files.delete(path);
+          this.volume.files.set(moved(path), file);
+        }
+      }
+      for (const folder of [...this.volume.directories]) {
+        if (isInsideFolder(folder, source)) {
+          this.volume.directories.delete(folder);
+          this.volume.directories.add(moved(folder));
+        }
+      }
+    });
+  }
+
   mkdir(path: string): Promise<void> {
     return this.run(() => {
       const full = this.full(path);
@@ -227,6 +262,11 @@ export class InMemoryFileStore implements FileStore {
     for (const folder of missing) this.volume.directories.add(folder);
     return missing.length;
   }
+}
+
+/** Whether the normalised `path` is `folder` itself or inside it. */
+function isInsideFolder(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(`${folder}/`);
 }
 
 function toBytes(data: string | Uint8Array): Uint8Array {

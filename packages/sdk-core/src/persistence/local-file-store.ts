@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import {
   constants,
   link,
+  lstat,
   mkdir,
   open,
   readFile,
@@ -13,10 +14,10 @@ import {
   stat,
   unlink,
 } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
 import { storePathSegments } from './store-path';
-import { hasErrorCode } from './system-error';
+import { hasErrorCode, systemError } from './system-error';
 
 /** Options of `new LocalFileStore()`. */
 export interface LocalFileStoreOptions {
@@ -150,6 +151,21 @@ export class LocalFileStore implements FileStore {
     }
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    const source = this.absolute(from);
+    const target = this.absolute(to);
+    if (source === this.root || target === this.root || isInside(target, source)) {
+      throw systemError('EINVAL', 'rename', `${source} -> ${target}`);
+    }
+    await lstat(source);
+    // rename(2) would silently replace a file or an empty folder; the contract refuses both.
+    if (await pathExists(target)) throw systemError('EEXIST', 'rename', target);
+    await this.makeDirectory(dirname(target));
+    await rename(source, target);
+    await this.syncDirectory(dirname(source));
+    if (dirname(target) !== dirname(source)) await this.syncDirectory(dirname(target));
+  }
+
   async mkdir(path: string): Promise<void> {
     await this.makeDirectory(this.absolute(path));
   }
@@ -265,4 +281,20 @@ export class LocalFileStore implements FileStore {
 
 function temporaryPathFor(file: string): string {
   return join(dirname(file), `.${basename(file)}.${randomUUID()}.tmp`);
+}
+
+/** Whether `path` is `folder` itself or inside it. */
+function isInside(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(`${folder}${sep}`);
+}
+
+/** Whether anything (even a dangling link) is at `path`. */
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (hasErrorCode(error, 'ENOENT')) return false;
+    throw error;
+  }
 }

@@ -20,6 +20,7 @@ export function systemError(code: string, operation: string, location: string): 
     ENOTDIR: 'not a directory',
     ENOTEMPTY: 'directory not empty',
     EEXIST: 'file already exists',
+    EINVAL: 'invalid argument',
   };
   const error = new Error(`${code}: ${messages[code] ?? 'error'}, ${operation} '${location}'`);
   return Object.assign(error, { code, syscall: operation, path: location });

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { BundleFormatError } from '../errors/index';
+import { bundlePathProblem } from './bundle-path';
+
+/** The `format` of every Ferry conversation bundle's manifest. */
+export const BUNDLE_FORMAT = 'ferry-conversation-bundle';
+
+/** The bundle version this Ferry writes, and the newest it reads. */
+export const BUNDLE_VERSION = 1;
+
+/** The manifest's name in the archive; always the first entry. */
+export const MANIFEST_FILE = 'manifest.json';
+
+/** The archive folder holding the workspace's files. */
+export const WORKSPACE_PREFIX = 'workspace/';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** One file of a bundle, as the manifest lists it. */
+export const bundleFileSchema = z.looseObject({
+  /** Path in the archive, `/`-separated (`events/segment-000001.jsonl`, `workspace/src/a.ts`). */
+  path: z.string().superRefine((path, context) => {
+    const problem = bundlePathProblem(path);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  }),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+  /** A workspace file with an execute bit. */
+  executable: z.boolean().optional(),
+});
+export type BundleFile = z.infer<typeof bundleFileSchema>;
+
+/** `manifest.json`: what the bundle holds, with a checksum for each file. */
+export const bundleManifestSchema = z.looseObject({
+  format: z.literal(BUNDLE_FORMAT),
+  version: z.literal(BUNDLE_VERSION),
+  /** This bundle's own id, so a receiver can tell two exports of one conversation apart. */
+  bundle_id: z.string().regex(UUID, 'must be a lowercase UUID'),
+  conversation_id: z.string().regex(UUID, 'must be a lowercase UUID with dashes'),
+  created_at: z.iso.datetime(),
+  /** Events in all of `events/segment-*.jsonl` together. */
+  event_count: z.number().int().nonnegative(),
+  /** Whether the files under `workspace/` are the workspace (all of it that was not ignored). */
+  includes_workspace: z.boolean(),
+  files: z.array(bundleFileSchema).superRefine((files, context) => {
+    const seen = new Set<string>();
+    for (const [index, file] of files.entries()) {
+      if (seen.has(file.path)) {
+        context.addIssue({
+          code: 'custom',
+          message: `"${file.path}" is listed twice`,
+          path: [index],
+        });
+      }
+      seen.add(file.path);
+      if (file.path === MANIFEST_FILE || file.path === '.lock') {
+        context.addIssue({
+          code: 'custom',
+          message: `"${file.path}" cannot be listed`,
+          path: [index],
+        });
+      }
+    }
+    // A file cannot also be a folder of another file.
+    for (const [index, file] of files.entries()) {
+      const segments = file.path.split('/');
+      for (let depth = 1; depth < segments.length; depth += 1) {
+        const folder = segments.slice(0, depth).join('/');
+        if (seen.has(folder)) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${file.path}" is inside "${folder}", which is listed as a file`,
+            path: [index],
+          });
+        }
+      }
+    }
+  }),
+});
+export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+
+/** Progress of an export or an import, reported as files go by. */
+export interface BundleProgress {
+  /** What is being copied: the event log, the other conversation files, or the workspace. */
+  phase: 'events' | 'files' | 'workspace';
+  /** File bytes done so far, all phases together. */
+  bytes: number;
+  /** File bytes in the whole bundle, when known. */
+  totalBytes?: number;
+  /** Events done so far. */
+  events?: number;
+}
+
+/**
+ * Validates a parsed `manifest.json`. Throws `BundleFormatError` naming the problem: not a Ferry
+ * bundle, a version this Ferry cannot read, or an invalid field.
+ */
+export function parseBundleManifest(value: unknown): BundleManifest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw manifestError('it is not a JSON object');
+  }
+  const { format, version } = value as Record<string, unknown>;
+  if (format !== BUNDLE_FORMAT) {
+    throw manifestError(
+      `"format" is ${JSON.stringify(format) ?? 'missing'}, not "${BUNDLE_FORMAT}": this is not a ` +
+        'Ferry conversation bundle',
+    );
+  }
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw manifestError(`"version" must be a positive integer, got ${JSON.stringify(version)}`);
+  }
+  if (version > BUNDLE_VERSION) {
+    throw manifestError(
+      `bundle version ${version} is newer than this Ferry reads (${BUNDLE_VERSION}); upgrade ` +
+        '@ferry/sdk-core on this side',
+    );
+  }
+  const parsed = bundleManifestSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw manifestError(`invalid fields: ${problems.slice(0, 5).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function manifestError(problem: string): BundleFormatError {
+  return new BundleFormatError({ entry: MANIFEST_FILE, problem });
+}

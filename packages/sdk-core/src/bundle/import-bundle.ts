@@ -1,0 +1,427 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { BASE_STATE_FILE, conversationFolderName } from '../conversation/local-conversation';
+import { conversationStateSchema } from '../conversation/state-schema';
+import { BundleConflictError } from '../errors/bundle-conflict-error';
+import { BundleFormatError } from '../errors/bundle-format-error';
+import { CorruptEventLogError } from '../errors/corrupt-event-log-error';
+import { FerryError } from '../errors/ferry-error';
+import { ConversationLock } from '../persistence/conversation-lock';
+import { scanSegment, segmentNumber } from '../persistence/event-log-segment';
+import type { FileStore } from '../persistence/file-store';
+import type { StoredEvent } from '../persistence/stored-event';
+import { hasErrorCode } from '../persistence/system-error';
+import { REDACTED_SECRET } from '../secrets/secret-cipher';
+import { mapStateSecrets } from '../secrets/secret-fields';
+import {
+  MANIFEST_FILE,
+  WORKSPACE_PREFIX,
+  parseBundleManifest,
+  type BundleFile,
+  type BundleManifest,
+  type BundleProgress,
+} from './bundle-manifest';
+import { canonicalId } from './conversation-id';
+import { readTarEntries, type TarEntry, type TarReaderLimits } from './tar-reader';
+import { restoreWorkspace } from './restore-workspace';
+
+/** The default `maxBytes` of an import: 1 GiB uncompressed. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
+
+/** The default `maxEntries` of an import. */
+export const DEFAULT_MAX_BUNDLE_ENTRIES = 100_000;
+
+const IMPORT_INTERRUPTED = 'BUNDLE_IMPORT_INTERRUPTED';
+
+/** A bundle: the path of a `.tar.gz` file, its bytes, or a stream of them. */
+export type BundleSource = string | Uint8Array | Readable;
+
+/** Limits on what reading a bundle may take. */
+export interface BundleReadLimits {
+  /** Most uncompressed bytes, all entries together and each one (default 1 GiB). */
+  maxBytes?: number;
+  /** Most archive entries (default 100 000). */
+  maxEntries?: number;
+}
+
+/** Options of {@link importConversationBundle}. */
+export interface ImportBundleOptions extends BundleReadLimits {
+  source: BundleSource;
+  /** The root store of conversations; the conversation goes to `store.scope(conversationFolderName(id))`. */
+  store: FileStore;
+  /** Where to write the bundle's workspace files, if it has them; left out, they are not written. */
+  workspaceDir?: string;
+  /**
+   * Replace an existing conversation with the same id, and workspace files whose content
+   * differs (default `false`: `BundleConflictError`, nothing changed).
+   */
+  overwrite?: boolean;
+  /** Told as the bundle's files are checked and staged. */
+  onProgress?: (progress: BundleProgress) => void;
+}
+
+/** What {@link importConversationBundle} imported. */
+export interface ImportBundleResult {
+  manifest: BundleManifest;
+  /** The conversation's id (lowercase, with dashes). */
+  conversationId: string;
+}
+
+/**
+ * Reads and validates a bundle's `manifest.json` (its first entry) without importing anything.
+ *
+ * @throws BundleFormatError for anything but a valid manifest of a supported version.
+ */
+export async function readBundleManifest(
+  source: BundleSource,
+  limits: BundleReadLimits = {},
+): Promise<BundleManifest> {
+  const entries = readTarEntries(toReadable(source), readerLimits(limits));
+  try {
+    return await readManifestEntry(entries);
+  } finally {
+    await entries.return(undefined);
+  }
+}
+
+/**
+ * Imports a conversation bundle, all or nothing.
+ *
+ * The archive is read strictly (see `readTarEntries`: no path escapes, links, devices or tar
+ * bombs) into a staging folder of the root store, `.import-<uuid>/`, and checked: manifest
+ * format and version, every file's size and SHA-256, the event count against the segments'
+ * lines (each a valid event), and `base_state.json` (a valid state of the manifest's
+ * conversation, secrets redacted). Only then are workspace files written (when `workspaceDir`
+ * is given) and the conversation renamed into place, one rename; with `overwrite` the existing
+ * folder is first moved aside under its lock (`ConversationLockedError` while it is open), then
+ * deleted. A failure before that leaves the target root as it was.
+ *
+ * The imported state still names the exporter's `persistence_dir` and workspace; opening the
+ * conversation replaces both with the runtime ones. Secrets arrive redacted: open it with the
+ * agent (and its keys) to run it.
+ *
+ * @throws BundleFormatError, BundleSecurityError, BundleTooLargeError, BundleConflictError,
+ *   ConversationLockedError.
+ */
+export async function importConversationBundle(
+  options: ImportBundleOptions,
+): Promise<ImportBundleResult> {
+  const root = options.store;
+  const overwrite = options.overwrite ?? false;
+  const entries = readTarEntries(toReadable(options.source), readerLimits(options));
+  const rootExisted = await root.exists('');
+  const stagingDir = `.import-${randomUUID()}`;
+  try {
+    const manifest = await readManifestEntry(entries);
+    const conversationId = manifest.conversation_id;
+    const folder = conversationFolderName(conversationId);
+    checkManifestContents(manifest);
+    if (!overwrite && (await root.list(folder)).length > 0) {
+      throw new BundleConflictError({ conversationId, location: root.describe(folder) });
+    }
+
+    const staging = root.scope(stagingDir);
+    await extract({
+      entries,
+      manifest,
+      staging,
+      withWorkspace: options.workspaceDir !== undefined,
+      onProgress: options.onProgress,
+    });
+
+    // Before anything outside the staging folder changes, the conversation it replaces (if
+    // any) must be free: its lock is held until the swap is done.
+    const existing = (await root.list(folder)).length > 0;
+    if (existing && !overwrite) {
+      throw new BundleConflictError({ conversationId, location: root.describe(folder) });
+    }
+    const lock = existing
+      ? await ConversationLock.acquire({ store: root.scope(folder), onWarning: () => undefined })
+      : undefined;
+    try {
+      const workspaceFiles = manifest.files.filter((file) =>
+        file.path.startsWith(WORKSPACE_PREFIX),
+      );
+      if (options.workspaceDir !== undefined && workspaceFiles.length > 0) {
+        await restoreWorkspace({
+          staging: staging.scope('workspace'),
+          dir: options.workspaceDir,
+          files: workspaceFiles.map((file) => ({
+            ...file,
+            path: file.path.slice(WORKSPACE_PREFIX.length),
+          })),
+          overwrite,
+          conversationId,
+        });
+      }
+      // The commit point: the conversation appears in its folder in one rename.
+      const staged = `${stagingDir}/conversation`;
+      if (existing) {
+        await replaceConversation({ root, folder, staged, stagingDir, conversationId });
+      } else {
+        await root.remove(folder);
+        try {
+          await root.rename(staged, folder);
+        } catch (error) {
+          if (!hasErrorCode(error, 'EEXIST', 'ENOTEMPTY')) throw error;
+          throw new BundleConflictError({ conversationId, location: root.describe(folder) });
+        }
+      }
+    } finally {
+      await lock?.release();
+    }
+    await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+    return { manifest, conversationId };
+  } catch (error) {
+    // After a failed swap the staging folder may hold the previous copy: keep it then.
+    const keepStaging = FerryError.isInstance(error) && error.code === IMPORT_INTERRUPTED;
+    if (!keepStaging) {
+      await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+      // Only succeeds when empty: a root this import created goes away again.
+      if (!rootExisted) await root.remove('').catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    await entries.return(undefined);
+  }
+}
+
+/**
+ * Swaps the staged conversation in for the existing one (whose lock the caller holds). A crash
+ * in between leaves the old copy in the staging folder, never a half-imported one in place.
+ * When the swap fails the old copy is moved back; if even that fails, the error says where it is.
+ */
+async function replaceConversation(input: {
+  root: FileStore;
+  folder: string;
+  staged: string;
+  stagingDir: string;
+  conversationId: string;
+}): Promise<void> {
+  const { root, folder, staged } = input;
+  const previous = `${input.stagingDir}/previous`;
+  await root.rename(folder, previous);
+  try {
+    await root.rename(staged, folder);
+  } catch (error) {
+    try {
+      await root.rename(previous, folder);
+    } catch (restoreError) {
+      throw new FerryError(
+        IMPORT_INTERRUPTED,
+        `Importing conversation ${input.conversationId} failed after its previous copy was ` +
+          `moved aside, and moving it back failed too (${String(restoreError)}). The ` +
+          `previous copy is in ${root.describe(previous)}: move it back to ` +
+          `${root.describe(folder)}.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function readerLimits(limits: BundleReadLimits): TarReaderLimits {
+  return {
+    maxBytes: positive(limits.maxBytes, DEFAULT_MAX_BUNDLE_BYTES, 'maxBytes'),
+    maxEntries: positive(limits.maxEntries, DEFAULT_MAX_BUNDLE_ENTRIES, 'maxEntries'),
+  };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new FerryError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}.`);
+  }
+  return value;
+}
+
+function toReadable(source: BundleSource): Readable {
+  if (typeof source === 'string') return createReadStream(source);
+  if (source instanceof Uint8Array) {
+    return Readable.from([Buffer.from(source.buffer, source.byteOffset, source.byteLength)]);
+  }
+  return source;
+}
+
+async function readManifestEntry(entries: AsyncGenerator<TarEntry>): Promise<BundleManifest> {
+  const first = await entries.next();
+  if (first.done === true || first.value.path !== MANIFEST_FILE || first.value.type !== 'File') {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem:
+        first.done === true
+          ? 'it is missing'
+          : `it must be the archive's first entry, which is "${first.value.path}" instead`,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(first.value.data.toString('utf8'));
+  } catch (error) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: 'it is not valid JSON',
+      cause: error,
+    });
+  }
+  return parseBundleManifest(json);
+}
+
+function checkManifestContents(manifest: BundleManifest): void {
+  if (!manifest.files.some((file) => file.path === BASE_STATE_FILE)) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: `it lists no ${BASE_STATE_FILE}`,
+    });
+  }
+  const workspaceFile = manifest.files.find((file) => file.path.startsWith(WORKSPACE_PREFIX));
+  if (!manifest.includes_workspace && workspaceFile !== undefined) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: `it lists "${workspaceFile.path}" but says the workspace is not included`,
+    });
+  }
+}
+
+interface ExtractInput {
+  entries: AsyncGenerator<TarEntry>;
+  manifest: BundleManifest;
+  staging: FileStore;
+  withWorkspace: boolean;
+  onProgress: ((progress: BundleProgress) => void) | undefined;
+}
+
+/** Checks every entry against the manifest and writes it to the staging store. */
+async function extract(input: ExtractInput): Promise<void> {
+  const { manifest, staging } = input;
+  const expected = new Map<string, BundleFile>(manifest.files.map((file) => [file.path, file]));
+  const seen = new Set<string>();
+  const events: StoredEvent[] = [];
+  const ids = new Map<string, number>();
+  const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+  let bytes = 0;
+
+  for await (const entry of input.entries) {
+    if (entry.type === 'Directory') continue;
+    const file = expected.get(entry.path);
+    if (file === undefined)
+      throw formatError(entry.path, 'it is in the archive but not in the manifest');
+    if (seen.has(entry.path)) throw formatError(entry.path, 'it appears twice in the archive');
+    seen.add(entry.path);
+    if (entry.data.length !== file.size) {
+      throw formatError(
+        entry.path,
+        `it is ${entry.data.length} bytes but the manifest says ${file.size}`,
+      );
+    }
+    if (createHash('sha256').update(entry.data).digest('hex') !== file.sha256) {
+      throw formatError(
+        entry.path,
+        'its SHA-256 differs from the manifest (the bundle is damaged or was altered)',
+      );
+    }
+    const phase = phaseOf(entry.path);
+    if (phase === 'events') countEvents(entry, events, ids);
+    if (entry.path === BASE_STATE_FILE) checkState(entry.data, manifest.conversation_id);
+    if (phase !== 'workspace') {
+      await staging.writeAtomic(`conversation/${entry.path}`, entry.data);
+    } else if (input.withWorkspace) {
+      await staging.writeAtomic(
+        `workspace/${entry.path.slice(WORKSPACE_PREFIX.length)}`,
+        entry.data,
+      );
+    }
+    bytes += entry.data.length;
+    input.onProgress?.({ phase, bytes, totalBytes, events: events.length });
+  }
+
+  const missing = manifest.files.find((file) => !seen.has(file.path));
+  if (missing !== undefined) {
+    throw formatError(missing.path, 'it is listed in the manifest but missing from the archive');
+  }
+  if (events.length !== manifest.event_count) {
+    throw formatError(
+      MANIFEST_FILE,
+      `it says ${manifest.event_count} events but the segments hold ${events.length}`,
+    );
+  }
+}
+
+function phaseOf(path: string): BundleProgress['phase'] {
+  if (path.startsWith(WORKSPACE_PREFIX)) return 'workspace';
+  if (path.startsWith('events/') && segmentNumber(path.slice('events/'.length)) !== undefined) {
+    return 'events';
+  }
+  return 'files';
+}
+
+/** Adds a segment's events, checking each line as `EventLog.open` would (no torn line allowed). */
+function countEvents(entry: TarEntry, events: StoredEvent[], ids: Map<string, number>): void {
+  try {
+    scanSegment({
+      bytes: entry.data,
+      file: entry.path,
+      allowTornLastLine: false,
+      events,
+      ids,
+      locate: (index) => `event ${index + 1}`,
+    });
+  } catch (error) {
+    if (!CorruptEventLogError.isInstance(error)) throw error;
+    throw new BundleFormatError({ entry: entry.path, problem: error.message, cause: error });
+  }
+}
+
+/** `base_state.json` must be a valid state of the manifest's conversation, secrets redacted. */
+function checkState(data: Buffer, conversationId: string): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    throw new BundleFormatError({
+      entry: BASE_STATE_FILE,
+      problem: 'it is not valid JSON',
+      cause: error,
+    });
+  }
+  const parsed = conversationStateSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BundleFormatError({
+      entry: BASE_STATE_FILE,
+      problem: `it is not a valid conversation state (${parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`)
+        .join('; ')})`,
+      cause: parsed.error,
+    });
+  }
+  let stateId: string | undefined;
+  try {
+    stateId = canonicalId(parsed.data.id);
+  } catch {
+    stateId = undefined;
+  }
+  if (stateId !== conversationId) {
+    throw formatError(
+      BASE_STATE_FILE,
+      `its id "${parsed.data.id}" is not the manifest's conversation ${conversationId}`,
+    );
+  }
+  // Never write a secret in plaintext, even one a foreign exporter left in.
+  const secrets: string[] = [];
+  mapStateSecrets(parsed.data, (value, path) => {
+    if (value !== REDACTED_SECRET && value !== '') secrets.push(path);
+    return value;
+  });
+  if (secrets.length > 0) {
+    throw formatError(
+      BASE_STATE_FILE,
+      `it carries secret values (${secrets.join(', ')}); a bundle carries secrets redacted as "${REDACTED_SECRET}"`,
+    );
+  }
+}
+
+function formatError(entry: string, problem: string): BundleFormatError {
+  return new BundleFormatError({ entry, problem });
+}
