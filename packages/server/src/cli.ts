@@ -9,6 +9,14 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new InvalidArgumentError('expected a positive number of seconds');
+  }
+  return seconds;
+}
+
 const program = new Command()
   .name('ferry-server')
   .description('Run a Ferry agent server (OpenHands agent-server protocol core).')
@@ -35,12 +43,30 @@ const program = new Command()
   )
   .option(
     '--api-key <key...>',
-    'accepted X-Session-API-Key value(s) (env FERRY_API_KEY, comma-separated)',
+    'accepted X-Session-API-Key value(s) (env FERRY_API_KEY, comma-separated); none means no auth',
   )
-  .option('--log', 'log every request')
+  .option(
+    '--secret-key <key>',
+    'key that encrypts persisted secrets (env FERRY_SECRET_KEY); without it they are redacted on disk',
+  )
+  .option(
+    '--idle-timeout <seconds>',
+    'close conversations unused for this long (env FERRY_IDLE_TIMEOUT)',
+    parseSeconds,
+    parseSeconds(process.env.FERRY_IDLE_TIMEOUT ?? '600'),
+  )
+  .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
-    '\nSecrets: set FERRY_SECRET_KEY to encrypt persisted secrets; prefer FERRY_API_KEY over --api-key\nso the key does not show in the process list.\n',
+    [
+      '',
+      'Conversations live in <data-dir>/conversations/<id without dashes>/; each works in a folder',
+      'under --workspace-root. Docs: <url>/docs, OpenAPI: <url>/openapi.json.',
+      '',
+      'Prefer FERRY_API_KEY and FERRY_SECRET_KEY over the flags, so keys do not show in the',
+      'process list. SIGINT/SIGTERM interrupt running conversations, flush them and exit 0.',
+      '',
+    ].join('\n'),
   );
 
 interface CliOptions {
@@ -49,6 +75,8 @@ interface CliOptions {
   dataDir: string;
   workspaceRoot?: string;
   apiKey?: string[];
+  secretKey?: string;
+  idleTimeout: number;
   log?: boolean;
 }
 
@@ -56,12 +84,15 @@ async function main(): Promise<void> {
   program.parse();
   const options = program.opts<CliOptions>();
   const apiKey = options.apiKey ?? process.env.FERRY_API_KEY?.split(',').filter(Boolean);
+  const secretKey = options.secretKey ?? process.env.FERRY_SECRET_KEY;
   const server = await startServer({
     host: options.host,
     port: options.port,
     dataDir: options.dataDir,
     ...(options.workspaceRoot === undefined ? {} : { workspaceRoot: options.workspaceRoot }),
     ...(apiKey === undefined ? {} : { apiKey }),
+    ...(secretKey === undefined || secretKey === '' ? {} : { secretKey }),
+    idleTimeout: options.idleTimeout,
     logger: options.log ?? false,
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);

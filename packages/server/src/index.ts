@@ -6,3 +6,8 @@
  */
 export { startServer } from './server';
 export type { FerryServer, ServerInfo, StartServerOptions } from './server';
+export { ConversationManager } from './conversations/conversation-manager';
+export type { ConversationRecord } from './conversations/conversation-manager';
+export { HTTP_STATUS_BY_CODE, httpStatusOf } from './errors/http-status';
+export { SocketCloseCode } from './sockets/event-socket';
+export type { LoggerSetting } from './http/logger-options';

@@ -1,16 +1,23 @@
-import { createTemporaryDirectory } from '@ferry/sdk-core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createTemporaryDirectory, startScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import type { ConversationInfo } from './schemas/conversation-schemas';
 import { startServer, type FerryServer } from './server';
+import { TEST_API_KEY, allEvents, scriptedAgent, testClient } from './test-support';
 
 describe('startServer', () => {
   let server: FerryServer | undefined;
   afterEach(async () => {
     await server?.close();
+    server = undefined;
   });
 
-  it('listens on a free loopback port and answers the open health routes', async () => {
+  it('listens on a free loopback port and answers the open health routes without a key', async () => {
     await using dir = await createTemporaryDirectory();
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: dir.path });
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: dir.path, apiKey: 'k' });
     expect(server.port).toBeGreaterThan(0);
     expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
 
@@ -18,7 +25,104 @@ describe('startServer', () => {
     expect(alive.status).toBe(200);
     expect(await alive.json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${server.url}/health`)).text()).toBe('OK');
+    expect(await (await fetch(`${server.url}/ready`)).json()).toEqual({ status: 'ready' });
     const info = (await (await fetch(`${server.url}/server_info`)).json()) as { name: string };
     expect(info.name).toBe('ferry-server');
+  });
+
+  it('serves the OpenAPI document generated from the route schemas, and a docs page', async () => {
+    await using dir = await createTemporaryDirectory();
+    server = await startServer({ port: 0, dataDir: dir.path, apiKey: 'k' });
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    expect(document.openapi).toBe('3.1.0');
+    for (const path of [
+      '/api/conversations',
+      '/api/conversations/search',
+      '/api/conversations/{conversation_id}',
+      '/api/conversations/{conversation_id}/events/search',
+      '/api/conversations/{conversation_id}/agent',
+      '/api/bash/execute_bash_command',
+      '/api/file/upload',
+      '/api/git/changes',
+    ]) {
+      expect(document.paths, path).toHaveProperty([path]);
+    }
+    expect(Object.keys(document.paths['/api/conversations'] ?? {})).toContain('post');
+    expect(document.components.schemas).toHaveProperty('ConversationInfo');
+    expect(document.components.schemas).toHaveProperty('StartConversationRequestInput');
+    expect(document.components.securitySchemes).toHaveProperty('SessionApiKey');
+    expect(JSON.stringify(document.paths)).not.toContain('/sockets/');
+
+    const docs = await fetch(`${server.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('closes idle conversations and opens them again on use; listing never opens them', async () => {
+    await using dir = await createTemporaryDirectory();
+    await using llm = await startScriptedLLMServer({ script: [] });
+    server = await startServer({ port: 0, dataDir: dir.path, idleTimeout: 0.05 });
+    const client = testClient(server);
+    const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'kept on disk' }] },
+      },
+    });
+    const id = created.body.id;
+    const lock = join(server.dataDir, 'conversations', id.replaceAll('-', ''), '.lock');
+    const current = server;
+    await vi.waitFor(() => expect(current.conversations.isOpen(id)).toBe(false));
+    expect(existsSync(lock)).toBe(false);
+
+    const listed = await client.request<{ items: ConversationInfo[] }>(
+      'GET',
+      '/api/conversations/search',
+    );
+    expect(listed.body.items.map((item) => item.id)).toEqual([id]);
+    expect(
+      (await client.request<ConversationInfo>('GET', `/api/conversations/${id}`)).body.id,
+    ).toBe(id);
+    expect(server.conversations.isOpen(id)).toBe(false);
+
+    const events = await allEvents(client, id);
+    expect(JSON.stringify(events)).toContain('kept on disk');
+    expect(events.length).toBeGreaterThan(0);
+  });
+
+  it('never logs the API key, in headers or in a socket URL', async () => {
+    await using dir = await createTemporaryDirectory();
+    let logged = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    server = await startServer({
+      port: 0,
+      dataDir: dir.path,
+      apiKey: TEST_API_KEY,
+      logger: { level: 'debug', stream },
+    });
+    await testClient(server).request('GET', '/api/conversations/search');
+    await testClient(server, 'wrong-key-value').request('GET', '/api/conversations/count');
+    const socket = new WebSocket(
+      `${server.url.replace('http', 'ws')}/sockets/events/00000000-0000-4000-8000-000000000000?session_api_key=${TEST_API_KEY}`,
+    );
+    const code = await new Promise<number>((resolve) => {
+      socket.on('close', (closeCode) => resolve(closeCode));
+    });
+    expect(code).toBe(4004);
+    expect(logged).toContain('/sockets/events/');
+    expect(logged).toContain('session_api_key=[redacted]');
+    expect(logged).not.toContain(TEST_API_KEY);
+    expect(logged).not.toContain('wrong-key-value');
   });
 });

@@ -1,6 +1,28 @@
+import websocket from '@fastify/websocket';
+import type { ToolDefinition } from '@ferry/sdk-core';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { version } from '../package.json';
+import { createApiKeyCheck } from './auth/api-key-check';
+import { installAuthHook } from './auth/auth-hook';
+import { ConversationManager } from './conversations/conversation-manager';
+import { installErrorHandlers } from './errors/error-handler';
+import { installJsonBodyParser } from './http/json-body-parser';
+import { loggerOptions, type LoggerSetting } from './http/logger-options';
+import { registerOpenApi } from './http/openapi';
+import { viewerRoutes } from './ui/viewer-routes';
+import { bashRoutes } from './routes/bash';
+import { bundleRoutes } from './routes/bundle-routes';
+import { conversationRoutes } from './routes/conversation-routes';
+import { eventRoutes } from './routes/event-routes';
+import { fileRoutes } from './routes/file';
+import { gitRoutes } from './routes/git';
+import { healthRoutes } from './routes/health-routes';
+import { eventSocketRoutes } from './sockets/event-socket';
+
+export type { ServerInfo } from './routes/health-routes';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -8,14 +30,29 @@ export interface StartServerOptions {
   host?: string;
   /** Port to bind; `0` picks a free one (read it back from `server.url`). */
   port?: number;
-  /** Folder that holds the conversations (created if missing). */
+  /** Folder that holds the conversations, in `<dataDir>/conversations/` (created if missing). */
   dataDir: string;
   /** Folder under which each conversation's workspace lives; defaults to `<dataDir>/workspaces`. */
   workspaceRoot?: string;
-  /** One key or several accepted in `X-Session-API-Key`; no key means no auth. */
+  /** One key or several accepted in `X-Session-API-Key`; none means no auth. */
   apiKey?: string | readonly string[];
-  /** Log requests to stdout (pino); off by default for embedding. */
-  logger?: boolean;
+  /**
+   * Key that encrypts the secrets persisted with conversations (AES-256-GCM); defaults to
+   * `FERRY_SECRET_KEY`. Without one, secrets are written redacted and must be sent again.
+   */
+  secretKey?: string;
+  /** Log requests (pino) with `true` or pino options; off by default. Keys are never logged. */
+  logger?: LoggerSetting;
+  /** Seconds an unused, idle conversation stays open in memory (default 600). */
+  idleTimeout?: number;
+  /** Largest request body in bytes (default 10 MiB). */
+  bodyLimit?: number;
+  /** Bytes an events-socket subscriber may leave unread before it is dropped (default 16 MiB). */
+  subscriberBufferLimit?: number;
+  /** Largest conversation bundle accepted by `POST /api/conversations/import`, in bytes (default 1 GiB). */
+  maxBundleBytes?: number;
+  /** Tools agents may reference by name, besides the built-in ones. */
+  tools?: readonly ToolDefinition[];
 }
 
 /** A running Ferry server. */
@@ -27,53 +64,97 @@ export interface FerryServer extends AsyncDisposable {
   readonly workspaceRoot: string;
   /** The underlying Fastify instance, for embedding and tests. */
   readonly app: FastifyInstance;
-  /** Stops accepting requests and closes open connections. */
+  /** The conversations: which are open in memory, and the operations behind the routes. */
+  readonly conversations: ConversationManager;
+  /**
+   * Stops: closes event sockets (1001), interrupts running conversations (their status becomes
+   * `paused`), flushes and releases every conversation, then closes the HTTP server.
+   */
   close(): Promise<void>;
 }
 
-/** What `GET /server_info` answers. */
-export interface ServerInfo {
-  name: 'ferry-server';
-  version: string;
-  uptime: number;
-  started_at: string;
-}
-
-const SERVER_VERSION = '0.0.0';
+const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
+const DEFAULT_SUBSCRIBER_BUFFER_LIMIT = 16 * 1024 * 1024;
+const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
+const FIRST_FRAME_AUTH_TIMEOUT_MS = 10_000;
 
 /** Starts a Ferry agent server and resolves once it listens. */
 export async function startServer(options: StartServerOptions): Promise<FerryServer> {
   const dataDir = resolve(options.dataDir);
   const workspaceRoot = resolve(options.workspaceRoot ?? `${dataDir}/workspaces`);
   await mkdir(dataDir, { recursive: true });
-  await mkdir(workspaceRoot, { recursive: true });
   const startedAt = new Date();
+  const apiKeys = createApiKeyCheck(options.apiKey);
 
-  const app = Fastify({ logger: options.logger ?? false });
-  app.get('/alive', () => ({ status: 'ok' }));
-  app.get('/health', () => 'OK');
-  app.get('/ready', () => ({ status: 'ready' }));
-  app.get('/server_info', (): ServerInfo => ({
-    name: 'ferry-server',
-    version: SERVER_VERSION,
-    uptime: (Date.now() - startedAt.getTime()) / 1000,
-    started_at: startedAt.toISOString(),
-  }));
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the API; the stored documents are sent as they are.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installJsonBodyParser(app);
+  installErrorHandlers(app);
+  installAuthHook(app, apiKeys);
+  await registerOpenApi(app, { version });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
-  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
+  const conversations = await ConversationManager.start({
+    dataDir,
+    workspaceRoot,
+    secretKey: options.secretKey,
+    idleTimeout: options.idleTimeout,
+    tools: options.tools,
+    logger: app.log.child({ component: 'conversations' }),
+  });
+  try {
+    healthRoutes(app, { version, startedAt });
+    conversationRoutes(app, { manager: conversations });
+    eventRoutes(app, { manager: conversations });
+    eventSocketRoutes(app, {
+      manager: conversations,
+      apiKeys,
+      maxBufferedBytes: options.subscriberBufferLimit ?? DEFAULT_SUBSCRIBER_BUFFER_LIMIT,
+      authTimeoutMs: FIRST_FRAME_AUTH_TIMEOUT_MS,
+    });
+    await app.register(bundleRoutes, {
+      manager: conversations,
+      maxBundleBytes: options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES,
+    });
+    await app.register(bashRoutes, { workspaceRoot });
+    await app.register(fileRoutes, { workspaceRoot });
+    await app.register(gitRoutes, { workspaceRoot });
+    await viewerRoutes(app);
+    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
+  } catch (error) {
+    await conversations.close();
+    await app.close();
+    throw error;
+  }
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
+    await conversations.close();
     await app.close();
     throw new Error(`ferry-server: unexpected listen address ${String(address)}`);
   }
   const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const close = () => app.close();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+      await conversations.close();
+      await app.close();
+    })();
+    return closing;
+  };
   return {
     url: `http://${displayHost}:${address.port}`,
     port: address.port,
     dataDir,
     workspaceRoot,
     app,
+    conversations,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,0 +1,34 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Decides whether a presented API key is one of the configured ones. */
+export interface ApiKeyCheck {
+  /** False when no key is configured: then every request is accepted. */
+  readonly enabled: boolean;
+  /** True when `candidate` is a configured key (always true when none is configured). */
+  accepts(candidate: string | undefined): boolean;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * Builds the check for one key or several. Keys are compared in constant time: both sides are
+ * hashed to equal-length digests for `timingSafeEqual`, and every configured key is compared
+ * so the time does not tell which one matched.
+ */
+export function createApiKeyCheck(keys: string | readonly string[] | undefined): ApiKeyCheck {
+  const list = (typeof keys === 'string' ? [keys] : (keys ?? [])).filter((key) => key !== '');
+  const digests = list.map(digest);
+  return {
+    enabled: digests.length > 0,
+    accepts(candidate) {
+      if (digests.length === 0) return true;
+      if (candidate === undefined || candidate === '') return false;
+      const presented = digest(candidate);
+      let accepted = false;
+      for (const known of digests) accepted = timingSafeEqual(presented, known) || accepted;
+      return accepted;
+    },
+  };
+}

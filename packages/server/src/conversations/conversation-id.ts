@@ -1,0 +1,21 @@
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** The canonical form of a conversation id (lowercase UUID with dashes), or undefined. */
+export function canonicalConversationId(id: string): string | undefined {
+  if (!UUID.test(id)) return undefined;
+  const hex = id.replaceAll('-', '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The folder of a conversation under `<dataDir>/conversations`: its id without dashes. */
+export function folderOf(canonicalId: string): string {
+  return canonicalId.replaceAll('-', '');
+}
+
+/** Conversation folder names: 32 lowercase hex digits. */
+export const CONVERSATION_FOLDER = /^[0-9a-f]{32}$/;
+
+/** The canonical id of a conversation folder name. */
+export function idOfFolder(folder: string): string {
+  return `${folder.slice(0, 8)}-${folder.slice(8, 12)}-${folder.slice(12, 16)}-${folder.slice(16, 20)}-${folder.slice(20)}`;
+}

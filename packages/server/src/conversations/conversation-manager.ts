@@ -1,0 +1,718 @@
+import {
+  BASE_STATE_FILE,
+  BundleConflictError,
+  ConversationRunningError,
+  FerryError,
+  LocalConversation,
+  LocalFileStore,
+  conversationStateSchema,
+  exportConversationBundle,
+  importConversationBundle,
+  readBundleManifest,
+  redactState,
+  type AgentInput,
+  type BundleManifest,
+  type ConfirmationPolicyInput,
+  type ConversationState,
+  type MessageContent,
+  type ToolDefinition,
+} from '@ferry/sdk-core';
+import { LocalWorkspace } from '@ferry/workspace-local';
+import type { FastifyBaseLogger } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { serverErrors } from '../errors/http-status';
+import {
+  CONVERSATION_FOLDER,
+  canonicalConversationId,
+  folderOf,
+  idOfFolder,
+} from './conversation-id';
+import { OpenConversation, describeError, type CloseReason } from './open-conversation';
+import { resolveWorkingDir } from './working-dir';
+
+/** A conversation as listed: its state (secrets redacted) and its times. */
+export interface ConversationRecord {
+  state: ConversationState;
+  /** ISO-8601. */
+  createdAt: string;
+  /** ISO-8601: the last state write or event append. */
+  updatedAt: string;
+}
+
+/** Options of {@link ConversationManager.start}. */
+export interface ConversationManagerOptions {
+  /** Absolute data folder; conversations live in `<dataDir>/conversations/<id without dashes>/`. */
+  dataDir: string;
+  /** Absolute folder under which every conversation works. */
+  workspaceRoot: string;
+  /** Key that encrypts persisted secrets (else `FERRY_SECRET_KEY`, else secrets are redacted on disk). */
+  secretKey?: string | undefined;
+  /** Seconds a conversation stays open unused before it is closed (default 600). */
+  idleTimeout?: number | undefined;
+  /** Tools agents may reference besides the built-in ones. */
+  tools?: readonly ToolDefinition[] | undefined;
+  logger: FastifyBaseLogger;
+}
+
+/** What a new conversation starts with (the server's reading of `StartConversationRequest`). */
+export interface CreateConversationInput {
+  conversationId?: string | null | undefined;
+  agent: AgentInput;
+  /** The requested working directory; see `resolveWorkingDir` for where it ends up. */
+  workingDir?: string | null | undefined;
+  maxIterations?: number | undefined;
+  stuckDetection?: boolean | undefined;
+  confirmationPolicy?: ConfirmationPolicyInput | undefined;
+  securityAnalyzer?: { kind: string } | null | undefined;
+  secrets?: Record<string, string> | undefined;
+  tags?: Record<string, string> | undefined;
+  title?: string | null | undefined;
+  initialMessage?: { content: MessageContent[]; run: boolean } | null | undefined;
+}
+
+/** Options of {@link ConversationManager.importBundle}. */
+export interface ImportBundleInput {
+  /** The bundle file (a `.tar.gz`). */
+  file: string;
+  /** An agent to resume with (verified against the bundle's; its secrets are used, never stored in plaintext). */
+  agent?: AgentInput | undefined;
+  /** Where the conversation works here (same rule as a new one); default its own folder. */
+  workingDir?: string | undefined;
+  /** Replace a conversation with the same id that is not parked here by a teleport. */
+  overwrite?: boolean | undefined;
+  /** Record the arrival as a `TeleportEvent` from `from` to `to`. */
+  arrival?: { from: string; to: string } | undefined;
+  /** Most uncompressed bytes of the bundle. */
+  maxBytes?: number | undefined;
+}
+
+/** What a fork starts with. */
+export interface ForkConversationInput {
+  conversationId?: string | null | undefined;
+  fromEventId?: string | null | undefined;
+  title?: string | null | undefined;
+  tags?: Record<string, string> | null | undefined;
+}
+
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
+/** State files read at once when listing. */
+const LIST_CONCURRENCY = 32;
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return (error as { code?: unknown } | null)?.code === code;
+}
+
+/**
+ * Every conversation of the server. Listing, search and count read only the small
+ * `base_state.json` files; a conversation's log is loaded when it is used, and it is closed again
+ * (lock released) after `idleTimeout` seconds without requests, sockets or a run.
+ */
+export class ConversationManager {
+  /** `<dataDir>/conversations`. */
+  readonly conversationsDir: string;
+  /** `<dataDir>/.uploads`: bundles being received. */
+  readonly uploadsDir: string;
+  readonly workspaceRoot: string;
+
+  readonly #options: ConversationManagerOptions;
+  readonly #log: FastifyBaseLogger;
+  readonly #realWorkspaceRoot: string;
+  readonly #idleMs: number;
+  readonly #entries = new Map<string, OpenConversation>();
+  readonly #opening = new Map<string, Promise<OpenConversation>>();
+  readonly #closing = new Map<string, Promise<void>>();
+  #sweeper: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: ConversationManagerOptions, realWorkspaceRoot: string) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.conversationsDir = join(options.dataDir, 'conversations');
+    this.uploadsDir = join(options.dataDir, '.uploads');
+    this.workspaceRoot = options.workspaceRoot;
+    this.#realWorkspaceRoot = realWorkspaceRoot;
+    this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
+  }
+
+  /**
+   * Creates the folders, recovers conversations that were `running` when the server died (they
+   * become `error`, their interrupted actions answered, as `LocalConversation.open` does) and
+   * starts idle eviction.
+   */
+  static async start(options: ConversationManagerOptions): Promise<ConversationManager> {
+    await mkdir(join(options.dataDir, 'conversations'), { recursive: true });
+    // Uploads left by a crash are garbage; the folder is made now so requests change nothing else.
+    await rm(join(options.dataDir, '.uploads'), { recursive: true, force: true });
+    await mkdir(join(options.dataDir, '.uploads'), { recursive: true });
+    await mkdir(options.workspaceRoot, { recursive: true });
+    const manager = new ConversationManager(options, await realpath(options.workspaceRoot));
+    await manager.#recoverInterrupted();
+    const period = Math.max(50, Math.min(manager.#idleMs / 2, 60_000));
+    manager.#sweeper = setInterval(() => manager.#sweep(), period);
+    manager.#sweeper.unref();
+    return manager;
+  }
+
+  /** Ids of the conversations open in memory now. */
+  get openIds(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Whether the conversation is open in memory now. */
+  isOpen(id: string): boolean {
+    const canonical = canonicalConversationId(id);
+    return canonical !== undefined && this.#entries.has(canonical);
+  }
+
+  /** How many event sockets are subscribed to the conversation now (0 when it is not open). */
+  subscriberCount(id: string): number {
+    const canonical = canonicalConversationId(id);
+    return canonical === undefined ? 0 : (this.#entries.get(canonical)?.subscribers ?? 0);
+  }
+
+  /** Every conversation on disk, from the state files only (no event log is read). */
+  async list(): Promise<ConversationRecord[]> {
+    let folders: string[];
+    try {
+      folders = await readdir(this.conversationsDir);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return [];
+      throw error;
+    }
+    const ids = folders.filter((folder) => CONVERSATION_FOLDER.test(folder)).map(idOfFolder);
+    const records: (ConversationRecord | undefined)[] = [];
+    // A bounded number of files open at once, however many conversations there are.
+    for (let start = 0; start < ids.length; start += LIST_CONCURRENCY) {
+      const batch = ids.slice(start, start + LIST_CONCURRENCY);
+      records.push(...(await Promise.all(batch.map((id) => this.#listed(id)))));
+    }
+    return records.filter((record): record is ConversationRecord => record !== undefined);
+  }
+
+  async #listed(id: string): Promise<ConversationRecord | undefined> {
+    try {
+      return await this.#recordOf(id);
+    } catch (error) {
+      this.#log.warn(
+        { conversation_id: id, err: describeError(error) },
+        'skipping a conversation folder that cannot be read',
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * One conversation, read without opening it when it is not open.
+   *
+   * @throws CONVERSATION_NOT_FOUND (404).
+   */
+  async get(id: string): Promise<ConversationRecord> {
+    const canonical = canonicalConversationId(id);
+    const record = canonical === undefined ? undefined : await this.#recordOf(canonical);
+    if (record === undefined) throw serverErrors.conversationNotFound(id);
+    return record;
+  }
+
+  /** Like {@link get} but `undefined` for an unknown id. */
+  async find(id: string): Promise<ConversationRecord | undefined> {
+    const canonical = canonicalConversationId(id);
+    return canonical === undefined ? undefined : this.#recordOf(canonical);
+  }
+
+  /** Opens the conversation (if needed), runs `work` with it, and lets it go idle again. */
+  async use<T>(id: string, work: (entry: OpenConversation) => Promise<T> | T): Promise<T> {
+    const entry = await this.acquire(id);
+    try {
+      return await work(entry);
+    } finally {
+      this.release(entry);
+    }
+  }
+
+  /**
+   * Opens the conversation if needed and holds it open until {@link release}.
+   *
+   * @throws CONVERSATION_NOT_FOUND (404), ConversationLockedError when another process has it.
+   */
+  async acquire(id: string): Promise<OpenConversation> {
+    const canonical = canonicalConversationId(id);
+    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
+    const entry = await this.#open(canonical);
+    entry.leases += 1;
+    entry.lastUsed = Date.now();
+    return entry;
+  }
+
+  /** Gives back what {@link acquire} took. */
+  release(entry: OpenConversation): void {
+    entry.leases = Math.max(0, entry.leases - 1);
+    entry.lastUsed = Date.now();
+  }
+
+  /**
+   * Creates a conversation, or returns the existing one with that id unchanged (`created:
+   * false`; replace its agent with `PUT .../agent`). A creation that fails half-way removes
+   * what it wrote.
+   */
+  async create(
+    input: CreateConversationInput,
+  ): Promise<{ record: ConversationRecord; created: boolean }> {
+    this.#assertRunning();
+    const id = this.#newId(input.conversationId);
+    const pending = this.#opening.get(id);
+    if (pending !== undefined) await pending.catch(() => undefined);
+    const existing = await this.#recordOf(id);
+    if (existing !== undefined) return { record: existing, created: false };
+
+    const creating = this.#create(id, input);
+    this.#opening.set(id, creating);
+    try {
+      await creating;
+    } finally {
+      this.#opening.delete(id);
+    }
+    return { record: await this.get(id), created: true };
+  }
+
+  /**
+   * Forks a conversation into a new one that works in the same folder.
+   *
+   * @throws CONVERSATION_EXISTS (409) when the fork's id is taken, EVENT_NOT_FOUND (404).
+   */
+  async fork(id: string, input: ForkConversationInput): Promise<ConversationRecord> {
+    const forkId = this.#newId(input.conversationId);
+    await this.use(id, async (source) => {
+      if (this.#entries.has(forkId) || (await this.#recordOf(forkId)) !== undefined) {
+        throw new FerryError(
+          'CONVERSATION_EXISTS',
+          `fork: conversation ${forkId} already exists; choose another id.`,
+        );
+      }
+      const workspace = new LocalWorkspace({ workingDir: source.workspace.workingDir });
+      let fork: LocalConversation;
+      try {
+        fork = await source.conversation.fork({
+          conversationId: forkId,
+          workspace,
+          ...(input.fromEventId == null ? {} : { fromEventId: input.fromEventId }),
+          ...(input.title == null ? {} : { title: input.title }),
+        });
+      } catch (error) {
+        await workspace.close();
+        throw error;
+      }
+      await fork.updateState({ created_at: new Date().toISOString() });
+      if (input.tags != null) await fork.updateMetadata({ tags: input.tags });
+      this.#register(fork, workspace);
+    });
+    return this.get(forkId);
+  }
+
+  /**
+   * Deletes a conversation: interrupts its run, closes it and removes its folder. Its
+   * workspace files stay.
+   *
+   * @throws CONVERSATION_NOT_FOUND (404).
+   */
+  async delete(id: string): Promise<void> {
+    const canonical = canonicalConversationId(id);
+    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
+    await this.#opening.get(canonical)?.catch(() => undefined);
+    if (!this.#entries.has(canonical) && (await this.#readState(canonical)) === undefined) {
+      throw serverErrors.conversationNotFound(id);
+    }
+    await this.#evict(canonical, 'deleted');
+    await rm(join(this.conversationsDir, folderOf(canonical)), { recursive: true, force: true });
+  }
+
+  /**
+   * Streams a conversation bundle (secrets redacted), optionally with the workspace's files.
+   *
+   * @throws CONVERSATION_NOT_FOUND (404), ConversationRunningError (409) while it runs.
+   */
+  async exportBundle(
+    id: string,
+    options: { includeWorkspace: boolean },
+  ): Promise<{ manifest: BundleManifest; stream: Readable }> {
+    const canonical = canonicalConversationId(id);
+    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
+    const open = this.#entries.get(canonical);
+    let workingDir: string;
+    if (open !== undefined) {
+      await open.settle();
+      if (open.conversation.isRunning) throw new ConversationRunningError(canonical, 'export');
+      workingDir = open.workspace.workingDir;
+    } else {
+      const state = await this.#readState(canonical);
+      if (state === undefined) throw serverErrors.conversationNotFound(id);
+      workingDir = await this.#workingDir(canonical, state.workspace.working_dir);
+    }
+    const includeWorkspace = options.includeWorkspace && (await isDirectory(workingDir));
+    return exportConversationBundle({
+      store: this.#rootStore().scope(folderOf(canonical)),
+      ...(includeWorkspace ? { workspaceDir: workingDir } : {}),
+    });
+  }
+
+  /**
+   * Imports a bundle, all or nothing. A conversation with the same id is replaced when it is
+   * parked here (it teleported away, and is now coming back) or with `overwrite`; otherwise
+   * `BundleConflictError` (409). The imported conversation is opened only when it must change
+   * (a new agent, an arrival to record, another working folder); otherwise its state stays
+   * exactly as exported.
+   *
+   * @throws BundleFormatError, BundleSecurityError (422), BundleTooLargeError (413),
+   *   AgentKindMismatchError, ToolsRemovedError (422; nothing is kept).
+   */
+  async importBundle(
+    input: ImportBundleInput,
+  ): Promise<{ record: ConversationRecord; manifest: BundleManifest }> {
+    this.#assertRunning();
+    const limits = input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes };
+    const manifest = await readBundleManifest(input.file, limits);
+    const id = manifest.conversation_id;
+    const pending = this.#opening.get(id);
+    if (pending !== undefined) await pending.catch(() => undefined);
+    const importing = this.#import(id, manifest, input, limits);
+    // Opens of this id wait for the import (they may then load what it wrote).
+    const guard = importing.then(() => this.#entries.get(id) as OpenConversation);
+    guard.catch(() => undefined);
+    this.#opening.set(id, guard);
+    try {
+      await importing;
+    } finally {
+      this.#opening.delete(id);
+    }
+    return { record: await this.get(id), manifest };
+  }
+
+  async #import(
+    id: string,
+    manifest: BundleManifest,
+    input: ImportBundleInput,
+    limits: { maxBytes?: number },
+  ): Promise<void> {
+    const existing = await this.#readState(id).catch(() => undefined);
+    const exists =
+      existing !== undefined || (await isDirectory(join(this.conversationsDir, folderOf(id))));
+    if (exists && existing?.teleport == null && input.overwrite !== true) {
+      throw new BundleConflictError({
+        conversationId: id,
+        location: join(this.conversationsDir, folderOf(id)),
+      });
+    }
+    await this.#evict(id, 'replaced');
+    const workingDir = await this.#workingDir(
+      id,
+      input.workingDir ?? existing?.workspace.working_dir,
+    );
+    await importConversationBundle({
+      source: input.file,
+      store: this.#rootStore(),
+      overwrite: exists,
+      ...limits,
+      ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
+    });
+    const imported = await this.#readState(id);
+    const mustOpen =
+      input.agent !== undefined ||
+      input.arrival !== undefined ||
+      imported?.execution_status === 'running' ||
+      workingDir !== (await this.#workingDir(id, imported?.workspace.working_dir));
+    if (!mustOpen) return;
+    const workspace = await this.#workspace(id, workingDir);
+    let conversation: LocalConversation;
+    try {
+      conversation = await LocalConversation.open({
+        workspace,
+        persistenceDir: this.conversationsDir,
+        conversationId: id,
+        ...(input.agent === undefined ? {} : { agent: input.agent }),
+        ...this.#commonOpenOptions(),
+      });
+    } catch (error) {
+      await workspace.close();
+      await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true });
+      throw error;
+    }
+    const entry = this.#register(conversation, workspace);
+    if (input.arrival !== undefined) {
+      await entry.conversation.recordArrival({ ...input.arrival, bundleId: manifest.bundle_id });
+    }
+  }
+
+  /**
+   * Parks the conversation here after it teleported to `to`: it refuses to run or change
+   * (`ConversationTeleportedError`, 409 with `to`) until a bundle of it is imported back.
+   */
+  async markTeleported(id: string, destination: { to: string; bundleId?: string }): Promise<void> {
+    await this.use(id, async (entry) => {
+      await entry.settle();
+      await entry.conversation.markTeleported(destination);
+    });
+  }
+
+  /**
+   * Closes every conversation: runs are interrupted (their actions answered, status `paused`),
+   * logs flushed, locks released.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await Promise.allSettled(this.#opening.values());
+    await Promise.all([...this.#entries.keys()].map((id) => this.#evict(id, 'shutdown')));
+    await Promise.allSettled(this.#closing.values());
+  }
+
+  #assertRunning(): void {
+    if (this.#closed) {
+      throw new FerryError('SERVER_SHUTTING_DOWN', 'The server is shutting down.');
+    }
+  }
+
+  #newId(requested: string | null | undefined): string {
+    if (requested === undefined || requested === null) return randomUUID();
+    const canonical = canonicalConversationId(requested);
+    if (canonical === undefined) {
+      throw new FerryError(
+        'INVALID_CONVERSATION_ID',
+        `Conversation id "${requested}" is not a UUID; leave it out to get a new one.`,
+      );
+    }
+    return canonical;
+  }
+
+  async #open(id: string): Promise<OpenConversation> {
+    this.#assertRunning();
+    for (;;) {
+      const entry = this.#entries.get(id);
+      if (entry !== undefined) return entry;
+      const pending = this.#opening.get(id) ?? this.#closing.get(id);
+      if (pending === undefined) break;
+      await pending.catch(() => undefined);
+    }
+    const loading = this.#load(id);
+    this.#opening.set(id, loading);
+    try {
+      return await loading;
+    } finally {
+      this.#opening.delete(id);
+    }
+  }
+
+  async #load(id: string): Promise<OpenConversation> {
+    const persisted = await this.#readState(id);
+    if (persisted === undefined) throw serverErrors.conversationNotFound(id);
+    const workspace = await this.#workspace(id, persisted.workspace.working_dir);
+    let conversation: LocalConversation;
+    try {
+      conversation = await LocalConversation.open({
+        workspace,
+        persistenceDir: this.conversationsDir,
+        conversationId: id,
+        ...this.#commonOpenOptions(),
+      });
+    } catch (error) {
+      await workspace.close();
+      throw error;
+    }
+    if (conversation.openReport.recoveredFromCrash) {
+      this.#log.warn(
+        { conversation_id: id },
+        'conversation was running when the server stopped; recovered as error',
+      );
+    }
+    return this.#register(conversation, workspace);
+  }
+
+  async #create(id: string, input: CreateConversationInput): Promise<OpenConversation> {
+    const workspace = await this.#workspace(id, input.workingDir);
+    let conversation: LocalConversation | undefined;
+    try {
+      conversation = await LocalConversation.open({
+        agent: input.agent,
+        workspace,
+        persistenceDir: this.conversationsDir,
+        conversationId: id,
+        ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
+        ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
+        ...(input.title == null ? {} : { title: input.title }),
+        ...this.#commonOpenOptions(),
+      });
+      await conversation.updateState({
+        created_at: new Date().toISOString(),
+        ...(input.securityAnalyzer == null ? {} : { security_analyzer: input.securityAnalyzer }),
+      });
+      if (input.confirmationPolicy !== undefined) {
+        await conversation.setConfirmationPolicy(input.confirmationPolicy);
+      }
+      if (input.tags !== undefined) await conversation.updateMetadata({ tags: input.tags });
+      if (input.secrets !== undefined && Object.keys(input.secrets).length > 0) {
+        await conversation.setSecrets(input.secrets);
+      }
+      if (input.initialMessage != null) {
+        await conversation.sendMessage({ content: input.initialMessage.content });
+      }
+    } catch (error) {
+      await conversation?.close();
+      await workspace.close();
+      if (conversation !== undefined) {
+        await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true });
+      }
+      throw error;
+    }
+    const entry = this.#register(conversation, workspace);
+    if (input.initialMessage?.run === true) await entry.ensureRunning();
+    return entry;
+  }
+
+  #rootStore(): LocalFileStore {
+    return new LocalFileStore({ root: this.conversationsDir });
+  }
+
+  async #workingDir(id: string, requested: string | null | undefined): Promise<string> {
+    return resolveWorkingDir({
+      workspaceRoot: this.workspaceRoot,
+      realWorkspaceRoot: this.#realWorkspaceRoot,
+      conversationId: id,
+      requested,
+    });
+  }
+
+  #commonOpenOptions() {
+    return {
+      onWarning: (message: string) => this.#log.warn(message),
+      ...(this.#options.secretKey === undefined ? {} : { secretKey: this.#options.secretKey }),
+      ...(this.#options.tools === undefined ? {} : { tools: this.#options.tools }),
+    };
+  }
+
+  async #workspace(id: string, requested: string | null | undefined): Promise<LocalWorkspace> {
+    const workingDir = await this.#workingDir(id, requested);
+    await mkdir(workingDir, { recursive: true });
+    return new LocalWorkspace({ workingDir });
+  }
+
+  #register(conversation: LocalConversation, workspace: LocalWorkspace): OpenConversation {
+    const entry = new OpenConversation(
+      conversation,
+      workspace,
+      this.#log.child({ conversation_id: conversation.id }),
+    );
+    this.#entries.set(conversation.id, entry);
+    return entry;
+  }
+
+  async #evict(id: string, reason: CloseReason): Promise<void> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) {
+      await this.#closing.get(id);
+      return;
+    }
+    this.#entries.delete(id);
+    const closing = entry
+      .close(reason)
+      .catch((error: unknown) => {
+        this.#log.error({ conversation_id: id, err: describeError(error) }, 'closing failed');
+      })
+      .finally(() => this.#closing.delete(id));
+    this.#closing.set(id, closing);
+    await closing;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.#entries) {
+      if (entry.leases === 0 && !entry.busy && now - entry.lastUsed >= this.#idleMs) {
+        void this.#evict(id, 'idle');
+      }
+    }
+  }
+
+  async #recoverInterrupted(): Promise<void> {
+    let folders: string[];
+    try {
+      folders = await readdir(this.conversationsDir);
+    } catch {
+      return;
+    }
+    for (const folder of folders.filter((name) => CONVERSATION_FOLDER.test(name))) {
+      const id = idOfFolder(folder);
+      try {
+        const state = await this.#readState(id);
+        if (state?.execution_status !== 'running') continue;
+        this.release(await this.acquire(id));
+      } catch (error) {
+        this.#log.warn(
+          { conversation_id: id, err: describeError(error) },
+          'could not recover an interrupted conversation; it is recovered when next used',
+        );
+      }
+    }
+  }
+
+  /** The persisted state (secrets as sealed on disk), or `undefined` when there is none. */
+  async #readState(id: string): Promise<ConversationState | undefined> {
+    const path = join(this.conversationsDir, folderOf(id), BASE_STATE_FILE);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return undefined;
+      throw error;
+    }
+    let parsed: ReturnType<typeof conversationStateSchema.safeParse>;
+    try {
+      parsed = conversationStateSchema.safeParse(JSON.parse(text));
+    } catch (error) {
+      throw new FerryError('INVALID_STATE_DOCUMENT', `${path} is not valid JSON.`, {
+        cause: error,
+      });
+    }
+    if (!parsed.success) {
+      throw new FerryError('INVALID_STATE_DOCUMENT', `${path} is not a valid conversation state.`, {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  async #recordOf(id: string): Promise<ConversationRecord | undefined> {
+    const open = this.#entries.get(id);
+    const state = open === undefined ? await this.#readState(id) : open.conversation.state;
+    if (state === undefined) return undefined;
+    const folder = resolve(this.conversationsDir, folderOf(id));
+    const [folderStat, stateStat, lastSegment] = await Promise.all([
+      stat(folder),
+      stat(join(folder, BASE_STATE_FILE)),
+      this.#lastSegmentTime(folder),
+    ]);
+    const born = folderStat.birthtimeMs > 0 ? folderStat.birthtimeMs : folderStat.ctimeMs;
+    const createdAt =
+      typeof state.created_at === 'string' ? state.created_at : new Date(born).toISOString();
+    const updatedAt = new Date(Math.max(stateStat.mtimeMs, lastSegment)).toISOString();
+    return { state: open === undefined ? redactState(state) : state, createdAt, updatedAt };
+  }
+
+  async #lastSegmentTime(folder: string): Promise<number> {
+    try {
+      const names = (await readdir(join(folder, 'events'))).sort();
+      const last = names.at(-1);
+      return last === undefined ? 0 : (await stat(join(folder, 'events', last))).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+}

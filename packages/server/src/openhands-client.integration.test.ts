@@ -1,0 +1,101 @@
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  toolCall,
+} from '@ferry/sdk-core/testing';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startServer } from './server';
+import { TEST_API_KEY } from './test-support';
+
+// The client picks its WebSocket implementation with `require('ws')`, which an ES module does
+// not have on Node 20 (no global WebSocket either). Lending it `require` leaves the client as
+// published; browsers and Node 22 take their global WebSocket instead.
+(globalThis as { require?: NodeJS.Require }).require ??= createRequire(import.meta.url);
+const { Agent, RemoteConversation, RemoteWorkspace } = await import('@openhands/typescript-client');
+
+type ClientEvent = { id: string; kind: string; key?: string; value?: unknown };
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('@openhands/typescript-client against ferry-server', () => {
+  it('creates, runs to finished over its WebSocket, uses the workspace, pauses and attaches', async () => {
+    const dir = await createTemporaryDirectory();
+    cleanups.push(() => dir.remove());
+    const llm = await startScriptedLLMServer({
+      script: [
+        toolCall('terminal', { command: 'echo from-the-agent > agent.txt' }),
+        toolCall('finish', { message: 'done' }),
+      ],
+    });
+    cleanups.push(() => llm.close());
+    const server = await startServer({
+      port: 0,
+      dataDir: join(dir.path, 'data'),
+      workspaceRoot: join(dir.path, 'workspaces'),
+      apiKey: TEST_API_KEY,
+    });
+    cleanups.push(() => server.close());
+    const workingDir = join(server.workspaceRoot, 'project');
+
+    const workspace = new RemoteWorkspace({ host: server.url, workingDir, apiKey: TEST_API_KEY });
+    const agent = new Agent({
+      llm: { model: 'scripted', base_url: llm.baseUrl, api_key: 'sk-test-openhands-client' },
+      tools: [{ name: 'terminal' }],
+    });
+    const received: ClientEvent[] = [];
+    const errors: Error[] = [];
+    const conversation = new RemoteConversation(agent, workspace, {
+      callback: (event) => received.push(event),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => conversation.close());
+
+    await conversation.start({ initialMessage: 'Write agent.txt, then finish.' });
+    const id = conversation.id;
+    await conversation.startWebSocketClient();
+    await vi.waitFor(() => expect(server.conversations.subscriberCount(id)).toBe(1));
+
+    await conversation.run();
+    await vi.waitFor(
+      () => {
+        const finished = received.some(
+          (event) => event.key === 'execution_status' && event.value === 'finished',
+        );
+        if (!finished) throw new Error('not finished yet');
+      },
+      { timeout: 30_000, interval: 20 },
+    );
+    expect(errors).toEqual([]);
+    expect(received.map((event) => event.kind)).toEqual(
+      expect.arrayContaining(['ActionEvent', 'ObservationEvent']),
+    );
+    expect(await conversation.state.refresh()).toMatchObject({ execution_status: 'finished' });
+    const agentSeen = await conversation.state.getAgent();
+    expect(JSON.stringify(agentSeen)).not.toContain('sk-test-openhands-client');
+
+    const command = await workspace.executeCommand('cat agent.txt', workingDir);
+    expect(command.exit_code).toBe(0);
+    expect(command.stdout.trim()).toBe('from-the-agent');
+    const upload = await workspace.fileUpload('uploaded text\n', join(workingDir, 'notes/up.txt'));
+    expect(upload.success).toBe(true);
+    expect(await workspace.downloadAsText(join(workingDir, 'notes/up.txt'))).toBe(
+      'uploaded text\n',
+    );
+
+    await conversation.pause();
+    expect(await conversation.state.refresh()).toMatchObject({ execution_status: 'paused' });
+
+    const attached = new RemoteConversation(agent, workspace, { conversationId: id });
+    cleanups.push(() => attached.close());
+    await attached.start();
+    const history = (await attached.state.events.getEvents()) as ClientEvent[];
+    const live = new Set(received.map((event) => event.id));
+    expect(history.filter((event) => live.has(event.id))).toHaveLength(live.size);
+    expect(await attached.state.getExecutionStatus()).toBe('paused');
+  });
+});

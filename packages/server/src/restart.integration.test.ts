@@ -1,0 +1,113 @@
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  toolCall,
+} from '@ferry/sdk-core/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ConversationInfo } from './schemas/conversation-schemas';
+import type { FerryServer } from './server';
+import {
+  TEST_API_KEY,
+  allEvents,
+  scriptedAgent,
+  testClient,
+  waitForStatus,
+  type EventBody,
+} from './test-support';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+});
+
+/** Starts `ferry-server` in a child process and resolves with its URL. */
+async function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [cli, '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, FERRY_API_KEY: TEST_API_KEY },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`ferry-server exited early with ${code}: ${out}`)));
+  });
+  return { child, url };
+}
+
+/** Enough of a `FerryServer` for the test client. */
+function remote(url: string): FerryServer {
+  return { url } as FerryServer;
+}
+
+describe('restart in the middle of a run', () => {
+  it('recovers the conversation as error with the action answered, and runs it on to finished', async () => {
+    await using dir = await createTemporaryDirectory();
+    await using llm = await startScriptedLLMServer({
+      script: [
+        toolCall('terminal', { command: 'sleep 30', timeout: 60 }),
+        toolCall('finish', { message: 'done after the restart' }),
+      ],
+    });
+    const dataDir = join(dir.path, 'data');
+
+    const first = await startChild(dataDir);
+    const client = testClient(remote(first.url));
+    const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm, { tools: ['terminal'] }),
+        initial_message: { content: [{ type: 'text', text: 'Sleep, then finish.' }], run: true },
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const action = await vi.waitFor(
+      async () => {
+        const events = await allEvents(client, id);
+        const found = events.find((event) => event.kind === 'ActionEvent');
+        if (found === undefined) throw new Error('no action yet');
+        return found;
+      },
+      { timeout: 20_000, interval: 20 },
+    );
+    const before = await allEvents(client, id);
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+
+    const second = await startChild(dataDir);
+    const after = testClient(remote(second.url));
+    const recovered = await after.request<ConversationInfo>('GET', `/api/conversations/${id}`);
+    expect(recovered.body.execution_status).toBe('error');
+    const events = await allEvents(after, id);
+    expect(events.slice(0, before.length)).toEqual(before);
+    const answer = events.find(
+      (event: EventBody) =>
+        event.kind === 'AgentErrorEvent' && event.tool_call_id === action.tool_call_id,
+    );
+    expect(answer).toBeDefined();
+
+    expect((await after.request('POST', `/api/conversations/${id}/run`)).status).toBe(200);
+    const finished = await waitForStatus(after, id, ['finished']);
+    expect(finished.execution_status).toBe('finished');
+    expect(llm.requests).toHaveLength(2);
+
+    second.child.kill('SIGTERM');
+    const [code] = (await once(second.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+  }, 60_000);
+});

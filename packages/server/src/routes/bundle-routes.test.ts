@@ -1,0 +1,247 @@
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  toolCall,
+  type ScriptedLLMServer,
+} from '@ferry/sdk-core/testing';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConversationInfo } from '../schemas/conversation-schemas';
+import { startServer, type FerryServer } from '../server';
+import {
+  TEST_API_KEY,
+  allEvents,
+  scriptedAgent,
+  snapshotTree,
+  testClient,
+  waitForStatus,
+  type TestClient,
+} from '../test-support';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function newServer(): Promise<{ server: FerryServer; client: TestClient }> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const server = await startServer({ port: 0, dataDir: dir.path, apiKey: TEST_API_KEY });
+  cleanups.push(() => server.close());
+  return { server, client: testClient(server) };
+}
+
+async function scriptedLLM(): Promise<ScriptedLLMServer> {
+  const llm = await startScriptedLLMServer({
+    script: [],
+    onExhausted: toolCall('finish', { message: 'done' }),
+  });
+  cleanups.push(() => llm.close());
+  return llm;
+}
+
+async function exportBundle(server: FerryServer, id: string, query = ''): Promise<Response> {
+  return fetch(`${server.url}/api/conversations/${id}/export${query}`, {
+    headers: { 'x-session-api-key': TEST_API_KEY },
+  });
+}
+
+async function importBundle(
+  server: FerryServer,
+  bundle: Uint8Array,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<{
+  status: number;
+  body: {
+    conversation: ConversationInfo;
+    manifest: { conversation_id: string; event_count: number };
+  } & { code?: string };
+}> {
+  const response = await fetch(`${server.url}/api/conversations/import${options.query ?? ''}`, {
+    method: 'POST',
+    headers: {
+      'x-session-api-key': TEST_API_KEY,
+      'content-type': 'application/gzip',
+      ...options.headers,
+    },
+    body: bundle,
+  });
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+async function segments(server: FerryServer, id: string): Promise<Record<string, string>> {
+  const dir = join(server.dataDir, 'conversations', id.replaceAll('-', ''), 'events');
+  const files: Record<string, string> = {};
+  for (const name of await readdir(dir)) files[name] = await readFile(join(dir, name), 'utf8');
+  return files;
+}
+
+function withoutUpdatedAt(info: ConversationInfo): Omit<ConversationInfo, 'updated_at'> {
+  const { updated_at: _updatedAt, ...rest } = info;
+  return rest;
+}
+
+async function finished(client: TestClient, llm: ScriptedLLMServer): Promise<ConversationInfo> {
+  const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: {
+      agent: scriptedAgent(llm),
+      initial_message: { content: [{ type: 'text', text: 'travel well' }], run: true },
+      secrets: { TOKEN: 'bundle-secret-value' },
+    },
+  });
+  return waitForStatus(client, created.body.id, ['finished']);
+}
+
+describe('conversation bundles', () => {
+  it('exports from one server and imports into another: same id, state and events', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const b = await newServer();
+    const info = await finished(a.client, llm);
+
+    const exported = await exportBundle(a.server, info.id);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toContain('application/gzip');
+    const bundle = new Uint8Array(await exported.arrayBuffer());
+    expect(Buffer.from(bundle).includes('bundle-secret-value')).toBe(false);
+    expect(Buffer.from(bundle).includes('sk-test-scripted-secret')).toBe(false);
+
+    const imported = await importBundle(b.server, bundle);
+    expect(imported.status).toBe(201);
+    expect(imported.body.manifest.conversation_id).toBe(info.id);
+    expect(imported.body.conversation.id).toBe(info.id);
+
+    const stateA = await a.client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
+    const stateB = await b.client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
+    expect(withoutUpdatedAt(stateB.body)).toEqual(withoutUpdatedAt(stateA.body));
+    expect(await segments(b.server, info.id)).toEqual(await segments(a.server, info.id));
+    expect(await allEvents(b.client, info.id)).toEqual(await allEvents(a.client, info.id));
+
+    const again = await importBundle(b.server, bundle);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('BUNDLE_CONFLICT');
+    const replaced = await importBundle(b.server, bundle, { query: '?overwrite=true' });
+    expect(replaced.status).toBe(201);
+  });
+
+  it('imports with an agent sent alongside (header or multipart), with the workspace, and runs on', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const b = await newServer();
+    const info = await finished(a.client, llm);
+    await writeFile(join(info.workspace.working_dir, 'notes.txt'), 'carried along\n');
+    const bundle = new Uint8Array(
+      await (await exportBundle(a.server, info.id, '?include_workspace=true')).arrayBuffer(),
+    );
+
+    const agent = scriptedAgent(llm, { model: 'scripted-on-b' });
+    const form = new FormData();
+    form.append('agent', JSON.stringify(agent));
+    form.append('bundle', new Blob([bundle]), 'bundle.tar.gz');
+    const response = await fetch(`${b.server.url}/api/conversations/import?teleport_from=laptop`, {
+      method: 'POST',
+      headers: { 'x-session-api-key': TEST_API_KEY },
+      body: form,
+    });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { conversation: ConversationInfo };
+    expect(body.conversation.agent.llm.model).toBe('scripted-on-b');
+    expect(body.conversation.agent.llm.api_key).toBe('**********');
+    const workingDir = body.conversation.workspace.working_dir;
+    expect(workingDir.startsWith(b.server.workspaceRoot)).toBe(true);
+    expect(await readFile(join(workingDir, 'notes.txt'), 'utf8')).toBe('carried along\n');
+    const teleport = (await allEvents(b.client, info.id)).find(
+      (event) => event.kind === 'TeleportEvent',
+    );
+    expect(teleport).toMatchObject({ from: 'laptop', to: b.server.url });
+
+    await b.client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'continue on b' }], run: true },
+    });
+    await waitForStatus(b.client, info.id, ['finished']);
+    expect(llm.requests.at(-1)?.model).toBe('scripted-on-b');
+
+    const headerAgent = Buffer.from(JSON.stringify(agent)).toString('base64');
+    const c = await newServer();
+    const viaHeader = await importBundle(c.server, bundle, {
+      headers: { 'x-ferry-agent': headerAgent },
+    });
+    expect(viaHeader.status).toBe(201);
+    expect(viaHeader.body.conversation.agent.llm.model).toBe('scripted-on-b');
+
+    const removed = await importBundle((await newServer()).server, bundle, {
+      headers: {
+        'x-ferry-agent': Buffer.from(
+          JSON.stringify({ ...agent, include_default_tools: [] }),
+        ).toString('base64'),
+      },
+    });
+    expect(removed.status).toBe(422);
+    expect(removed.body.code).toBe('TOOLS_REMOVED');
+  });
+
+  it('parks a conversation that teleported away, and takes it back', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const info = await finished(a.client, llm);
+    const bundle = new Uint8Array(await (await exportBundle(a.server, info.id)).arrayBuffer());
+
+    const parked = await a.client.request('POST', `/api/conversations/${info.id}/mark_teleported`, {
+      body: { to: 'laptop:/home/me/ferry' },
+    });
+    expect(parked.status).toBe(200);
+    const refused = await a.client.request('POST', `/api/conversations/${info.id}/run`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      code: 'CONVERSATION_TELEPORTED',
+      to: 'laptop:/home/me/ferry',
+    });
+    const message = await a.client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'still there?' }] },
+    });
+    expect(message.status).toBe(409);
+
+    const back = await importBundle(a.server, bundle, {
+      query: '?teleport_from=laptop',
+      headers: {
+        'x-ferry-agent': Buffer.from(JSON.stringify(scriptedAgent(llm))).toString('base64'),
+      },
+    });
+    expect(back.status).toBe(201);
+    expect(back.body.conversation.teleport ?? null).toBeNull();
+    expect((await a.client.request('POST', `/api/conversations/${info.id}/run`)).status).toBe(200);
+    await waitForStatus(a.client, info.id, ['finished']);
+  });
+
+  it('refuses a damaged bundle or a running export, changing nothing on disk', async () => {
+    const llm = await startScriptedLLMServer({
+      script: [toolCall('finish', { message: 'late' }, { delayMs: 60_000 })],
+    });
+    cleanups.push(() => llm.close());
+    const a = await newServer();
+    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'go' }], run: true },
+      },
+    });
+    await llm.waitForRequest(1);
+    expect((await exportBundle(a.server, created.body.id)).status).toBe(409);
+    await a.client.request('POST', `/api/conversations/${created.body.id}/interrupt`);
+
+    const before = await snapshotTree(a.server.dataDir);
+    const garbage = await importBundle(a.server, randomBytes(4096));
+    expect(garbage.status).toBe(422);
+    const notGzip = await importBundle(a.server, Buffer.from('plain text, not a bundle'));
+    expect(notGzip.status).toBe(422);
+    const badAgent = await importBundle(a.server, randomBytes(16), {
+      headers: { 'x-ferry-agent': Buffer.from('{"llm": {}}').toString('base64') },
+    });
+    expect(badAgent.status).toBe(422);
+    expect(badAgent.body.code).toBe('VALIDATION_ERROR');
+    expect((await exportBundle(a.server, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect(await snapshotTree(a.server.dataDir)).toEqual(before);
+  });
+});

@@ -1,0 +1,271 @@
+import multipart from '@fastify/multipart';
+import {
+  BundleTooLargeError,
+  FerryError,
+  agentSchema,
+  bundleManifestSchema,
+  type AgentInput,
+} from '@ferry/sdk-core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import type { ConversationManager } from '../conversations/conversation-manager';
+import { toConversationInfo } from '../conversations/conversation-info';
+import { apiRegistry } from '../schemas/api-registry';
+import {
+  commonErrorResponses,
+  conversationParamsSchema,
+  errorResponseSchema,
+  successSchema,
+} from '../schemas/common-schemas';
+import { conversationInfoSchema } from '../schemas/conversation-schemas';
+import { RequestValidationError } from '../errors/request-validation-error';
+
+/** Options of {@link bundleRoutes}. */
+export interface BundleRoutesOptions {
+  manager: ConversationManager;
+  /** Most bytes of an uploaded bundle, compressed and uncompressed alike. */
+  maxBundleBytes: number;
+}
+
+/** The header that may carry the agent of an import: base64 of its JSON. */
+export const AGENT_HEADER = 'x-ferry-agent';
+
+const BUNDLE_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
+const tags = ['Ferry extensions'];
+
+apiRegistry.add(bundleManifestSchema, { id: 'BundleManifest' });
+
+const exportQuerySchema = z.object({
+  include_workspace: z
+    .stringbool()
+    .default(false)
+    .describe("Also carry the working folder's files (respecting .gitignore)"),
+});
+
+const importQuerySchema = z.object({
+  overwrite: z
+    .stringbool()
+    .default(false)
+    .describe(
+      'Replace a conversation with the same id (a copy parked here by a teleport is always replaced)',
+    ),
+  working_dir: z
+    .string()
+    .optional()
+    .describe('Where the conversation works here; the rule of POST /api/conversations applies'),
+  teleport_from: z
+    .string()
+    .optional()
+    .describe('Record the arrival as a TeleportEvent from this place (e.g. a laptop label)'),
+});
+
+const importResponseSchema = z
+  .object({ conversation: conversationInfoSchema, manifest: bundleManifestSchema })
+  .register(apiRegistry, { id: 'ImportBundleResponse' });
+
+const markTeleportedRequestSchema = z.object({
+  to: z.string().min(1).describe('Where the conversation now lives (shown in the 409 of a run)'),
+  bundle_id: z.string().optional(),
+});
+
+function parseAgent(json: string, location: (string | number)[]): AgentInput {
+  let value: unknown;
+  try {
+    value = JSON.parse(json) as unknown;
+  } catch {
+    throw new RequestValidationError([{ loc: location, msg: 'not valid JSON', type: 'json' }]);
+  }
+  const parsed = agentSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new RequestValidationError(
+      parsed.error.issues.map((issue) => ({
+        loc: [
+          ...location,
+          ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)),
+        ],
+        msg: issue.message,
+        type: issue.code,
+      })),
+    );
+  }
+  return parsed.data;
+}
+
+/** Counts bytes through, failing past `limit`. */
+function byteLimit(limit: number): Transform {
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > limit) {
+        done(new BundleTooLargeError({ subject: 'upload', size, limit, option: 'maxBundleBytes' }));
+      } else {
+        done(null, chunk);
+      }
+    },
+  });
+}
+
+/** Writes the uploaded bundle to `file`; returns the agent sent with it, if any. */
+async function receiveUpload(
+  request: FastifyRequest,
+  file: string,
+  limit: number,
+): Promise<{ agent: AgentInput | undefined; received: boolean }> {
+  const header = request.headers[AGENT_HEADER];
+  let agent =
+    typeof header === 'string'
+      ? parseAgent(Buffer.from(header, 'base64').toString('utf8'), ['header', AGENT_HEADER])
+      : undefined;
+  if (!request.isMultipart()) {
+    await pipeline(request.body as Readable, byteLimit(limit), createWriteStream(file));
+    return { agent, received: true };
+  }
+  let received = false;
+  for await (const part of request.parts()) {
+    if (part.type === 'file' && part.fieldname === 'bundle' && !received) {
+      await pipeline(part.file, byteLimit(limit), createWriteStream(file));
+      received = true;
+    } else if (part.type === 'file') {
+      part.file.resume();
+    } else if (part.fieldname === 'agent' && typeof part.value === 'string') {
+      agent = parseAgent(part.value, ['body', 'agent']);
+    }
+  }
+  return { agent, received };
+}
+
+/**
+ * Ferry's bundle routes: `GET .../export` streams a bundle; `POST /api/conversations/import`
+ * takes one as the raw body (`application/gzip` or `application/octet-stream`, the agent in the
+ * `X-Ferry-Agent` header as base64 JSON) or as `multipart/form-data` (a `bundle` file and an
+ * `agent` JSON field); `POST .../mark_teleported` parks a conversation that left.
+ */
+export async function bundleRoutes(
+  app: FastifyInstance,
+  options: BundleRoutesOptions,
+): Promise<void> {
+  const { manager, maxBundleBytes } = options;
+  // Bundles are streamed to disk as they arrive, never buffered in memory.
+  app.addContentTypeParser(BUNDLE_TYPES, (_request, payload, done) => done(null, payload));
+  await app.register(multipart, {
+    limits: { fileSize: maxBundleBytes, files: 1, fields: 4, fieldSize: 1024 * 1024 },
+  });
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  // Typed by hand: the answer is a stream, which the zod type provider cannot express.
+  app.get<{
+    Params: z.output<typeof conversationParamsSchema>;
+    Querystring: z.output<typeof exportQuerySchema>;
+  }>(
+    '/api/conversations/:conversation_id/export',
+    {
+      schema: {
+        tags,
+        summary: 'Export the conversation as a bundle (.tar.gz, secrets redacted)',
+        params: conversationParamsSchema,
+        querystring: exportQuerySchema,
+        response: {
+          200: {
+            description: 'The bundle; `X-Ferry-Bundle-Id` and `X-Ferry-Event-Count` describe it',
+            content: { 'application/gzip': { schema: z.string().describe('binary') } },
+          },
+          409: errorResponseSchema.describe('The conversation is running'),
+          ...commonErrorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.conversation_id;
+      const { manifest, stream } = await manager.exportBundle(id, {
+        includeWorkspace: request.query.include_workspace,
+      });
+      return reply
+        .type('application/gzip')
+        .header('content-disposition', `attachment; filename="${manifest.conversation_id}.tar.gz"`)
+        .header('x-ferry-bundle-id', manifest.bundle_id)
+        .header('x-ferry-event-count', String(manifest.event_count))
+        .send(stream);
+    },
+  );
+
+  routes.post(
+    '/api/conversations/import',
+    {
+      bodyLimit: maxBundleBytes,
+      schema: {
+        tags,
+        summary: 'Import a conversation bundle (checked: format, version, checksums, paths, sizes)',
+        description:
+          'Send the bundle as the raw body (`application/gzip`), with an optional agent in the ' +
+          '`X-Ferry-Agent` header (base64 of its JSON), or as `multipart/form-data` with an ' +
+          '`agent` JSON field and a `bundle` file. The agent is verified like a resume (same ' +
+          'kind, no tool removed); its keys are used, and persisted only encrypted.',
+        querystring: importQuerySchema,
+        response: {
+          201: importResponseSchema,
+          409: errorResponseSchema.describe('A conversation with that id exists'),
+          413: errorResponseSchema.describe('The bundle is too large'),
+          422: errorResponseSchema.describe('Not a valid bundle, or an incompatible agent'),
+          401: commonErrorResponses[401],
+        },
+      },
+    },
+    async (request, reply) => {
+      const file = join(manager.uploadsDir, `${randomUUID()}.tar.gz`);
+      try {
+        const { agent, received } = await receiveUpload(request, file, maxBundleBytes);
+        if (!received) {
+          throw new FerryError('BUNDLE_INVALID', 'Send the bundle as a file field named "bundle".');
+        }
+        const query = request.query;
+        const { record, manifest } = await manager.importBundle({
+          file,
+          agent,
+          workingDir: query.working_dir,
+          overwrite: query.overwrite,
+          maxBytes: maxBundleBytes,
+          ...(query.teleport_from === undefined
+            ? {}
+            : {
+                arrival: { from: query.teleport_from, to: `${request.protocol}://${request.host}` },
+              }),
+        });
+        return await reply.code(201).send({ conversation: toConversationInfo(record), manifest });
+      } finally {
+        await rm(file, { force: true });
+      }
+    },
+  );
+
+  routes.post(
+    '/api/conversations/:conversation_id/mark_teleported',
+    {
+      schema: {
+        tags,
+        summary: 'Park the conversation here after it teleported elsewhere',
+        description:
+          'From then on it refuses to run or change (409 CONVERSATION_TELEPORTED, with `to`) ' +
+          'until a bundle of it is imported back.',
+        params: conversationParamsSchema,
+        body: markTeleportedRequestSchema,
+        response: { 200: successSchema, 409: errorResponseSchema, ...commonErrorResponses },
+      },
+    },
+    async (request) => {
+      const { to, bundle_id: bundleId } = request.body;
+      await manager.markTeleported(request.params.conversation_id, {
+        to,
+        ...(bundleId === undefined ? {} : { bundleId }),
+      });
+      return { success: true };
+    },
+  );
+}

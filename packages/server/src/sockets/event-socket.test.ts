@@ -1,0 +1,298 @@
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  toolCall,
+  type ScriptedLLMServer,
+  type TemporaryDirectory,
+} from '@ferry/sdk-core/testing';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import type { ConversationInfo } from '../schemas/conversation-schemas';
+import { startServer, type FerryServer, type StartServerOptions } from '../server';
+import {
+  TEST_API_KEY,
+  allEvents,
+  scriptedAgent,
+  testClient,
+  waitForStatus,
+  type EventBody,
+  type TestClient,
+} from '../test-support';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Setup {
+  dir: TemporaryDirectory;
+  llm: ScriptedLLMServer;
+  server: FerryServer;
+  client: TestClient;
+}
+
+async function setup(options: Partial<StartServerOptions> = {}): Promise<Setup> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const llm = await startScriptedLLMServer({
+    script: [],
+    onExhausted: toolCall('finish', { message: 'done' }),
+  });
+  cleanups.push(() => llm.close());
+  const server = await startServer({
+    port: 0,
+    dataDir: join(dir.path, 'data'),
+    apiKey: TEST_API_KEY,
+    ...options,
+  });
+  cleanups.push(() => server.close());
+  return { dir, llm, server, client: testClient(server) };
+}
+
+async function finishedConversation({ client, llm }: Setup): Promise<ConversationInfo> {
+  const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: {
+      agent: scriptedAgent(llm),
+      initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
+    },
+  });
+  return waitForStatus(client, created.body.id, ['finished']);
+}
+
+/** A socket that records its frames and how it closed. */
+interface RecordingSocket {
+  socket: WebSocket;
+  frames: string[];
+  closed: Promise<{ code: number; reason: string }>;
+  /** Resolves once `count` frames have arrived. */
+  waitForFrames(count: number): Promise<string[]>;
+}
+
+function connect(
+  server: FerryServer,
+  path: string,
+  options: { headers?: Record<string, string>; firstFrame?: unknown } = {},
+): RecordingSocket {
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}${path}`, {
+    headers: options.headers ?? {},
+  });
+  const frames: string[] = [];
+  socket.on('message', (data: Buffer) => frames.push(data.toString('utf8')));
+  if (options.firstFrame !== undefined) {
+    socket.on('open', () => socket.send(JSON.stringify(options.firstFrame)));
+  }
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  cleanups.push(async () => {
+    socket.terminate();
+    await closed;
+  });
+  return {
+    socket,
+    frames,
+    closed,
+    waitForFrames: (count) =>
+      vi.waitFor(
+        () => {
+          if (frames.length < count) throw new Error(`${frames.length} of ${count} frames`);
+          return frames;
+        },
+        { timeout: 20_000, interval: 10 },
+      ),
+  };
+}
+
+/** The lines of a conversation's event log, exactly as written. */
+async function logLines(server: FerryServer, id: string): Promise<string[]> {
+  const dir = join(server.dataDir, 'conversations', id.replaceAll('-', ''), 'events');
+  const lines: string[] = [];
+  for (const segment of (await readdir(dir)).sort()) {
+    lines.push(...(await readFile(join(dir, segment), 'utf8')).split('\n').filter(Boolean));
+  }
+  return lines;
+}
+
+const key = `session_api_key=${TEST_API_KEY}`;
+
+describe('/sockets/events/{id}', () => {
+  it('replays every event as stored with resend_mode=all, then sends live ones', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const lines = await logLines(state.server, info.id);
+
+    const recording = connect(state.server, `/sockets/events/${info.id}?resend_mode=all&${key}`);
+    expect(await recording.waitForFrames(lines.length)).toEqual(lines);
+
+    await state.client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'live one' }] },
+    });
+    const frames = await recording.waitForFrames(lines.length + 1);
+    const live = JSON.parse(frames.at(-1) ?? '{}') as EventBody;
+    expect(live.kind).toBe('MessageEvent');
+    expect(JSON.stringify(live)).toContain('live one');
+    expect((await logLines(state.server, info.id)).at(-1)).toBe(frames.at(-1));
+  });
+
+  it('resumes after an event id, or from a timestamp, and replays nothing by default', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const events = await allEvents(state.client, info.id);
+    const cursor = events[2];
+    if (cursor === undefined) throw new Error('expected at least three events');
+
+    const after = connect(
+      state.server,
+      `/sockets/events/${info.id}?after_event_id=${cursor.id}&${key}`,
+    );
+    const afterFrames = await after.waitForFrames(events.length - 3);
+    expect(afterFrames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
+      events.slice(3).map((event) => event.id),
+    );
+
+    const since = connect(
+      state.server,
+      `/sockets/events/${info.id}?resend_mode=since&after_timestamp=${encodeURIComponent(cursor.timestamp)}&${key}`,
+    );
+    const expected = events.filter(
+      (event) => Date.parse(event.timestamp) >= Date.parse(cursor.timestamp),
+    );
+    const sinceFrames = await since.waitForFrames(expected.length);
+    expect(sinceFrames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
+      expected.map((event) => event.id),
+    );
+
+    // A message frame is handled once the subscription is ready, so its event comes live.
+    const plain = connect(state.server, `/sockets/events/${info.id}?${key}`, {
+      firstFrame: { role: 'user', content: [{ type: 'text', text: 'only this' }] },
+    });
+    const [first] = await plain.waitForFrames(1);
+    expect(JSON.stringify(JSON.parse(first ?? '{}'))).toContain('only this');
+    const old = new Set(events.map((event) => event.id));
+    expect(plain.frames.some((frame) => old.has((JSON.parse(frame) as EventBody).id))).toBe(false);
+
+    const unknown = connect(
+      state.server,
+      `/sockets/events/${info.id}?after_event_id=no-such-event&${key}`,
+    );
+    expect((await unknown.closed).code).toBe(1008);
+  });
+
+  it('streams a whole run live, state updates included, and runs messages sent on the socket', async () => {
+    const state = await setup();
+    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(state.llm),
+        initial_message: { content: [{ type: 'text', text: 'first' }] },
+      },
+    });
+    const id = created.body.id;
+    const recording = connect(state.server, `/sockets/events/${id}?resend_mode=all`, {
+      headers: { 'X-Session-API-Key': TEST_API_KEY },
+    });
+    await recording.waitForFrames(1);
+    recording.socket.send(
+      JSON.stringify({ role: 'user', content: [{ type: 'text', text: 'go' }] }),
+    );
+    await vi.waitFor(
+      () => {
+        const statuses = recording.frames
+          .map((frame) => JSON.parse(frame) as EventBody)
+          .filter((event) => event.key === 'execution_status')
+          .map((event) => event.value);
+        if (!statuses.includes('finished')) throw new Error('not finished yet');
+        expect(statuses).toEqual(['running', 'finished']);
+      },
+      { timeout: 20_000, interval: 10 },
+    );
+    const events = await allEvents(state.client, id);
+    expect(recording.frames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
+      events.map((event) => event.id),
+    );
+  });
+
+  it('authenticates by header, query parameter or first frame, and closes 4001 otherwise', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const path = `/sockets/events/${info.id}?resend_mode=all`;
+
+    const byFrame = connect(state.server, path, {
+      firstFrame: { type: 'auth', session_api_key: TEST_API_KEY },
+    });
+    expect((await byFrame.waitForFrames(1)).length).toBeGreaterThan(0);
+    const byQuery = connect(state.server, `${path}&${key}`);
+    await byQuery.waitForFrames(1);
+    const byHeader = connect(state.server, path, {
+      headers: { 'X-Session-API-Key': TEST_API_KEY },
+    });
+    await byHeader.waitForFrames(1);
+
+    const wrongQuery = connect(state.server, `${path}&session_api_key=wrong`);
+    const wrongFrame = connect(state.server, path, {
+      firstFrame: { type: 'auth', session_api_key: 'wrong' },
+    });
+    const notAuth = connect(state.server, path, { firstFrame: { role: 'user', content: [] } });
+    for (const refused of [wrongQuery, wrongFrame, notAuth]) {
+      expect((await refused.closed).code).toBe(4001);
+      expect(refused.frames).toEqual([]);
+    }
+  });
+
+  it('closes 4004 for an unknown conversation, and when the conversation is deleted', async () => {
+    const state = await setup();
+    const unknown = connect(
+      state.server,
+      `/sockets/events/00000000-0000-4000-8000-000000000000?${key}`,
+    );
+    expect((await unknown.closed).code).toBe(4004);
+    const invalid = connect(state.server, `/sockets/events/not-an-id?${key}`);
+    expect((await invalid.closed).code).toBe(4004);
+
+    const info = await finishedConversation(state);
+    const watching = connect(state.server, `/sockets/events/${info.id}?resend_mode=all&${key}`);
+    await watching.waitForFrames(1);
+    await state.client.request('DELETE', `/api/conversations/${info.id}`);
+    expect((await watching.closed).code).toBe(4004);
+  });
+
+  it('drops a subscriber that stops reading (4008) without holding back the conversation', async () => {
+    const state = await setup({ subscriberBufferLimit: 64 * 1024 });
+    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(state.llm),
+        initial_message: { content: [{ type: 'text', text: 'first' }] },
+      },
+    });
+    const id = created.body.id;
+    const slow = connect(state.server, `/sockets/events/${id}?resend_mode=all&${key}`);
+    await slow.waitForFrames(1);
+    slow.socket.pause();
+    const serverSide = () => [...state.server.app.websocketServer.clients][0];
+    const big = 'x'.repeat(512 * 1024);
+    let sent = 0;
+    while (serverSide()?.readyState === WebSocket.OPEN && sent < 200) {
+      const answer = await state.client.request('POST', `/api/conversations/${id}/events`, {
+        body: { content: [{ type: 'text', text: big }] },
+      });
+      expect(answer.status).toBe(200);
+      sent += 1;
+    }
+    expect(serverSide()?.readyState).not.toBe(WebSocket.OPEN);
+    slow.socket.resume();
+    expect((await slow.closed).code).toBe(4008);
+    expect(
+      await state.client.request<number>('GET', `/api/conversations/${id}/events/count`),
+    ).toEqual({ status: 200, body: sent + 1 });
+  });
+
+  it('closes subscribers with 1001 when the server shuts down', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const watching = connect(state.server, `/sockets/events/${info.id}?resend_mode=all&${key}`);
+    await watching.waitForFrames(1);
+    await state.server.close();
+    expect((await watching.closed).code).toBe(1001);
+  });
+});

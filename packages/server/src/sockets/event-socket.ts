@@ -1,0 +1,339 @@
+import type { AnyEvent } from '@ferry/sdk-core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { z } from 'zod';
+import type { ApiKeyCheck } from '../auth/api-key-check';
+import { presentedKey } from '../auth/auth-hook';
+import { canonicalConversationId } from '../conversations/conversation-id';
+import type { ConversationManager } from '../conversations/conversation-manager';
+import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
+import { describeError } from '../conversations/open-conversation';
+import { isoDateTimeQuerySchema, parseQueryDateTime } from '../schemas/common-schemas';
+import { sendMessageRequestSchema } from '../schemas/conversation-schemas';
+
+/** Close codes of the events socket. */
+export const SocketCloseCode = {
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** A query parameter is invalid (e.g. an unknown `after_event_id`). */
+  policyViolation: 1008,
+  /** The conversation could not be opened (e.g. locked by another process). */
+  internalError: 1011,
+  /** No valid API key (header, `session_api_key` query parameter or first frame). */
+  unauthorized: 4001,
+  /** Unknown conversation, or it was deleted. */
+  notFound: 4004,
+  /** The subscriber reads too slowly; it was dropped so the run is never held back. */
+  tooSlow: 4008,
+} as const;
+
+/** Options of {@link eventSocketRoutes}. */
+export interface EventSocketOptions {
+  manager: ConversationManager;
+  apiKeys: ApiKeyCheck;
+  /** Bytes a subscriber may leave unread before it is dropped with 4008. */
+  maxBufferedBytes: number;
+  /** Milliseconds to wait for a first-frame `{"type":"auth"}` when no key came with the upgrade. */
+  authTimeoutMs: number;
+}
+
+const eventSocketQuerySchema = z.object({
+  session_api_key: z.string().optional(),
+  resend_mode: z.enum(['all', 'since']).optional(),
+  resend_all: z.enum(['true', 'false', '1', '0']).optional(),
+  after_timestamp: isoDateTimeQuerySchema.optional(),
+  after_event_id: z.string().optional(),
+});
+type EventSocketQuery = z.infer<typeof eventSocketQuerySchema>;
+
+const authFrameSchema = z.object({ type: z.literal('auth'), session_api_key: z.string() });
+
+/** Events received during a replay before the subscriber is dropped as too slow. */
+const MAX_QUEUED_EVENTS = 10_000;
+/** Client frames kept while the subscription is being set up. */
+const MAX_EARLY_FRAMES = 100;
+/** How long a dropped subscriber gets to read its close frame before the socket is cut. */
+const TERMINATE_AFTER_MS = 10_000;
+
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One subscriber of `/sockets/events/{conversation_id}`: authenticates, replays past events from
+ * the requested cursor, then forwards every new event as one JSON frame (the event as stored).
+ */
+class EventSocketSession {
+  readonly #socket: WebSocket;
+  readonly #request: FastifyRequest;
+  readonly #options: EventSocketOptions;
+  readonly #conversationId: string;
+  #query: EventSocketQuery = {};
+  #authWaiter: ((frame: unknown) => void) | undefined;
+  #entry: OpenConversation | undefined;
+  #cleanups: (() => void)[] = [];
+  #queue: AnyEvent[] | undefined = [];
+  /** Client frames that came before the subscription was ready. */
+  #earlyFrames: unknown[] | undefined = [];
+  #replayEnd = 0;
+  #closed = false;
+
+  constructor(socket: WebSocket, request: FastifyRequest, options: EventSocketOptions) {
+    this.#socket = socket;
+    this.#request = request;
+    this.#options = options;
+    this.#conversationId = (request.params as { conversation_id: string }).conversation_id;
+  }
+
+  start(): void {
+    // Listeners go on at once: frames sent right after the handshake must not be missed.
+    this.#socket.on('message', (data) => this.#onFrame(frameText(data)));
+    this.#socket.on('close', () => this.#dispose());
+    this.#socket.on('error', (error) => {
+      this.#request.log.debug({ err: describeError(error) }, 'event socket error');
+    });
+    void this.#run().catch((error: unknown) => {
+      this.#request.log.warn({ err: describeError(error) }, 'event socket failed');
+      this.#close(SocketCloseCode.internalError, 'server error');
+    });
+  }
+
+  async #run(): Promise<void> {
+    const query = eventSocketQuerySchema.safeParse(this.#request.query);
+    if (!query.success) {
+      this.#close(SocketCloseCode.policyViolation, 'invalid query parameters');
+      return;
+    }
+    this.#query = query.data;
+    if (!(await this.#authenticate())) {
+      this.#close(SocketCloseCode.unauthorized, 'Authentication failed');
+      return;
+    }
+    const id = canonicalConversationId(this.#conversationId);
+    if (id === undefined || (await this.#options.manager.find(id)) === undefined) {
+      this.#close(SocketCloseCode.notFound, 'Conversation not found');
+      return;
+    }
+    let entry: OpenConversation;
+    try {
+      entry = await this.#options.manager.acquire(id);
+    } catch (error) {
+      this.#request.log.warn(
+        { err: describeError(error) },
+        'event socket cannot open conversation',
+      );
+      this.#close(SocketCloseCode.internalError, 'conversation unavailable');
+      return;
+    }
+    if (this.#closed) {
+      this.#options.manager.release(entry);
+      return;
+    }
+    this.#entry = entry;
+    // Subscribe and take the replay's end in the same tick, so no event falls in between.
+    this.#cleanups.push(entry.onEvent((event) => this.#onLive(event)));
+    entry.subscribers += 1;
+    this.#cleanups.push(() => {
+      entry.subscribers -= 1;
+    });
+    this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
+    const stored = entry.conversation.events.raw();
+    this.#replayEnd = stored.length;
+    const start = this.#replayStart(entry, stored);
+    if (start === undefined) {
+      this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
+      return;
+    }
+    await this.#replay(stored, start);
+    this.#flushQueue(entry);
+    const early = this.#earlyFrames ?? [];
+    this.#earlyFrames = undefined;
+    for (const frame of early) this.#handleFrame(entry, frame);
+  }
+
+  async #authenticate(): Promise<boolean> {
+    const check = this.#options.apiKeys;
+    if (!check.enabled) return true;
+    const presented = this.#query.session_api_key ?? presentedKey(this.#request);
+    if (presented !== undefined) return check.accepts(presented);
+    const frame = await new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.#options.authTimeoutMs);
+      this.#authWaiter = (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      this.#cleanups.push(() => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+    this.#authWaiter = undefined;
+    const auth = authFrameSchema.safeParse(frame);
+    return auth.success && check.accepts(auth.data.session_api_key);
+  }
+
+  /** Index of the first event to replay, or `undefined` for an unknown `after_event_id`. */
+  #replayStart(
+    entry: OpenConversation,
+    stored: readonly { timestamp: string }[],
+  ): number | undefined {
+    const query = this.#query;
+    if (query.after_event_id !== undefined) {
+      const index = entry.conversation.events.indexOf(query.after_event_id);
+      return index < 0 ? undefined : index + 1;
+    }
+    const mode =
+      query.resend_mode ??
+      (query.resend_all === 'true' || query.resend_all === '1' ? 'all' : undefined);
+    if (mode === 'all') return 0;
+    if (mode === 'since' && query.after_timestamp !== undefined) {
+      const after = parseQueryDateTime(query.after_timestamp);
+      const index = stored.findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
+      return index < 0 ? stored.length : index;
+    }
+    return stored.length;
+  }
+
+  async #replay(stored: readonly unknown[], start: number): Promise<void> {
+    for (let index = start; index < this.#replayEnd && !this.#closed; index += 1) {
+      const text = JSON.stringify(stored[index]);
+      if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes / 2) {
+        // Let the socket drain before sending more: the callback fires once data is written.
+        await new Promise<void>((resolve) => this.#socket.send(text, () => resolve()));
+      } else {
+        this.#socket.send(text);
+      }
+    }
+  }
+
+  #flushQueue(entry: OpenConversation): void {
+    const queued = this.#queue ?? [];
+    this.#queue = undefined;
+    for (const event of queued) {
+      // An event already in the replayed range was sent (or deliberately skipped) there.
+      if (entry.conversation.events.indexOf(event.id) < this.#replayEnd) continue;
+      this.#sendLive(event);
+    }
+  }
+
+  #onLive(event: AnyEvent): void {
+    if (this.#closed) return;
+    if (this.#queue !== undefined) {
+      this.#queue.push(event);
+      if (this.#queue.length > MAX_QUEUED_EVENTS) this.#dropTooSlow();
+      return;
+    }
+    this.#sendLive(event);
+  }
+
+  #sendLive(event: AnyEvent): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#dropTooSlow();
+      return;
+    }
+    this.#socket.send(JSON.stringify(event));
+  }
+
+  #dropTooSlow(): void {
+    this.#request.log.warn(
+      { conversation_id: this.#conversationId },
+      'dropping an events subscriber that reads too slowly',
+    );
+    this.#close(SocketCloseCode.tooSlow, 'subscriber too slow');
+    setTimeout(() => this.#socket.terminate(), TERMINATE_AFTER_MS).unref();
+  }
+
+  #onConversationClosed(reason: CloseReason): void {
+    if (reason === 'deleted') this.#close(SocketCloseCode.notFound, 'Conversation deleted');
+    else if (reason === 'replaced') this.#close(SocketCloseCode.goingAway, 'conversation replaced');
+    else this.#close(SocketCloseCode.goingAway, 'server shutting down');
+  }
+
+  #onFrame(text: string): void {
+    const frame = parseJson(text);
+    if (this.#authWaiter !== undefined) {
+      this.#authWaiter(frame);
+      return;
+    }
+    if (this.#entry === undefined || this.#earlyFrames !== undefined) {
+      this.#earlyFrames?.push(frame);
+      if ((this.#earlyFrames?.length ?? 0) > MAX_EARLY_FRAMES) {
+        this.#close(SocketCloseCode.policyViolation, 'too many frames before the subscription');
+      }
+      return;
+    }
+    this.#handleFrame(this.#entry, frame);
+  }
+
+  /** A client frame after authentication: a message to send and run, as on OpenHands' socket. */
+  #handleFrame(entry: OpenConversation, frame: unknown): void {
+    if (authFrameSchema.safeParse(frame).success) return;
+    const message = sendMessageRequestSchema.safeParse(frame);
+    if (!message.success) {
+      this.#sendError(
+        'VALIDATION_ERROR',
+        'A frame must be a message: {"role":"user","content":[...]}.',
+      );
+      return;
+    }
+    const send = async () => {
+      await entry.conversation.sendMessage({ content: message.data.content });
+      await entry.ensureRunning();
+    };
+    send().catch((error: unknown) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      this.#sendError(
+        typeof code === 'string' ? code : 'ERROR',
+        error instanceof Error ? error.message : String(error),
+      );
+    });
+  }
+
+  /** Errors about a client frame; like OpenHands' `ServerErrorEvent`, never stored. */
+  #sendError(code: string, detail: string): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    this.#socket.send(
+      JSON.stringify({ kind: 'ServerErrorEvent', source: 'environment', code, detail }),
+    );
+  }
+
+  #close(code: number, reason: string): void {
+    if (
+      this.#socket.readyState === this.#socket.OPEN ||
+      this.#socket.readyState === this.#socket.CONNECTING
+    ) {
+      this.#socket.close(code, reason);
+    }
+    this.#dispose();
+  }
+
+  #dispose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const cleanup of this.#cleanups) cleanup();
+    this.#cleanups = [];
+    if (this.#entry !== undefined) this.#options.manager.release(this.#entry);
+  }
+}
+
+/** The WebSocket route `/sockets/events/{conversation_id}` (it authenticates by itself). */
+export function eventSocketRoutes(app: FastifyInstance, options: EventSocketOptions): void {
+  app.get(
+    '/sockets/events/:conversation_id',
+    { websocket: true, config: { public: true }, schema: { hide: true } },
+    (socket, request) => {
+      new EventSocketSession(socket, request, options).start();
+    },
+  );
+}

@@ -1,0 +1,148 @@
+import type { ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { vi } from 'vitest';
+import type { ConversationInfo } from './schemas/conversation-schemas';
+import type { FerryServer } from './server';
+
+/** Test-only helpers (not part of the package's API). */
+
+/** An API key used by tests; any string works, it is never a real key. */
+export const TEST_API_KEY = 'ferry-test-key';
+
+/** An agent whose LLM is the scripted server. */
+export function scriptedAgent(
+  llm: ScriptedLLMServer,
+  options: { model?: string; tools?: string[] } = {},
+) {
+  return {
+    kind: 'Agent',
+    llm: {
+      model: options.model ?? 'scripted',
+      base_url: llm.baseUrl,
+      api_key: 'sk-test-scripted-secret',
+    },
+    tools: (options.tools ?? []).map((name) => ({ name })),
+  };
+}
+
+/** A JSON HTTP client of one server. */
+export interface TestClient {
+  /** Sends a request; `T` is what the body is expected to be (not checked). */
+  request<T = ErrorBody>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T }>;
+}
+
+/** The error answer, loosely. */
+export interface ErrorBody {
+  code: string;
+  detail: unknown;
+  [key: string]: unknown;
+}
+
+/** A stored event, loosely. */
+export interface EventBody {
+  id: string;
+  kind: string;
+  timestamp: string;
+  source?: string;
+  [key: string]: unknown;
+}
+
+/** An event page. */
+export interface EventPageBody {
+  items: EventBody[];
+  next_page_id: string | null;
+}
+
+/** Sends JSON requests to the server with `apiKey` (`null`: without a key). */
+export function testClient(server: FerryServer, apiKey: string | null = TEST_API_KEY): TestClient {
+  return {
+    async request<T>(
+      method: string,
+      path: string,
+      options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+    ) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (apiKey !== null) headers['x-session-api-key'] = apiKey;
+      let body: string | undefined = options.rawBody;
+      if (options.body !== undefined) body = JSON.stringify(options.body);
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      const response = await fetch(`${server.url}${path}`, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsed as T };
+    },
+  };
+}
+
+/**
+ * Polls the conversation until its status is one of `statuses` and the log has recorded it
+ * (the state changes just before its `ConversationStateUpdateEvent` is appended).
+ */
+export async function waitForStatus(
+  client: TestClient,
+  id: string,
+  statuses: readonly string[],
+  timeout = 20_000,
+): Promise<ConversationInfo> {
+  return vi.waitFor(
+    async () => {
+      const { body } = await client.request<ConversationInfo>('GET', `/api/conversations/${id}`);
+      if (!statuses.includes(body.execution_status)) {
+        throw new Error(`status is ${body.execution_status}, waiting for ${statuses.join('/')}`);
+      }
+      const updates = await client.request<EventPageBody>(
+        'GET',
+        `/api/conversations/${id}/events/search?kind=ConversationStateUpdateEvent&sort_order=TIMESTAMP_DESC`,
+      );
+      const last = updates.body.items.find((event) => event.key === 'execution_status');
+      if (last?.value !== body.execution_status) throw new Error('status not yet in the log');
+      return body;
+    },
+    { timeout, interval: 20 },
+  );
+}
+
+/** Every event of a conversation, through the paged search route. */
+export async function allEvents(client: TestClient, id: string): Promise<EventBody[]> {
+  const events: EventBody[] = [];
+  let pageId: string | null = null;
+  do {
+    const query: string = pageId === null ? '' : `&page_id=${pageId}`;
+    const { body } = await client.request<EventPageBody>(
+      'GET',
+      `/api/conversations/${id}/events/search?limit=100${query}`,
+    );
+    events.push(...body.items);
+    pageId = body.next_page_id;
+  } while (pageId !== null);
+  return events;
+}
+
+/** Path -> content and mtime of every file under `root`, to prove nothing changed on disk. */
+export async function snapshotTree(root: string): Promise<Record<string, string>> {
+  const snapshot: Record<string, string> = {};
+  async function walk(dir: string): Promise<void> {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        snapshot[`${relative(root, path)}/`] = 'dir';
+        await walk(path);
+      } else {
+        const [content, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+        snapshot[relative(root, path)] = `${info.mtimeMs}:${content}`;
+      }
+    }
+  }
+  await walk(root);
+  return snapshot;
+}
