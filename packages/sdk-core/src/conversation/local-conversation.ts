@@ -762,7 +762,13 @@ export class LocalConversation {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ConversationClosedError(this.id);
+    if (!this.#closed) return;
+    // A handle closed by a teleport says where the conversation went, not just "closed".
+    const teleport = this.#state.teleport;
+    if (teleport !== undefined && teleport !== null) {
+      throw new ConversationTeleportedError(this.id, teleport.to, teleport.at);
+    }
+    throw new ConversationClosedError(this.id);
   }
 
   #assertWritable(): void {
