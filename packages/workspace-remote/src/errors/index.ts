@@ -1,0 +1,2 @@
+export { RemoteServerError } from './remote-server-error';
+export { WorkspaceCapabilityError } from './workspace-capability-error';

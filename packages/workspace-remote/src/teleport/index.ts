@@ -1,0 +1,2 @@
+export { teleport } from './teleport';
+export type { LocalDestination, TeleportOptions, TeleportProgress } from './teleport';

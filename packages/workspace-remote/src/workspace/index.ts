@@ -1,0 +1,6 @@
+export { RemoteWorkspace } from './remote-workspace';
+export type {
+  RemoteServerInfo,
+  RemoteWorkspaceDescriptor,
+  RemoteWorkspaceOptions,
+} from './remote-workspace';
