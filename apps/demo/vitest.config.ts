@@ -4,5 +4,6 @@ export default defineConfig({
   test: {
     name: 'demo',
     include: ['src/**/*.test.ts'],
+    testTimeout: 120_000,
   },
 });

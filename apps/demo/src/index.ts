@@ -2,27 +2,273 @@
  * The Ferry demo: one conversation that runs locally, teleports to a Ferry server where a
  * different agent continues it, and teleports back to finish locally.
  */
-import { startServer } from '@ferry/server';
-import { createTemporaryDirectory } from '@ferry/sdk-core/testing';
-import { RemoteWorkspace } from '@ferry/workspace-remote';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { styleText } from 'node:util';
+import { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { LocalConversation, planResume, type AgentInput, type ResumePlan } from '@ferry/sdk-core';
+import { startScriptedLLMServer, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { LocalWorkspace } from '@ferry/workspace-local';
+import { RemoteWorkspace, teleport, type TeleportProgress } from '@ferry/workspace-remote';
+import { LOCAL_MODEL, REMOTE_MODEL, storyTurn } from './story';
+import { TimelinePrinter } from './timeline';
 
-const steps = [
-  'LOCAL   the agent writes a small program with file_editor and runs it with terminal',
-  'HOP     the conversation teleports to a ferry-server (same id, whole history)',
-  'REMOTE  a different agent (another model, another system-message suffix) finds and fixes a bug',
-  'HOP     the conversation teleports back',
-  'LOCAL   the agent finishes; a summary shows events, steps per side, tokens and time',
-];
+const program = new Command()
+  .name('ferry-demo')
+  .description(
+    'A conversation that travels: it runs locally, teleports to a Ferry server where a different\n' +
+      'agent continues it, and comes back to finish locally.',
+  )
+  .option('--keep', 'keep the server running and the temporary folders after the demo')
+  .addHelpText(
+    'after',
+    `
+By default the agents are played by a scripted LLM on loopback: no key, no network.
+To use a real model instead, set:
+  LLM_MODEL         e.g. openai/gpt-4.1-mini or anthropic/claude-sonnet-4-5
+  LLM_API_KEY       the provider key
+  LLM_BASE_URL      optional: any OpenAI-compatible endpoint
+  REMOTE_LLM_MODEL  optional: another model for the server side`,
+  );
+
+interface Folders {
+  root: string;
+  conversations: string;
+  workspace: string;
+  serverData: string;
+  serverWorkspaces: string;
+}
+
+async function makeFolders(): Promise<Folders> {
+  const root = await mkdtemp(join(tmpdir(), 'ferry-demo-'));
+  const folders = {
+    root,
+    conversations: join(root, 'local-conversations'),
+    workspace: join(root, 'local-workspace'),
+    serverData: join(root, 'server-data'),
+    serverWorkspaces: join(root, 'server-workspaces'),
+  };
+  for (const folder of Object.values(folders)) await mkdir(folder, { recursive: true });
+  return folders;
+}
+
+/** Starts `ferry-server` as its own process and resolves with its URL once it listens. */
+async function startServerProcess(
+  folders: Folders,
+  apiKey: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const require = createRequire(import.meta.url);
+  const cli = join(require.resolve('@ferry/server/package.json'), '..', 'bin', 'ferry-server.js');
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--port',
+      '0',
+      '--data-dir',
+      folders.serverData,
+      '--workspace-root',
+      folders.serverWorkspaces,
+    ],
+    { env: { ...process.env, FERRY_API_KEY: apiKey }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`ferry-server exited (${code}) before listening: ${out}`)),
+    );
+  });
+  return { url, child };
+}
+
+function agents(llm: { baseUrl?: string }): { local: AgentInput; remote: AgentInput } {
+  const tools = [{ name: 'terminal' }, { name: 'file_editor' }];
+  const real = process.env.LLM_MODEL;
+  const base = (model: string) =>
+    real
+      ? {
+          model,
+          api_key: process.env.LLM_API_KEY,
+          ...(process.env.LLM_BASE_URL ? { base_url: process.env.LLM_BASE_URL } : {}),
+        }
+      : { model, base_url: llm.baseUrl, api_key: 'scripted-demo-key' };
+  return {
+    local: {
+      llm: { ...base(real ?? LOCAL_MODEL), usage_id: 'local' },
+      tools,
+      agent_context: { system_message_suffix: "You work on the user's laptop." },
+    },
+    remote: {
+      llm: { ...base(process.env.REMOTE_LLM_MODEL ?? real ?? REMOTE_MODEL), usage_id: 'remote' },
+      tools,
+      agent_context: {
+        system_message_suffix:
+          'You run on a Ferry server. Write tests before you change code, and run them.',
+      },
+    },
+  };
+}
+
+function printPlan(timeline: TimelinePrinter, title: string, plan: ResumePlan): void {
+  const verdict = plan.compatible
+    ? styleText('green', 'compatible')
+    : styleText('red', 'incompatible');
+  timeline.note(`planResume → ${verdict}; ${title}:`);
+  for (const change of plan.changes) {
+    if (change.path.startsWith('tools') || change.path === 'kind') continue;
+    timeline.note(
+      `    ${change.path}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`,
+    );
+  }
+}
+
+function progressBar(label: string): { update(progress: TeleportProgress): void; stop(): void } {
+  const bar = new SingleBar(
+    {
+      format: `  ${label} [{bar}] {percentage}% | {value}/{total} bytes | {events} events`,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 250,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(progress) {
+      const total = progress.totalBytes ?? Math.max(progress.bytes, 1);
+      if (!started) {
+        bar.start(total, 0, { events: 0 });
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(progress.bytes, { events: progress.events });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
 
 async function main(): Promise<void> {
-  process.stdout.write('Ferry demo: a conversation that travels\n\n');
-  await using dir = await createTemporaryDirectory({ prefix: 'ferry-demo-' });
-  await using server = await startServer({ port: 0, dataDir: dir.path });
-  const info = await new RemoteWorkspace({ host: server.url, workingDir: '/' }).serverInfo();
-  process.stdout.write(
-    `A ${info.name} is up at ${server.url}.\n\nThe full story, once the agent loop lands:\n`,
-  );
-  for (const step of steps) process.stdout.write(`  ${step}\n`);
+  program.parse();
+  const { keep } = program.opts<{ keep?: boolean }>();
+  const started = Date.now();
+  const timeline = new TimelinePrinter();
+  const folders = await makeFolders();
+  const apiKey = randomBytes(24).toString('hex');
+  let llm: ScriptedLLMServer | undefined;
+  let server: { url: string; child: ChildProcess } | undefined;
+  // Workspaces hold shell sessions; the demo owns them and closes them at the end.
+  const workspaces: LocalWorkspace[] = [];
+  const track = (workspace: LocalWorkspace) => {
+    workspaces.push(workspace);
+    return workspace;
+  };
+  try {
+    llm = process.env.LLM_MODEL
+      ? undefined
+      : await startScriptedLLMServer({ respond: (request) => storyTurn(request) });
+    server = await startServerProcess(folders, apiKey);
+    const { local, remote } = agents({ ...(llm ? { baseUrl: llm.baseUrl } : {}) });
+    timeline.heading('Ferry demo: a conversation that travels');
+    timeline.note(
+      `ferry-server (separate process) at ${server.url}; ${llm ? 'scripted LLM at ' + llm.baseUrl : 'real model ' + String(process.env.LLM_MODEL)}`,
+    );
+
+    timeline.heading('1. Locally: write a program and run it');
+    const conversation = await LocalConversation.open({
+      agent: local,
+      workspace: track(new LocalWorkspace({ workingDir: folders.workspace })),
+      persistenceDir: folders.conversations,
+      title: 'Ferry demo: stats.js',
+      onEvent: timeline.listener('LOCAL'),
+    });
+    await conversation.sendMessage(
+      'Write stats.js with mean() and max() of the numbers on the command line, then run it with 1 2 3.',
+    );
+    await conversation.run();
+
+    timeline.heading('2. Teleport to the server, with a different agent');
+    printPlan(timeline, 'local agent → server agent', planResume(remote, conversation.agent));
+    const upload = progressBar('upload');
+    const onServer = await teleport(conversation, {
+      to: new RemoteWorkspace({
+        host: server.url,
+        apiKey,
+        workingDir: join(folders.serverWorkspaces, 'demo'),
+      }),
+      agent: remote,
+      includeWorkspace: true,
+      onProgress: (progress) => upload.update(progress),
+      onEvent: timeline.listener('REMOTE'),
+    });
+    upload.stop();
+    await onServer.sendMessage(
+      'Test stats.js, find and fix what is wrong, and run the tests again.',
+    );
+    await onServer.run();
+
+    timeline.heading('3. Teleport back and finish locally');
+    printPlan(timeline, 'server agent → local agent', planResume(local, onServer.state.agent));
+    const download = progressBar('download');
+    const back = await teleport(onServer, {
+      to: {
+        persistenceDir: folders.conversations,
+        workspace: track(new LocalWorkspace({ workingDir: folders.workspace })),
+      },
+      agent: local,
+      includeWorkspace: true,
+      onProgress: (progress) => download.update(progress),
+      onEvent: timeline.listener('LOCAL'),
+    });
+    download.stop();
+    await back.sendMessage('Check the fix here and finish.');
+    const status = await back.run();
+
+    const fixed = await readFile(join(folders.workspace, 'stats.js'), 'utf8');
+    const usage = Object.entries(back.state.stats.usage_to_metrics).map(
+      ([id, metrics]) =>
+        `${id}: ${metrics.accumulated_token_usage?.prompt_tokens ?? 0} in / ${metrics.accumulated_token_usage?.completion_tokens ?? 0} out`,
+    );
+    timeline.heading('Summary');
+    timeline.write(`  status          ${status}`);
+    timeline.write(`  events          ${back.events.length} in one log, conversation ${back.id}`);
+    timeline.write(
+      `  steps           LOCAL ${timeline.counts.LOCAL.steps}, REMOTE ${timeline.counts.REMOTE.steps}`,
+    );
+    timeline.write(`  tokens          ${usage.join('; ')}`);
+    timeline.write(
+      `  stats.js fixed  ${fixed.includes('sum / values.length;') ? 'yes' : 'no'} (edited on the server, present locally)`,
+    );
+    timeline.write(`  time            ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    timeline.write(
+      `  viewer          ${server.url}/ui/#${back.id} (API key: ${keep ? apiKey : 'shown with --keep'})`,
+    );
+    await back.close();
+    if (status !== 'finished') process.exitCode = 1;
+  } finally {
+    await Promise.all(workspaces.map((workspace) => workspace.close()));
+    await llm?.close();
+    if (keep) {
+      timeline.note(
+        `\n--keep: server pid ${server?.child.pid} stays at ${server?.url}; folders in ${folders.root}`,
+      );
+      server?.child.unref();
+    } else {
+      server?.child.kill('SIGTERM');
+      await rm(folders.root, { recursive: true, force: true });
+    }
+  }
 }
 
 main().catch((error: unknown) => {
