@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+
+/** The argument that makes the bench CLI run one task as a child process. */
+export const CHILD_FLAG = '--child';
+
+/**
+ * Runs `task` in a fresh Node process (this same CLI with `--child`), so that its peak memory is
+ * its own and no JIT or cache state carries over from other measurements. Resolves with the JSON
+ * the child printed on its last line of output.
+ */
+export function runChild<Result>(
+  task: string,
+  input: unknown,
+  script = cliPath(),
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script, CHILD_FLAG, task, JSON.stringify(input)],
+      { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => {
+        if (error !== null) {
+          reject(new Error(`child task ${task} failed: ${error.message}\n${stderr}`));
+          return;
+        }
+        const last = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve(JSON.parse(last) as Result);
+        } catch {
+          reject(new Error(`child task ${task} printed no result: ${stdout}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+/** The script this process was started with: the bench CLI (`dist/cli.js`). */
+function cliPath(): string {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('runChild: no script path in process.argv');
+  return script;
+}
+
+/** Peak resident set size of this process so far, in MiB. */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
