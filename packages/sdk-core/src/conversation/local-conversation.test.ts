@@ -125,6 +125,32 @@ describe('LocalConversation.open', () => {
     await third.close();
   });
 
+  it('resumes without an agent from the persisted one, and says clearly that its redacted key is missing when the LLM is needed', async () => {
+    await using dir = await createTemporaryDirectory();
+    const first = await open({ persistenceDir: dir.path, agent });
+    await first.close();
+    const previous = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    try {
+      const second = await open({ persistenceDir: dir.path, conversationId: first.id });
+      expect(second.agent.llm.model).toBe('openai/gpt-4.1-mini');
+      expect(second.agent.llm.api_key).toBeUndefined();
+      await second.sendMessage('hello');
+      const error = await catchError(second.run());
+      expect(error).toMatchObject({
+        name: 'LLMCredentialsMissingError',
+        code: 'LLM_CREDENTIALS_MISSING',
+      });
+      expect((error as Error).message).toMatch(
+        /API key of LLM usage_id 'default' is missing.*FERRY_SECRET_KEY/,
+      );
+      expect(second.state.execution_status).toBe('error');
+      await second.close();
+    } finally {
+      if (previous !== undefined) process.env.OPENAI_API_KEY = previous;
+    }
+  });
+
   it('records no agent update when the same agent resumes', async () => {
     await using dir = await createTemporaryDirectory();
     const first = await open({ persistenceDir: dir.path, agent });
