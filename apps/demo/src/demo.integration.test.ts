@@ -7,7 +7,7 @@ const demo = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 describe('ferry demo', () => {
   it('runs the whole story in scripted mode: local, remote with another agent, back, finished', async () => {
-    const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
     delete env.LLM_MODEL;
     const child = spawn(process.execPath, [demo], { env });
     let out = '';

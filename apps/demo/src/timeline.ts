@@ -1,5 +1,5 @@
 import { styleText } from 'node:util';
-import type { AnyEvent } from '@ferry/sdk-core';
+import { isKnownEvent, type AnyEvent } from '@ferry/sdk-core';
 
 /** Where a stretch of the conversation ran. */
 export type Place = 'LOCAL' | 'REMOTE';
@@ -22,20 +22,21 @@ function oneLine(value: string, width = 96): string {
 
 /** One readable line for an event, or undefined for events a reader does not need. */
 export function describeEvent(event: AnyEvent): string | undefined {
-  const e = event as AnyEvent & Record<string, unknown>;
+  if (!isKnownEvent(event)) return undefined;
   switch (event.kind) {
     case 'MessageEvent': {
-      const message = e.llm_message as { role: string; content: unknown };
-      const who = message.role === 'user' ? styleText('bold', 'user') : styleText('bold', 'agent');
-      return `${who}: ${oneLine(textOf(message.content))}`;
+      const who = styleText('bold', event.llm_message.role === 'user' ? 'user' : 'agent');
+      return `${who}: ${oneLine(textOf(event.llm_message.content))}`;
     }
-    case 'ActionEvent':
-      return `${styleText('yellow', `→ ${String(e.tool_name)}`)} ${oneLine(String(e.summary ?? (e.tool_call as { arguments: string }).arguments), 80)}`;
+    case 'ActionEvent': {
+      const what = event.summary ?? event.tool_call.arguments;
+      return `${styleText('yellow', `→ ${event.tool_name}`)} ${oneLine(what, 80)}`;
+    }
     case 'ObservationEvent': {
-      const observation = e.observation as {
-        content: unknown;
+      const observation = event.observation as {
+        content?: unknown;
         is_error?: boolean;
-        exit_code?: number;
+        exit_code?: unknown;
       };
       const mark = observation.is_error ? styleText('red', '✗') : styleText('green', '✓');
       const exit =
@@ -43,18 +44,21 @@ export function describeEvent(event: AnyEvent): string | undefined {
       return `  ${mark} ${oneLine(textOf(observation.content), 88)}${exit}`;
     }
     case 'AgentErrorEvent':
-      return `  ${styleText('red', '✗')} ${oneLine(String(e.error))}`;
+      return `  ${styleText('red', '✗')} ${oneLine(event.error)}`;
     case 'TeleportEvent':
-      return styleText('bold', `⇄ arrived: ${String(e.from)} → ${String(e.to)}`);
+      return styleText('bold', `⇄ arrived: ${event.from} → ${event.to}`);
     case 'ConversationErrorEvent':
-      return styleText('red', `! ${String(e.code)}: ${String(e.detail)}`);
-    case 'ConversationStateUpdateEvent':
-      if (e.key === 'agent') {
-        const model = (e.value as { llm?: { model?: string } } | undefined)?.llm?.model;
+      return styleText('red', `! ${event.code}: ${event.detail}`);
+    case 'ConversationStateUpdateEvent': {
+      if (event.key === 'agent') {
+        const model = (event.value as { llm?: { model?: string } } | undefined)?.llm?.model;
         return styleText('bold', `⚙ agent changed: now ${model ?? 'another agent'}`);
       }
-      if (e.key === 'execution_status') return styleText('dim', `· status ${String(e.value)}`);
+      if (event.key === 'execution_status' && typeof event.value === 'string') {
+        return styleText('dim', `· status ${event.value}`);
+      }
       return undefined;
+    }
     default:
       return undefined;
   }
