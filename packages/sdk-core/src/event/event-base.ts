@@ -12,11 +12,14 @@ const ISO_WITHOUT_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
  * An event timestamp. Ferry writes ISO-8601 UTC with `Z`; OpenHands' zone-less timestamps are
  * accepted (and read as UTC) and kept as written.
  */
-export const timestampSchema = z
-  .string()
-  .refine((value) => ISO_WITH_ZONE.test(value) || ISO_WITHOUT_ZONE.test(value), {
-    message: 'expected an ISO-8601 timestamp such as 2026-01-31T12:00:00.000Z',
-  });
+export const timestampSchema = z.string().refine(isEventTimestamp, {
+  message: 'expected an ISO-8601 timestamp such as 2026-01-31T12:00:00.000Z',
+});
+
+/** Whether `value` is a timestamp {@link timestampSchema} accepts. */
+export function isEventTimestamp(value: string): boolean {
+  return ISO_WITH_ZONE.test(value) || ISO_WITHOUT_ZONE.test(value);
+}
 
 /** Reads an event timestamp (zone-less means UTC) as epoch milliseconds. */
 export function parseTimestamp(timestamp: string): number {

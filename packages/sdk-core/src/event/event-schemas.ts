@@ -152,7 +152,10 @@ export const teleportEventSchema = z.looseObject({
 });
 export type TeleportEvent = z.infer<typeof teleportEventSchema>;
 
-/** Every event kind Ferry knows, discriminated by `kind`. */
+/**
+ * Every event kind Ferry knows, discriminated by `kind`. `parse-common-event.ts` mirrors the
+ * common kinds by hand for speed: change both together (its tests compare them).
+ */
 export const knownEventSchema = z.discriminatedUnion('kind', [
   systemPromptEventSchema,
   messageEventSchema,

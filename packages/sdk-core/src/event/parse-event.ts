@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eventEnvelopeSchema, type EventEnvelope } from './event-base';
+import { parseCommonEvent } from './parse-common-event';
 import { knownEventSchema, type Event, type EventKind } from './event-schemas';
 
 const knownKinds = new Set<string>(
@@ -31,6 +32,8 @@ export function isKnownEvent(event: AnyEvent): event is Event {
  * Throws a zod error when the event is malformed.
  */
 export function parseEvent(value: unknown): AnyEvent {
+  const common = parseCommonEvent(value);
+  if (common !== undefined) return common;
   const envelope = eventEnvelopeSchema.parse(value);
   if (!isKnownEventKind(envelope.kind)) return envelope;
   return knownEventSchema.parse(value);

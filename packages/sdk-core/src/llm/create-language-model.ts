@@ -31,13 +31,48 @@ export function createLanguageModel(llm: LLM): LanguageModel {
 
 export function createProviderModel(llm: LLM, route: ModelRoute): ProviderLanguageModel {
   const apiKey = usableApiKey(llm.api_key);
+  // Checked on every call: the environment variable may have been unset since.
+  const providerKey =
+    route.kind === 'openai-compatible' ? apiKey : requireApiKey(llm, apiKey, route.kind);
+  const apiVersion =
+    route.kind === 'openai-compatible' ? (llm.api_version ?? undefined) : undefined;
+  // Everything the model is built from. The key stays in this in-memory map only.
+  const cacheKey = JSON.stringify([route, providerKey ?? null, apiVersion ?? null]);
+  const cached = models.get(cacheKey);
+  if (cached !== undefined) {
+    // Re-inserted so the map keeps the most recently used models.
+    models.delete(cacheKey);
+    models.set(cacheKey, cached);
+    return cached;
+  }
+  const model = buildProviderModel(route, providerKey, apiVersion);
+  models.set(cacheKey, model);
+  if (models.size > MAX_CACHED_MODELS) {
+    const oldest = models.keys().next();
+    if (oldest.done !== true) models.delete(oldest.value);
+  }
+  return model;
+}
+
+/**
+ * Provider models by what they are built from. Creating a provider builds its response
+ * schemas, which cost more than a small call, so each LLM call reuses the model (models hold
+ * configuration only; every call's state lives in the call).
+ */
+const models = new Map<string, ProviderLanguageModel>();
+const MAX_CACHED_MODELS = 32;
+
+function buildProviderModel(
+  route: ModelRoute,
+  apiKey: string | undefined,
+  apiVersion: string | undefined,
+): ProviderLanguageModel {
   switch (route.kind) {
     case 'openai':
-      return createOpenAI({ apiKey: requireApiKey(llm, apiKey, route.kind) }).chat(route.modelId);
+      return createOpenAI({ apiKey }).chat(route.modelId);
     case 'anthropic':
-      return createAnthropic({ apiKey: requireApiKey(llm, apiKey, route.kind) })(route.modelId);
-    case 'openai-compatible': {
-      const apiVersion = llm.api_version ?? undefined;
+      return createAnthropic({ apiKey })(route.modelId);
+    case 'openai-compatible':
       return createOpenAICompatible({
         name: compatibleProviderName,
         baseURL: route.baseUrl,
@@ -46,7 +81,6 @@ export function createProviderModel(llm: LLM, route: ModelRoute): ProviderLangua
         // Azure-style endpoints take the API version as a query parameter.
         ...(apiVersion === undefined ? {} : { queryParams: { 'api-version': apiVersion } }),
       }).chatModel(route.modelId);
-    }
   }
 }
 
