@@ -395,7 +395,7 @@ describe('importing onto what exists', () => {
     const error = await rejection(
       importConversationBundle({ source: subject.second, store, overwrite: true }),
     );
-    expect(error).toMatchObject({ code: 'EIO' });
+    expect(error).toMatchObject({ code: 'BUNDLE_IMPORT_FAILED', cause: { code: 'EIO' } });
     expect(renames).toBe(3);
     expect(await snapshot(subject.target)).toEqual(before);
   });

@@ -181,7 +181,14 @@ export async function importConversationBundle(
       // Only succeeds when empty: a root this import created goes away again.
       if (!rootExisted) await root.remove('').catch(() => undefined);
     }
-    throw error;
+    if (FerryError.isInstance(error)) throw error;
+    // A disk failure (ENOSPC, EIO, EACCES, ...) while staging or renaming: nothing was imported.
+    throw new FerryError(
+      'BUNDLE_IMPORT_FAILED',
+      `Importing the bundle into ${root.describe('')} failed (${error instanceof Error ? error.message : String(error)}). ` +
+        'Nothing was imported; fix the cause and import again.',
+      { cause: error },
+    );
   } finally {
     await entries.return(undefined);
   }

@@ -381,7 +381,7 @@ export class LocalConversation {
         title: options.title ?? this.#state.title ?? null,
         teleport: null,
       };
-      await writeJsonAtomic(store, BASE_STATE_FILE, sealState(state, this.#cipher));
+      await writeState(store, state, this.#cipher);
       return new LocalConversation({
         id,
         store,
@@ -618,6 +618,15 @@ export class LocalConversation {
         await this.#setStatus('paused');
         return 'paused';
       }
+      // Actions left without a result get one, so the LLM is not told they never ran.
+      const detail = error instanceof Error ? error.message : String(error);
+      const answers = answersForInterruptedActions(
+        this.#log,
+        this.#maskSecrets(
+          `The run stopped with an error before this action's result was recorded (${detail}); it may or may not have taken effect.`,
+        ),
+      );
+      await this.appendEvents(answers).catch(() => undefined);
       await failRun(host, error);
       throw error;
     } finally {
@@ -666,8 +675,7 @@ export class LocalConversation {
   }
 
   async #persistState(): Promise<void> {
-    if (!this.#closed)
-      await writeJsonAtomic(this.#store, BASE_STATE_FILE, sealState(this.#state, this.#cipher));
+    if (!this.#closed) await writeState(this.#store, this.#state, this.#cipher);
   }
 
   /** Flushes and releases the conversation; further calls throw `ConversationClosedError`. */
@@ -741,7 +749,7 @@ export class LocalConversation {
   ): Promise<void> {
     this.#assertOpen();
     const next = { ...this.#state, ...patch };
-    await writeJsonAtomic(this.#store, BASE_STATE_FILE, sealState(next, this.#cipher));
+    await writeState(this.#store, next, this.#cipher);
     this.#state = next;
     this.#stateSnapshot = undefined;
     if ('agent' in patch || 'secret_registry' in patch) this.#secretValues = undefined;
@@ -777,6 +785,28 @@ export class LocalConversation {
     if (teleport !== undefined && teleport !== null) {
       throw new ConversationTeleportedError(this.id, teleport.to, teleport.at);
     }
+  }
+}
+
+/**
+ * Writes the state document atomically. A disk failure becomes a typed error; the previous
+ * state is intact (the write is a temp file renamed over it).
+ */
+async function writeState(
+  store: FileStore,
+  state: ConversationState,
+  cipher: SecretCipher | undefined,
+): Promise<void> {
+  try {
+    await writeJsonAtomic(store, BASE_STATE_FILE, sealState(state, cipher));
+  } catch (error) {
+    if (FerryError.isInstance(error)) throw error;
+    throw new FerryError(
+      'STATE_WRITE_FAILED',
+      `Could not write ${store.describe(BASE_STATE_FILE)} (${error instanceof Error ? error.message : String(error)}). ` +
+        'The previous state is intact; free space or fix permissions, then retry.',
+      { cause: error },
+    );
   }
 }
 
@@ -840,7 +870,7 @@ async function create(input: CreateInput): Promise<Parts> {
     ...(options.title === undefined ? {} : { title: options.title }),
   });
   const log = await EventLog.open({ store, fsync: options.fsync ?? true });
-  await writeJsonAtomic(store, BASE_STATE_FILE, sealState(state, cipher));
+  await writeState(store, state, cipher);
   return {
     id,
     store,
@@ -912,7 +942,7 @@ async function resume(input: ResumeInput): Promise<Parts> {
     recovery.push({ ...event, changes: agentChanges });
   }
   if (recovery.length > 0) await log.appendMany(recovery);
-  await writeJsonAtomic(store, BASE_STATE_FILE, sealState(state, cipher));
+  await writeState(store, state, cipher);
   return {
     id,
     store,
