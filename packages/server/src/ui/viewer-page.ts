@@ -14,7 +14,7 @@ header { display: flex; gap: 16px; align-items: baseline; }
 .band { border-left: 4px solid #1b4fd8; margin: 16px 0; padding: 4px 12px; background: #fafbfd; }
 .band:nth-of-type(even) { border-left-color: #c2410c; }
 .place { margin: 4px 0 8px; font-size: 12px; letter-spacing: .08em; color: #5b6475; }
-.event { display: grid; grid-template-columns: 150px 110px 1fr; gap: 8px; padding: 4px 0; border-top: 1px dashed #e6e9ef; }
+.event { display: grid; grid-template-columns: 150px 130px 1fr; gap: 8px; padding: 4px 0; border-top: 1px dashed #e6e9ef; }
 .event p { margin: 0; white-space: pre-wrap; }
 .time { color: #8a93a3; font-size: 12px; }
 pre { margin: 4px 0; padding: 6px; background: #0f172a; color: #e2e8f0; border-radius: 4px; overflow: auto; max-height: 320px; }

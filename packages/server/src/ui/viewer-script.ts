@@ -56,26 +56,43 @@ async function listConversations() {
     list.append(
       el('li', {},
         el('a', { href: '#' + info.id, onclick: () => openConversation(info.id) }, title),
-        el('span', { class: 'status status-' + info.execution_status }, info.execution_status)),
+        el('span', { class: 'status status-' + info.execution_status, 'data-status-of': info.id }, info.execution_status)),
     );
   }
   if (page.items.length === 0) list.append(el('li', { class: 'muted' }, 'No conversations yet.'));
 }
 
-function placeOf(hop, fallback) {
-  return hop ? String(hop).toUpperCase() : fallback;
+// Places are URLs: a server's origin (http, https) or a folder on a machine (file://host/path).
+// Bands read REMOTE or LOCAL; the full place stays in the heading's tooltip.
+function placeOf(hop) {
+  if (!hop) return 'ELSEWHERE';
+  if (/^https?:\/\//i.test(hop)) return 'REMOTE';
+  if (/^file:\/\//i.test(hop)) return 'LOCAL';
+  return String(hop).toUpperCase();
 }
 
-const state = { place: 'HERE', band: undefined, actions: new Map() };
+// The first stretch's place is unknown until the first hop says where it left from.
+const state = { id: undefined, band: undefined, heading: undefined, placeKnown: false, actions: new Map() };
 
-function newBand(place) {
-  state.place = place;
-  state.band = el('section', { class: 'band' }, el('h3', { class: 'place' }, 'Ran ' + place));
+function newBand(place, where) {
+  state.placeKnown = place !== undefined;
+  state.heading = el('h3', { class: 'place' }, state.placeKnown ? 'Ran ' + place : 'Ran here');
+  if (where) state.heading.title = where;
+  state.band = el('section', { class: 'band' }, state.heading);
   $('#timeline').append(state.band);
 }
 
+// The open conversation's status shows in its header and in its entry of the list.
+function showStatus(status) {
+  for (const badge of [$('#status'), ...document.querySelectorAll('[data-status-of]')]) {
+    if (badge.id !== 'status' && badge.dataset.statusOf !== state.id) continue;
+    badge.textContent = status;
+    badge.className = 'status status-' + status;
+  }
+}
+
 function render(event) {
-  if (!state.band) newBand(state.place);
+  if (!state.band) newBand();
   const time = (event.timestamp || '').replace('T', ' ').slice(0, 19);
   const row = (cls, label, body) => el('div', { class: 'event ' + cls }, el('span', { class: 'time' }, time), el('b', {}, label), body);
   switch (event.kind) {
@@ -103,17 +120,27 @@ function render(event) {
       break;
     }
     case 'ConversationStateUpdateEvent':
-      if (event.key === 'execution_status') $('#status').textContent = event.value;
+      if (event.key === 'execution_status') showStatus(event.value);
       if (event.key === 'agent') {
         const model = event.value && event.value.llm && event.value.llm.model;
         state.band.append(row('agent-change', 'Agent changed', el('p', {}, 'now ' + (model || 'a new agent'))));
       }
       if (event.key === 'stats') renderStats(event.value);
       break;
-    case 'TeleportEvent':
-      newBand(placeOf(event.to, 'ELSEWHERE'));
+    case 'TeleportEvent': {
+      if (!state.placeKnown) {
+        state.heading.textContent = 'Ran ' + placeOf(event.from);
+        state.heading.title = event.from;
+      }
+      // An arrival with a new agent logs the agent change just before the hop; it belongs to
+      // the place the conversation arrived at.
+      const last = state.band.lastElementChild;
+      const arrivalAgent = last && last.classList.contains('agent-change') ? last : undefined;
+      newBand(placeOf(event.to), event.to);
       state.band.append(row('teleport', 'Teleport', el('p', {}, 'from ' + event.from + ' to ' + event.to)));
+      if (arrivalAgent) state.band.append(arrivalAgent);
       break;
+    }
     case 'ConversationErrorEvent':
       state.band.append(row('error', event.code, el('p', {}, event.detail)));
       break;
@@ -136,13 +163,13 @@ function renderStats(stats) {
 
 async function openConversation(id) {
   if (socket) socket.close();
+  state.id = id;
   state.band = undefined;
-  state.place = 'HERE';
   state.actions.clear();
   $('#timeline').replaceChildren();
   const info = await api('/api/conversations/' + id);
   $('#title').textContent = info.title || info.id;
-  $('#status').textContent = info.execution_status;
+  showStatus(info.execution_status);
   renderStats(info.stats);
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const url = scheme + '//' + location.host + '/sockets/events/' + id + '?resend_mode=all&session_api_key=' + encodeURIComponent(apiKey());
