@@ -1,8 +1,16 @@
 import type { AnyEvent } from '../event/parse-event';
 
-/** Fans new events out to async iterators; each iterator gets every event from its start. */
+interface Subscriber {
+  queue: AnyEvent[];
+  wake: (() => void) | undefined;
+}
+
+/**
+ * Fans new events out to async iterators; each gets every event pushed after it started.
+ * Used by conversations (local and remote) for `for await (const event of conversation)`.
+ */
 export class EventStream {
-  readonly #subscribers = new Set<{ queue: AnyEvent[]; wake?: (() => void) | undefined }>();
+  readonly #subscribers = new Set<Subscriber>();
   #ended = false;
 
   push(event: AnyEvent): void {
@@ -12,19 +20,20 @@ export class EventStream {
     }
   }
 
+  /** Ends every iterator once it has drained its queue. */
   end(): void {
     this.#ended = true;
     for (const subscriber of this.#subscribers) subscriber.wake?.();
   }
 
-  subscribe(): AsyncIterator<AnyEvent> & AsyncIterable<AnyEvent> {
-    const subscriber: { queue: AnyEvent[]; wake?: (() => void) | undefined } = { queue: [] };
+  subscribe(): AsyncIterableIterator<AnyEvent> {
+    const subscriber: Subscriber = { queue: [], wake: undefined };
     this.#subscribers.add(subscriber);
     const stop = (): IteratorReturnResult<undefined> => {
       this.#subscribers.delete(subscriber);
       return { done: true, value: undefined };
     };
-    const iterator: AsyncIterator<AnyEvent> & AsyncIterable<AnyEvent> = {
+    const iterator: AsyncIterableIterator<AnyEvent> = {
       next: async () => {
         while (subscriber.queue.length === 0) {
           if (this.#ended) return stop();

@@ -6,6 +6,7 @@ export {
 } from './confirmation-policy';
 export type { ConfirmationPolicy, ConfirmationPolicyInput } from './confirmation-policy';
 export { createEventList } from './event-list';
+export { EventStream } from './event-stream';
 export type { EventList } from './event-list';
 export { BASE_STATE_FILE, LocalConversation, conversationFolderName } from './local-conversation';
 export type {

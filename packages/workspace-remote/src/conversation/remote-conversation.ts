@@ -2,6 +2,7 @@ import {
   ConversationClosedError,
   ConversationRunningError,
   ConversationTeleportedError,
+  EventStream,
   contentToText,
   conversationStateSchema,
   type Agent,
@@ -24,7 +25,6 @@ import { z } from 'zod';
 import { HttpClient } from '../http/http-client';
 import { RemoteWorkspace } from '../workspace/remote-workspace';
 import { EventSocket, type ReconnectOptions } from './event-socket';
-import { EventStream } from './event-stream';
 import { RemoteEventList } from './remote-event-list';
 
 /** Options shared by {@link RemoteConversation.create} and {@link RemoteConversation.attach}. */
