@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { AgentInput } from '../agent/agent-schema';
-import { isKnownEvent, type AnyEvent } from '../event/parse-event';
+import { isKnownEvent } from '../event/parse-event';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import {
   contextWindowExceeded,
@@ -12,9 +12,8 @@ import {
   toolCalls,
 } from '../testing/index';
 import { createTemporaryDirectory } from '../testing/temporary-directory';
-import { LocalConversation, type LocalConversationOptions } from './local-conversation';
-
-const workspace = { kind: 'LocalWorkspace', workingDir: '/tmp/project' };
+import { LocalConversation } from './local-conversation';
+import { openInMemory, testWorkspace as workspace, timeline } from './test-support';
 
 function agentFor(baseUrl: string, extra: Partial<AgentInput> = {}): AgentInput {
   return {
@@ -24,19 +23,8 @@ function agentFor(baseUrl: string, extra: Partial<AgentInput> = {}): AgentInput 
   };
 }
 
-function open(
-  options: Partial<LocalConversationOptions> & Pick<LocalConversationOptions, 'agent'>,
-) {
-  return LocalConversation.open({
-    workspace,
-    store: new InMemoryFileStore(),
-    onWarning: () => undefined,
-    ...options,
-  });
-}
+const open = openInMemory;
 
-const timeline = (events: Iterable<AnyEvent>) =>
-  [...events].filter((event) => event.kind !== 'ConversationStateUpdateEvent');
 const plan = (title: string) => ({ command: 'plan', task_list: [{ title }] });
 
 describe('confirmation', () => {

@@ -5,9 +5,7 @@ import { isKnownEvent, type AnyEvent } from '../event/parse-event';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import { startScriptedLLMServer, text, toolCall, toolCalls, httpError } from '../testing/index';
 import { defineTool } from '../tool/tool-definition';
-import { LocalConversation, type LocalConversationOptions } from './local-conversation';
-
-const workspace = { kind: 'LocalWorkspace', workingDir: '/tmp/project' };
+import { openInMemory, timeline } from './test-support';
 
 function agentFor(baseUrl: string, extra: Partial<AgentInput> = {}): AgentInput {
   return {
@@ -23,20 +21,8 @@ function agentFor(baseUrl: string, extra: Partial<AgentInput> = {}): AgentInput 
   };
 }
 
-function open(
-  options: Partial<LocalConversationOptions> & Pick<LocalConversationOptions, 'agent'>,
-) {
-  return LocalConversation.open({
-    workspace,
-    store: new InMemoryFileStore(),
-    onWarning: () => undefined,
-    ...options,
-  });
-}
+const open = openInMemory;
 
-/** The events a user reads in a timeline: without state updates. */
-const timeline = (events: Iterable<AnyEvent>) =>
-  [...events].filter((event) => event.kind !== 'ConversationStateUpdateEvent');
 const kinds = (events: Iterable<AnyEvent>) => timeline(events).map((event) => event.kind);
 
 /** Every tool call of every assistant message is answered by a tool message right after it. */
