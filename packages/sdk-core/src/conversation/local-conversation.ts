@@ -858,7 +858,7 @@ interface CreateInput {
 }
 
 async function create(input: CreateInput): Promise<Parts> {
-  const { id, store, lock, cipher, options } = input;
+  const { id, store, cipher, options } = input;
   if (options.agent === undefined) throw new AgentRequiredError(store.describe(''));
   const state = conversationStateSchema.parse({
     id,
@@ -871,17 +871,22 @@ async function create(input: CreateInput): Promise<Parts> {
   });
   const log = await EventLog.open({ store, fsync: options.fsync ?? true });
   await writeState(store, state, cipher);
-  return {
-    id,
-    store,
-    log,
-    lock,
-    state,
-    cipher,
-    workspace: options.workspace,
-    options,
-    report: { mode: 'created', agentChanges: [], recoveredFromCrash: false },
-  };
+  return conversationParts(input, log, state, {
+    mode: 'created',
+    agentChanges: [],
+    recoveredFromCrash: false,
+  });
+}
+
+/** What the constructor needs, once the log is open and the state written. */
+function conversationParts(
+  input: CreateInput,
+  log: EventLog,
+  state: ConversationState,
+  report: OpenReport,
+): Parts {
+  const { id, store, lock, cipher, options } = input;
+  return { id, store, log, lock, state, cipher, workspace: options.workspace, options, report };
 }
 
 interface ResumeInput extends CreateInput {
@@ -890,7 +895,7 @@ interface ResumeInput extends CreateInput {
 }
 
 async function resume(input: ResumeInput): Promise<Parts> {
-  const { id, store, lock, cipher, options, warn } = input;
+  const { id, store, cipher, options, warn } = input;
   const parsed = conversationStateSchema.safeParse(input.persisted);
   if (!parsed.success) {
     throw new FerryError(
@@ -943,15 +948,9 @@ async function resume(input: ResumeInput): Promise<Parts> {
   }
   if (recovery.length > 0) await log.appendMany(recovery);
   await writeState(store, state, cipher);
-  return {
-    id,
-    store,
-    log,
-    lock,
-    state,
-    cipher,
-    workspace: options.workspace,
-    options,
-    report: { mode: 'resumed', agentChanges, recoveredFromCrash: crashed },
-  };
+  return conversationParts(input, log, state, {
+    mode: 'resumed',
+    agentChanges,
+    recoveredFromCrash: crashed,
+  });
 }
