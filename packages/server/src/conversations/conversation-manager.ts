@@ -169,10 +169,15 @@ export class ConversationManager {
     return [...this.#entries.keys()];
   }
 
-  /** Whether the conversation is open in memory now. */
+  /**
+   * Whether the conversation is open in memory now, or still closing (its lock is released only
+   * once closing has finished).
+   */
   isOpen(id: string): boolean {
     const canonical = canonicalConversationId(id);
-    return canonical !== undefined && this.#entries.has(canonical);
+    return (
+      canonical !== undefined && (this.#entries.has(canonical) || this.#closing.has(canonical))
+    );
   }
 
   /** How many event sockets are subscribed to the conversation now (0 when it is not open). */
