@@ -1,5 +1,5 @@
-import { jsonSchema, streamText, tool, wrapLanguageModel } from 'ai';
-import type { JSONSchema7, ModelMessage, ToolSet } from 'ai';
+import type { LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import type { JSONSchema7, ModelMessage } from 'ai';
 import { LLMAbortedError } from '../errors/llm-aborted-error';
 import { LLMTimeoutError } from '../errors/llm-timeout-error';
 import { collectStream, type LLMReasoningPart, type LLMToolCall } from './collect-stream';
@@ -9,7 +9,8 @@ import { computeCost, tokenCounts, type TokenCounts } from './llm-usage';
 import { resolveModelRoute } from './model-route';
 import { providerIdentity } from './provider-identity';
 import { buildProviderOptions, samplingSettings } from './provider-options';
-import { recordRawToolInputs } from './raw-tool-inputs';
+import { toProviderPrompt } from './provider-prompt';
+import { retryCall } from './retry-call';
 import { toLLMError } from './to-llm-error';
 
 export type { LLMReasoningPart, LLMToolCall } from './collect-stream';
@@ -87,11 +88,9 @@ export async function callLLM(request: LLMCallRequest): Promise<LLMCallResult> {
   const { llm } = request;
   const context = { usageId: llm.usage_id, model: llm.model };
   const route = resolveModelRoute(llm);
-  const rawInputs = new Map<string, string>();
-  const model = wrapLanguageModel({
-    model: createProviderModel(llm, route),
-    middleware: recordRawToolInputs((id, input) => rawInputs.set(id, input)),
-  });
+  const model = createProviderModel(llm, route);
+  const prompt = toProviderPrompt(request.system, request.messages, context);
+  const tools = toProviderTools(request.tools);
   if (request.signal?.aborted === true) throw new LLMAbortedError(context);
 
   const timeoutSeconds = llm.timeout ?? undefined;
@@ -115,22 +114,24 @@ export async function callLLM(request: LLMCallRequest): Promise<LLMCallResult> {
   const onTextDelta = request.onTextDelta;
   const started = performance.now();
   try {
-    const result = streamText({
-      model,
-      system: request.system === '' ? undefined : request.system,
-      messages: request.messages,
-      tools: toToolSet(request.tools),
-      ...samplingSettings(llm, route),
-      maxOutputTokens: llm.max_output_tokens ?? undefined,
-      maxRetries: llm.num_retries ?? DEFAULT_NUM_RETRIES,
-      providerOptions: buildProviderOptions(llm, route),
-      abortSignal: signal,
-      // Errors are read from the stream and thrown typed; the default would log them.
-      onError: () => {},
-    });
+    // The provider model is called directly rather than through `streamText`: Ferry's
+    // messages are valid by construction, and `streamText` validates the whole history on every
+    // call (see `toProviderPrompt`). Retries wrap the request, as `streamText` does.
+    const { stream } = await retryCall(
+      () =>
+        model.doStream({
+          prompt,
+          ...(tools === undefined ? {} : { tools, toolChoice: { type: 'auto' } }),
+          ...samplingSettings(llm, route),
+          maxOutputTokens: llm.max_output_tokens ?? undefined,
+          providerOptions: buildProviderOptions(llm, route),
+          abortSignal: signal,
+        }),
+      { maxRetries: llm.num_retries ?? DEFAULT_NUM_RETRIES, signal },
+    );
     const outcome = await collectStream({
-      stream: result.fullStream,
-      rawInput: (id) => rawInputs.get(id),
+      stream,
+      signal,
       onTextDelta:
         onTextDelta &&
         ((delta) => {
@@ -173,15 +174,15 @@ export async function callLLM(request: LLMCallRequest): Promise<LLMCallResult> {
   }
 }
 
-/** Tools without `execute` and without validation: the caller checks and runs them. */
-function toToolSet(tools: readonly LLMToolSpec[]): ToolSet | undefined {
+/** Function tools for the provider; the caller checks and runs the calls. */
+function toProviderTools(tools: readonly LLMToolSpec[]): LanguageModelV3FunctionTool[] | undefined {
   if (tools.length === 0) return undefined;
-  return Object.fromEntries(
-    tools.map((spec) => [
-      spec.name,
-      tool({ description: spec.description, inputSchema: jsonSchema(spec.inputSchema) }),
-    ]),
-  );
+  return tools.map((spec) => ({
+    type: 'function',
+    name: spec.name,
+    description: spec.description,
+    inputSchema: spec.inputSchema,
+  }));
 }
 
 function timeoutReason(seconds: number): DOMException {

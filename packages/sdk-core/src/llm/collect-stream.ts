@@ -1,4 +1,4 @@
-import type { LanguageModelUsage, TextStreamPart, ToolSet } from 'ai';
+import type { LanguageModelV3StreamPart, LanguageModelV3Usage } from '@ai-sdk/provider';
 
 /** A reasoning part as the provider returned it, with its provider-bound details. */
 export interface LLMReasoningPart {
@@ -22,7 +22,7 @@ export interface CollectedResponse {
   toolCalls: LLMToolCall[];
   finishReason: string;
   responseId: string | undefined;
-  usage: LanguageModelUsage | undefined;
+  usage: LanguageModelV3Usage | undefined;
 }
 
 /** How the stream ended: complete, aborted through the signal, or failed. */
@@ -32,14 +32,15 @@ export type StreamOutcome =
   | { kind: 'failed'; error: unknown };
 
 /**
- * Reads a `streamText` full stream to its end. Invalid tool calls (bad JSON, unknown tool) are
- * ordinary `tool-call` parts marked `invalid`, followed by a `tool-error` part: both are kept
- * as calls, not failures. `rawInput` gives a call's argument text as the provider sent it.
+ * Reads a provider's response stream (the AI SDK's `LanguageModelV3` stream parts) to its end.
+ * Tool calls keep their argument text exactly as the provider sent it, valid JSON or not, and
+ * calls to unknown tools are kept too: the caller answers them with an error the model reads.
+ * The stream ends aborted when `signal` fires.
  */
 export async function collectStream(options: {
-  stream: AsyncIterable<TextStreamPart<ToolSet>>;
-  rawInput: (toolCallId: string) => string | undefined;
+  stream: AsyncIterable<LanguageModelV3StreamPart>;
   onTextDelta?: ((delta: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
 }): Promise<StreamOutcome> {
   let text = '';
   const reasoningParts: LLMReasoningPart[] = [];
@@ -48,10 +49,11 @@ export async function collectStream(options: {
   let responseId: string | undefined;
 
   for await (const part of options.stream) {
+    if (options.signal?.aborted === true) return { kind: 'aborted' };
     switch (part.type) {
       case 'text-delta':
-        text += part.text;
-        options.onTextDelta?.(part.text);
+        text += part.delta;
+        options.onTextDelta?.(part.delta);
         break;
       case 'reasoning-start': {
         const reasoning: LLMReasoningPart = { text: '' };
@@ -64,7 +66,7 @@ export async function collectStream(options: {
       case 'reasoning-end': {
         const reasoning = activeReasoning.get(part.id);
         if (reasoning === undefined) break;
-        if (part.type === 'reasoning-delta') reasoning.text += part.text;
+        if (part.type === 'reasoning-delta') reasoning.text += part.delta;
         // Like the AI SDK: the latest metadata wins (Anthropic sends the signature last).
         setProviderOptions(reasoning, part.providerMetadata);
         if (part.type === 'reasoning-end') activeReasoning.delete(part.id);
@@ -72,14 +74,10 @@ export async function collectStream(options: {
       }
       case 'tool-call':
         if (part.providerExecuted === true) break;
-        toolCalls.push({
-          id: part.toolCallId,
-          name: part.toolName,
-          arguments: options.rawInput(part.toolCallId) ?? argumentsText(part.input),
-        });
+        toolCalls.push({ id: part.toolCallId, name: part.toolName, arguments: part.input });
         break;
-      case 'finish-step':
-        responseId = part.response.id;
+      case 'response-metadata':
+        if (part.id !== undefined) responseId = part.id;
         break;
       case 'finish':
         return {
@@ -88,19 +86,18 @@ export async function collectStream(options: {
             text,
             reasoningParts,
             toolCalls,
-            finishReason: part.finishReason,
+            finishReason: part.finishReason.unified,
             responseId,
-            usage: part.totalUsage,
+            usage: part.usage,
           },
         };
       case 'error':
         return { kind: 'failed', error: part.error };
-      case 'abort':
-        return { kind: 'aborted' };
       default:
         break;
     }
   }
+  if (options.signal?.aborted === true) return { kind: 'aborted' };
   return { kind: 'failed', error: new Error('the response stream ended before it finished') };
 }
 
@@ -109,9 +106,4 @@ function setProviderOptions(
   metadata: Record<string, Record<string, unknown>> | undefined,
 ) {
   if (metadata !== undefined) reasoning.providerOptions = metadata;
-}
-
-/** Only reached when the provider gave no raw text; invalid input is already a string. */
-function argumentsText(input: unknown): string {
-  return typeof input === 'string' ? input : JSON.stringify(input ?? {});
 }

@@ -1,4 +1,4 @@
-import type { LanguageModelUsage } from 'ai';
+import type { LanguageModelV3Usage } from '@ai-sdk/provider';
 import type { LLM } from './llm-schema';
 import { findModelPrice, type ModelPrice } from './model-prices';
 
@@ -11,14 +11,14 @@ export interface TokenCounts {
   reasoningTokens: number;
 }
 
-/** Reads the AI SDK's usage; a count the provider did not report is 0. */
-export function tokenCounts(usage: LanguageModelUsage | undefined): TokenCounts {
+/** Reads a provider's usage report; a count the provider did not report is 0. */
+export function tokenCounts(usage: LanguageModelV3Usage | undefined): TokenCounts {
   return {
-    promptTokens: usage?.inputTokens ?? 0,
-    completionTokens: usage?.outputTokens ?? 0,
-    cacheReadTokens: usage?.inputTokenDetails.cacheReadTokens ?? 0,
-    cacheWriteTokens: usage?.inputTokenDetails.cacheWriteTokens ?? 0,
-    reasoningTokens: usage?.outputTokenDetails.reasoningTokens ?? 0,
+    promptTokens: usage?.inputTokens.total ?? 0,
+    completionTokens: usage?.outputTokens.total ?? 0,
+    cacheReadTokens: usage?.inputTokens.cacheRead ?? 0,
+    cacheWriteTokens: usage?.inputTokens.cacheWrite ?? 0,
+    reasoningTokens: usage?.outputTokens.reasoning ?? 0,
   };
 }
 
