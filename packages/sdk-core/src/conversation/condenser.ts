@@ -4,7 +4,7 @@ import { contentToText, type MessageContent } from '../event/content';
 import { newEventEnvelope } from '../event/event-base';
 import type { Condensation, Event } from '../event/event-schemas';
 import type { AnyEvent } from '../event/parse-event';
-import { callLLM, type LLMUsage } from '../llm/call-llm';
+import { callLLM, type LanguageModelFactory, type LLMUsage } from '../llm/call-llm';
 
 const ANSWER_KINDS = new Set(['ObservationEvent', 'AgentErrorEvent', 'UserRejectObservation']);
 
@@ -86,7 +86,10 @@ export const CONDENSER_PROMPT =
 export async function condense(
   plan: CondensationPlan,
   condenser: LLMSummarizingCondenser,
-  signal?: AbortSignal,
+  options: {
+    signal?: AbortSignal | undefined;
+    languageModel?: LanguageModelFactory | undefined;
+  } = {},
 ): Promise<{ event: Condensation; usage: LLMUsage }> {
   const body = [
     plan.previousSummary ? `PREVIOUS SUMMARY:\n${plan.previousSummary}\n` : '',
@@ -98,7 +101,8 @@ export async function condense(
     system: CONDENSER_PROMPT,
     messages: [{ role: 'user', content: body }],
     tools: [],
-    ...(signal ? { signal } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    languageModel: options.languageModel,
   });
   const event: Condensation = {
     ...newEventEnvelope(),

@@ -42,7 +42,7 @@ import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector
 import { ConversationRunningError } from '../errors/conversation-running-error';
 import { McpToolProvider } from '../mcp/mcp-tool-provider';
 import { buildLLMContext } from '../agent/build-messages';
-import { callLLM, providerIdentity } from '../llm/call-llm';
+import { callLLM, providerIdentity, type LanguageModelFactory } from '../llm/call-llm';
 import type { ResumePlan } from '../agent/verify-agent';
 import type { SecretSource } from './state-schema';
 import { createEventList, type EventList } from './event-list';
@@ -103,6 +103,12 @@ export interface LocalConversationOptions {
   onTextDelta?: (delta: string) => void;
   /** Thresholds of the stuck detector (when `stuckDetection` is on). */
   stuckThresholds?: Partial<StuckThresholds>;
+  /**
+   * Makes the AI SDK model for an LLM document (the agent's and the condenser's) instead of
+   * Ferry's routing: any `@ai-sdk/*` provider, or an in-process model. Not persisted: pass it
+   * again on every open. Return `undefined` for documents Ferry should route itself.
+   */
+  languageModel?: LanguageModelFactory;
 }
 
 /** How {@link LocalConversation.open} treated the persisted conversation. */
@@ -502,6 +508,7 @@ export class LocalConversation {
       system: context.system,
       messages: [...context.messages, { role: 'user', content: question }],
       tools: [],
+      languageModel: this.#options.languageModel,
     });
     await this.recordUsage(result.usage);
     return result.text;
@@ -659,6 +666,7 @@ export class LocalConversation {
       pauseRequested: () => this.#pauseRequested,
       onTextDelta: this.#options.onTextDelta,
       stuckThresholds: { ...DEFAULT_STUCK_THRESHOLDS, ...this.#options.stuckThresholds },
+      languageModel: this.#options.languageModel,
     };
   }
 

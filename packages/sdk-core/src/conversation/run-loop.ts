@@ -17,7 +17,13 @@ import type {
   ObservationEvent,
 } from '../event/event-schemas';
 import type { AnyEvent } from '../event/parse-event';
-import { callLLM, providerIdentity, type LLMCallResult, type LLMToolCall } from '../llm/call-llm';
+import {
+  callLLM,
+  providerIdentity,
+  type LanguageModelFactory,
+  type LLMCallResult,
+  type LLMToolCall,
+} from '../llm/call-llm';
 import type { FileStore } from '../persistence/file-store';
 import type { ToolDefinition, ToolResult } from '../tool/tool-definition';
 import type { ToolRegistry } from '../tool/tool-registry';
@@ -46,6 +52,8 @@ export interface RunHost {
   onTextDelta?: ((delta: string) => void) | undefined;
   /** Thresholds of the stuck detector (used when the state's `stuck_detection` is on). */
   stuckThresholds: StuckThresholds;
+  /** Makes the model of an LLM document instead of Ferry's routing. */
+  languageModel?: LanguageModelFactory | undefined;
 }
 
 /** Controls of one `run()`. */
@@ -246,6 +254,7 @@ export async function agentStep(host: RunHost, controls: RunControls): Promise<E
       })),
       signal: controls.signal,
       ...(host.onTextDelta ? { onTextDelta: host.onTextDelta } : {}),
+      languageModel: host.languageModel,
     });
   };
   let result: LLMCallResult;
@@ -389,7 +398,10 @@ export async function maybeCondense(
   if (condenser === undefined) return false;
   const plan = planCondensation(host.eventsSnapshot(), condenser, { force });
   if (plan === undefined) return false;
-  const { event, usage } = await condense(plan, condenser, signal);
+  const { event, usage } = await condense(plan, condenser, {
+    signal,
+    languageModel: host.languageModel,
+  });
   host.recordUsageInMemory(usage);
   await host.appendEvents([event, host.statsEvent()]);
   return true;

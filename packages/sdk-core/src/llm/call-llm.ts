@@ -3,10 +3,10 @@ import type { JSONSchema7, ModelMessage } from 'ai';
 import { LLMAbortedError } from '../errors/llm-aborted-error';
 import { LLMTimeoutError } from '../errors/llm-timeout-error';
 import { collectStream, type LLMReasoningPart, type LLMToolCall } from './collect-stream';
-import { createProviderModel } from './create-language-model';
+import { createProviderModel, type ProviderLanguageModel } from './create-language-model';
 import type { LLM } from './llm-schema';
 import { computeCost, tokenCounts, type TokenCounts } from './llm-usage';
-import { resolveModelRoute } from './model-route';
+import { resolveModelRoute, type ModelRoute } from './model-route';
 import { providerIdentity } from './provider-identity';
 import { buildProviderOptions, samplingSettings } from './provider-options';
 import { toProviderPrompt } from './provider-prompt';
@@ -21,6 +21,14 @@ export { providerIdentity } from './provider-identity';
 export const DEFAULT_NUM_RETRIES = 3;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Makes the AI SDK model (a `LanguageModelV3`, e.g. `google('gemini-2.5-pro')` from
+ * `@ai-sdk/google`) for an LLM document, instead of Ferry's own routing (`openai/…`,
+ * `anthropic/…`, `base_url`). Return `undefined` to let Ferry route that document. The document
+ * still names the model in events, usage and cost; only the call goes to the returned model.
+ */
+export type LanguageModelFactory = (llm: LLM) => ProviderLanguageModel | undefined;
 
 /** A tool offered to the model. */
 export interface LLMToolSpec {
@@ -43,6 +51,8 @@ export interface LLMCallRequest {
   signal?: AbortSignal;
   /** Receives streamed text as it arrives; it is never persisted. */
   onTextDelta?: (delta: string) => void;
+  /** Makes the model to call instead of the one the document routes to (see {@link LanguageModelFactory}). */
+  languageModel?: LanguageModelFactory | undefined;
 }
 
 /** Usage of one call, for the `stats` of its `usageId`. */
@@ -87,8 +97,17 @@ export interface LLMCallResult {
 export async function callLLM(request: LLMCallRequest): Promise<LLMCallResult> {
   const { llm } = request;
   const context = { usageId: llm.usage_id, model: llm.model };
-  const route = resolveModelRoute(llm);
-  const model = createProviderModel(llm, route);
+  const custom = request.languageModel?.(llm);
+  let route: ModelRoute;
+  let model: ProviderLanguageModel;
+  if (custom === undefined) {
+    const providerRoute = resolveModelRoute(llm);
+    route = providerRoute;
+    model = createProviderModel(llm, providerRoute);
+  } else {
+    route = { kind: 'custom', modelId: custom.modelId };
+    model = custom;
+  }
   const prompt = toProviderPrompt(request.system, request.messages, context);
   const tools = toProviderTools(request.tools);
   if (request.signal?.aborted === true) throw new LLMAbortedError(context);

@@ -5,7 +5,7 @@ import type { LanguageModel, wrapLanguageModel } from 'ai';
 import { LLMCredentialsMissingError } from '../errors/llm-credentials-missing-error';
 import { REDACTED_SECRET } from '../secrets/secret-cipher';
 import type { LLM } from './llm-schema';
-import { resolveModelRoute, type ModelRoute } from './model-route';
+import { resolveModelRoute, type ProviderRoute } from './model-route';
 
 /** The AI SDK's provider-level model (LanguageModelV3), which middleware can wrap. */
 export type ProviderLanguageModel = Parameters<typeof wrapLanguageModel>[0]['model'];
@@ -29,7 +29,7 @@ export function createLanguageModel(llm: LLM): LanguageModel {
   return createProviderModel(llm, resolveModelRoute(llm));
 }
 
-export function createProviderModel(llm: LLM, route: ModelRoute): ProviderLanguageModel {
+export function createProviderModel(llm: LLM, route: ProviderRoute): ProviderLanguageModel {
   const apiKey = usableApiKey(llm.api_key);
   // Checked on every call: the environment variable may have been unset since.
   const providerKey =
@@ -63,7 +63,7 @@ const models = new Map<string, ProviderLanguageModel>();
 const MAX_CACHED_MODELS = 32;
 
 function buildProviderModel(
-  route: ModelRoute,
+  route: ProviderRoute,
   apiKey: string | undefined,
   apiVersion: string | undefined,
 ): ProviderLanguageModel {

@@ -4,6 +4,7 @@ export { callLLM, DEFAULT_NUM_RETRIES } from './call-llm';
 export type {
   LLMCallRequest,
   LLMCallResult,
+  LanguageModelFactory,
   LLMReasoningPart,
   LLMToolCall,
   LLMToolSpec,
@@ -12,7 +13,7 @@ export type {
 export { createLanguageModel } from './create-language-model';
 export { providerIdentity } from './provider-identity';
 export { knownProviderPrefixes, resolveModelRoute } from './model-route';
-export type { ModelRoute } from './model-route';
+export type { ModelRoute, ProviderRoute } from './model-route';
 export { builtinModelPrices, findModelPrice } from './model-prices';
 export type { ModelPrice } from './model-prices';
 export { computeCost } from './llm-usage';

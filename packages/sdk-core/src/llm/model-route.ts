@@ -30,6 +30,12 @@ export const knownProviderPrefixes: ReadonlySet<string> = new Set([
 
 /** Where a call goes and which model id the provider is asked for. */
 export type ModelRoute =
+  | ProviderRoute
+  /** A model made by a `LanguageModelFactory`; `resolveModelRoute` never returns it. */
+  | { kind: 'custom'; modelId: string };
+
+/** A provider Ferry creates itself from the document. */
+export type ProviderRoute =
   | { kind: 'openai'; modelId: string }
   | { kind: 'anthropic'; modelId: string }
   | { kind: 'openai-compatible'; modelId: string; baseUrl: string };
@@ -45,7 +51,7 @@ export type ModelRoute =
  * - else `anthropic/x` -> Anthropic Messages, model `x`;
  * - any other prefix without `base_url` -> `LLMConfigurationError`.
  */
-export function resolveModelRoute(llm: LLM): ModelRoute {
+export function resolveModelRoute(llm: LLM): ProviderRoute {
   const baseUrl = llm.base_url?.trim();
   const slash = llm.model.indexOf('/');
   const prefix = slash === -1 ? undefined : llm.model.slice(0, slash);

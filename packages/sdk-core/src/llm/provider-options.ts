@@ -49,6 +49,9 @@ export function buildProviderOptions(llm: LLM, route: ModelRoute): ProviderOptio
       const options = { ...extraBody, ...(sendEffort ? { reasoningEffort: effort } : {}) };
       return Object.keys(options).length === 0 ? undefined : { [compatibleProviderName]: options };
     }
+    case 'custom':
+      // Options are keyed by provider, which Ferry does not know for a model made elsewhere.
+      return undefined;
   }
 }
 
@@ -73,6 +76,7 @@ export function samplingSettings(
       if (temperature !== undefined) return { temperature };
       break;
     case 'openai-compatible':
+    case 'custom':
       break;
   }
   return {
