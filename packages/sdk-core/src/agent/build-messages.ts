@@ -146,42 +146,67 @@ export function condensedView(events: Iterable<AnyEvent>): CondensedView {
   return summary === undefined ? { visible } : { visible, summary };
 }
 
-/**
- * Turns the event log into what the next LLM call sends. Pure: same events and agent, same
- * result. The system prompt and skills come from the *current* agent. Every tool call is
- * answered right after the assistant message that made it (its observation, error or
- * rejection, or a "not executed" note), so the history is always valid for the provider.
- */
-export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
-  const { agent, provider } = options;
-  const { visible: kept, summary } = condensedView(options.events);
+/** What the messages emitted so far depend on, besides the events themselves. */
+interface EmitState {
+  messages: ModelMessage[];
+  /** Keyword skills already added (each is added once, at its first matching user message). */
+  activated: Set<string>;
+  /** Visible events emitted so far (for where the condensation summary goes). */
+  counted: number;
+  summaryPlaced: boolean;
+}
 
-  const answers = new Map<string, Answer>();
-  for (const event of kept) {
-    if (
-      event.kind === 'ObservationEvent' ||
-      event.kind === 'AgentErrorEvent' ||
-      event.kind === 'UserRejectObservation'
-    ) {
-      if (!answers.has(event.tool_call_id)) answers.set(event.tool_call_id, event);
+/** The facts of the whole history that the messages of one event depend on. */
+interface EmitContext {
+  agent: Agent;
+  provider: string;
+  skills: ReturnType<typeof keywordSkills>;
+  summary: { text: string; offset: number } | undefined;
+  /** The first answer (observation, error or rejection) of each tool call id. */
+  answers: Map<string, Answer>;
+  /** Tool call ids of the visible actions. */
+  actionCallIds: Set<string>;
+}
+
+function isAnswer(event: Event): event is Answer {
+  return (
+    event.kind === 'ObservationEvent' ||
+    event.kind === 'AgentErrorEvent' ||
+    event.kind === 'UserRejectObservation'
+  );
+}
+
+/** Adds the visible events' answers and action ids to the context. */
+function indexAnswers(context: EmitContext, events: readonly Event[]): void {
+  for (const event of events) {
+    if (isAnswer(event)) {
+      if (!context.answers.has(event.tool_call_id)) context.answers.set(event.tool_call_id, event);
+    } else if (event.kind === 'ActionEvent') {
+      context.actionCallIds.add(event.tool_call_id);
     }
   }
-  const actionCallIds = new Set(
-    kept
-      .filter((event): event is ActionEvent => event.kind === 'ActionEvent')
-      .map((event) => event.tool_call_id),
-  );
+}
 
-  const skills = keywordSkills(agent);
-  const activated = new Set<string>();
+/**
+ * Emits the messages of `kept[start..]` into `state`. `atBoundary(index)` is called before each
+ * event that starts a message group, with `settled` true while every action emitted so far has
+ * its answer (the messages so far can no longer change as the log grows).
+ */
+function emitMessages(
+  kept: readonly Event[],
+  start: number,
+  context: EmitContext,
+  state: EmitState,
+  atBoundary?: (index: number, settled: boolean) => void,
+): void {
+  const { agent, provider, skills, summary, answers } = context;
   const userSuffix = agent.agent_context?.user_message_suffix;
-  const messages: ModelMessage[] = [];
-  let counted = 0;
-  let summaryPlaced = summary === undefined;
+  const { messages, activated } = state;
+  let settled = true;
 
   const pushSummary = () => {
-    if (!summaryPlaced && summary !== undefined && counted >= summary.offset) {
-      summaryPlaced = true;
+    if (!state.summaryPlaced && summary !== undefined && state.counted >= summary.offset) {
+      state.summaryPlaced = true;
       messages.push({
         role: 'user',
         content: `Summary of the earlier conversation, which was condensed:\n${summary.text}`,
@@ -189,10 +214,11 @@ export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
     }
   };
 
-  for (let index = 0; index < kept.length; index += 1) {
+  for (let index = start; index < kept.length; index += 1) {
+    atBoundary?.(index, settled);
     pushSummary();
     const event = kept[index] as Event;
-    counted += 1;
+    state.counted += 1;
     switch (event.kind) {
       case 'MessageEvent': {
         const message = event.llm_message;
@@ -230,7 +256,7 @@ export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
           if (next.kind !== 'ActionEvent' || next.llm_response_id !== event.llm_response_id) break;
           group.push(next);
           index += 1;
-          counted += 1;
+          state.counted += 1;
         }
         const thought = group
           .map((action) => contentToText(action.thought))
@@ -249,18 +275,22 @@ export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
             ...calls,
           ],
         });
-        const results: ToolResultPart[] = group.map((action) => ({
-          type: 'tool-result',
-          toolCallId: action.tool_call_id,
-          toolName: action.tool_name,
-          output: { type: 'text', value: answerText(answers.get(action.tool_call_id)) },
-        }));
+        const results: ToolResultPart[] = group.map((action) => {
+          const answer = answers.get(action.tool_call_id);
+          if (answer === undefined) settled = false;
+          return {
+            type: 'tool-result',
+            toolCallId: action.tool_call_id,
+            toolName: action.tool_name,
+            output: { type: 'text', value: answerText(answer) },
+          };
+        });
         messages.push({ role: 'tool', content: results });
         break;
       }
       case 'AgentErrorEvent':
         // Errors that answer a tool call were placed with it; others are told as they happened.
-        if (!actionCallIds.has(event.tool_call_id)) {
+        if (!context.actionCallIds.has(event.tool_call_id)) {
           messages.push({
             role: 'user',
             content: `Error from the agent framework: ${event.error}`,
@@ -277,6 +307,187 @@ export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
         break;
     }
   }
+  // Actions appended later with the same response id would join the last group.
+  atBoundary?.(kept.length, settled && kept.at(-1)?.kind !== 'ActionEvent');
   pushSummary();
-  return { system: renderSystemPrompt(agent), messages, activatedSkills: [...activated] };
+}
+
+function emitContext(agent: Agent, provider: string, summary: EmitContext['summary']): EmitContext {
+  return {
+    agent,
+    provider,
+    skills: keywordSkills(agent),
+    summary,
+    answers: new Map(),
+    actionCallIds: new Set(),
+  };
+}
+
+/**
+ * Turns the event log into what the next LLM call sends. Pure: same events and agent, same
+ * result. The system prompt and skills come from the *current* agent. Every tool call is
+ * answered right after the assistant message that made it (its observation, error or
+ * rejection, or a "not executed" note), so the history is always valid for the provider.
+ */
+export function buildLLMContext(options: BuildLLMContextOptions): LLMContext {
+  const { agent, provider } = options;
+  const { visible: kept, summary } = condensedView(options.events);
+  const context = emitContext(agent, provider, summary);
+  indexAnswers(context, kept);
+  const state: EmitState = {
+    messages: [],
+    activated: new Set(),
+    counted: 0,
+    summaryPlaced: summary === undefined,
+  };
+  emitMessages(kept, 0, context, state);
+  return {
+    system: renderSystemPrompt(agent),
+    messages: state.messages,
+    activatedSkills: [...state.activated],
+  };
+}
+
+/** The events a {@link LLMContextBuilder} reads: an array or a conversation's `EventList`. */
+export interface LLMContextEvents {
+  readonly length: number;
+  at(index: number): AnyEvent | undefined;
+  slice(start?: number, end?: number): AnyEvent[];
+}
+
+/** The builder's memory of the history it has read (see {@link LLMContextBuilder}). */
+interface BuilderMemory {
+  agent: Agent;
+  provider: string;
+  /** Events read from the source, and the id of the last one (to notice another history). */
+  read: number;
+  lastId: string | undefined;
+  kept: Event[];
+  context: EmitContext;
+  /** Where the settled messages end: the kept index, and the state there. */
+  checkpoint: { index: number; state: EmitState };
+  /** Tool call ids of errors told as their own message (a later action with the id would change it). */
+  toldErrorIds: Set<string>;
+  system: string;
+}
+
+/**
+ * Builds the next LLM call's context like {@link buildLLMContext}, with the same result, but
+ * remembers the messages of the settled part of the history (every tool call answered) so that
+ * a growing conversation only converts its new events. A condensation, another agent or
+ * provider, or a history that is not an extension of the last one starts over.
+ */
+export class LLMContextBuilder {
+  #memory: BuilderMemory | undefined;
+
+  build(options: { events: LLMContextEvents; agent: Agent; provider: string }): LLMContext {
+    const { events, agent, provider } = options;
+    const memory = this.#extend(events, agent, provider) ?? this.#start(events, agent, provider);
+    const base = memory.checkpoint;
+    const state: EmitState = {
+      messages: base.state.messages.slice(),
+      activated: new Set(base.state.activated),
+      counted: base.state.counted,
+      summaryPlaced: base.state.summaryPlaced,
+    };
+    let settledAt: { index: number; length: number } & Omit<EmitState, 'messages'> = {
+      index: base.index,
+      length: state.messages.length,
+      activated: state.activated,
+      counted: state.counted,
+      summaryPlaced: state.summaryPlaced,
+    };
+    emitMessages(memory.kept, base.index, memory.context, state, (index, settled) => {
+      if (settled && index > settledAt.index) {
+        settledAt = {
+          index,
+          length: state.messages.length,
+          activated: new Set(state.activated),
+          counted: state.counted,
+          summaryPlaced: state.summaryPlaced,
+        };
+      }
+    });
+    if (settledAt.index > base.index) {
+      const next = {
+        index: settledAt.index,
+        state: {
+          messages: state.messages.slice(0, settledAt.length),
+          activated: settledAt.activated,
+          counted: settledAt.counted,
+          summaryPlaced: settledAt.summaryPlaced,
+        },
+      };
+      memory.checkpoint = next;
+      for (let index = base.index; index < next.index; index += 1) {
+        const event = memory.kept[index] as Event;
+        if (
+          event.kind === 'AgentErrorEvent' &&
+          !memory.context.actionCallIds.has(event.tool_call_id)
+        ) {
+          memory.toldErrorIds.add(event.tool_call_id);
+        }
+      }
+    }
+    return {
+      system: memory.system,
+      messages: state.messages,
+      activatedSkills: [...state.activated],
+    };
+  }
+
+  /** Forgets everything read so far. */
+  reset(): void {
+    this.#memory = undefined;
+  }
+
+  #start(events: LLMContextEvents, agent: Agent, provider: string): BuilderMemory {
+    const all = events.slice();
+    const { visible, summary } = condensedView(all);
+    const context = emitContext(agent, provider, summary);
+    indexAnswers(context, visible);
+    const memory: BuilderMemory = {
+      agent,
+      provider,
+      read: all.length,
+      lastId: all.at(-1)?.id,
+      kept: visible,
+      context,
+      checkpoint: {
+        index: 0,
+        state: {
+          messages: [],
+          activated: new Set(),
+          counted: 0,
+          summaryPlaced: summary === undefined,
+        },
+      },
+      toldErrorIds: new Set(),
+      system: renderSystemPrompt(agent),
+    };
+    this.#memory = memory;
+    return memory;
+  }
+
+  /** The memory extended with the new events, or undefined when it must start over. */
+  #extend(events: LLMContextEvents, agent: Agent, provider: string): BuilderMemory | undefined {
+    const memory = this.#memory;
+    if (memory === undefined || memory.agent !== agent || memory.provider !== provider) return;
+    if (events.length < memory.read) return;
+    if (memory.read > 0 && events.at(memory.read - 1)?.id !== memory.lastId) return;
+    const added = events.slice(memory.read);
+    const visible: Event[] = [];
+    for (const event of added) {
+      if (!isKnownEvent(event)) continue;
+      if (event.kind === 'Condensation') return;
+      if (!VISIBLE_KINDS.has(event.kind)) continue;
+      if (event.kind === 'ActionEvent' && memory.toldErrorIds.has(event.tool_call_id)) return;
+      visible.push(event);
+    }
+    indexAnswers(memory.context, visible);
+    memory.kept.push(...visible);
+    memory.read = events.length;
+    memory.lastId = events.at(-1)?.id ?? memory.lastId;
+    return memory;
+  }
 }

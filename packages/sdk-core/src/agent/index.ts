@@ -21,8 +21,18 @@ export type {
 } from './agent-schema';
 export { planResume, verifyAgent } from './verify-agent';
 export type { ResumeChange, ResumePlan, ResumeProblem } from './verify-agent';
-export { MISSING_RESULT_TEXT, buildLLMContext, condensedView } from './build-messages';
-export type { BuildLLMContextOptions, CondensedView, LLMContext } from './build-messages';
+export {
+  LLMContextBuilder,
+  MISSING_RESULT_TEXT,
+  buildLLMContext,
+  condensedView,
+} from './build-messages';
+export type {
+  BuildLLMContextOptions,
+  CondensedView,
+  LLMContextEvents,
+  LLMContext,
+} from './build-messages';
 export {
   DEFAULT_SYSTEM_PROMPT,
   keywordSkills,

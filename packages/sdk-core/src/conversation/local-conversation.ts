@@ -41,7 +41,7 @@ import {
 import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector';
 import { ConversationRunningError } from '../errors/conversation-running-error';
 import { McpToolProvider } from '../mcp/mcp-tool-provider';
-import { buildLLMContext } from '../agent/build-messages';
+import { LLMContextBuilder } from '../agent/build-messages';
 import { callLLM, providerIdentity, type LanguageModelFactory } from '../llm/call-llm';
 import type { ResumePlan } from '../agent/verify-agent';
 import type { SecretSource } from './state-schema';
@@ -200,6 +200,7 @@ export class LocalConversation {
   readonly #listeners = new Set<EventListener>();
   readonly #tools: ToolRegistry;
   readonly #stream = new EventStream();
+  readonly #contextBuilder = new LLMContextBuilder();
   #state: ConversationState;
   #stateSnapshot: ConversationState | undefined;
   #secretValues: string[] | undefined;
@@ -498,7 +499,7 @@ export class LocalConversation {
   async askAgent(question: string): Promise<string> {
     this.#assertOpen();
     const agent = this.#state.agent;
-    const context = buildLLMContext({
+    const context = this.#contextBuilder.build({
       events: this.events,
       agent,
       provider: providerIdentity(agent.llm),
@@ -655,6 +656,7 @@ export class LocalConversation {
       workspace: this.workspace,
       store: this.#store,
       eventsSnapshot: () => this.events,
+      contextBuilder: this.#contextBuilder,
       appendEvents: (events) => this.appendEvents(events),
       setStatus: (status) => this.#setStatus(status),
       recordUsageInMemory: (usage) => {

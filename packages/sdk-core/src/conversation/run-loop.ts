@@ -4,7 +4,7 @@ import {
   type Agent,
   type LLMSummarizingCondenser,
 } from '../agent/agent-schema';
-import { buildLLMContext } from '../agent/build-messages';
+import type { LLMContextBuilder } from '../agent/build-messages';
 import { LLMContextWindowError } from '../errors/llm-context-window-error';
 import { FerryError } from '../errors/ferry-error';
 import { newEventEnvelope } from '../event/event-base';
@@ -30,6 +30,7 @@ import type { ToolRegistry } from '../tool/tool-registry';
 import { splitAnnotations, toolInputJsonSchema } from '../tool/tool-schema';
 import { condense, planCondensation } from './condenser';
 import { needsConfirmation } from './confirmation';
+import type { EventList } from './event-list';
 import type { ConversationState, ExecutionStatus } from './state-schema';
 import type { UsageRecord } from './stats';
 import { STUCK_NUDGE, detectStuck, type StuckThresholds } from './stuck-detector';
@@ -41,7 +42,9 @@ export interface RunHost {
   readonly liveState: ConversationState;
   readonly workspace: { readonly kind: string; readonly workingDir: string };
   readonly store: FileStore;
-  eventsSnapshot(): Iterable<AnyEvent>;
+  eventsSnapshot(): EventList;
+  /** Builds the next request's context, converting only the events it has not seen settled. */
+  readonly contextBuilder: LLMContextBuilder;
   appendEvents(events: readonly Event[]): Promise<void>;
   setStatus(status: ExecutionStatus, extra?: Partial<ConversationState>): Promise<void>;
   recordUsageInMemory(usage: UsageRecord): void;
@@ -242,7 +245,7 @@ export async function agentStep(host: RunHost, controls: RunControls): Promise<E
   const provider = providerIdentity(agent.llm);
   await maybeCondense(host, controls.signal, condensationRequested(host.eventsSnapshot()));
   const call = () => {
-    const context = buildLLMContext({ events: host.eventsSnapshot(), agent, provider });
+    const context = host.contextBuilder.build({ events: host.eventsSnapshot(), agent, provider });
     return callLLM({
       llm: agent.llm,
       system: context.system,

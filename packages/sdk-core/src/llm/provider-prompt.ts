@@ -34,79 +34,98 @@ export function toProviderPrompt(
     );
 
   for (const message of messages) {
-    switch (message.role) {
-      case 'system':
-        prompt.push({ role: 'system', content: message.content });
-        break;
-      case 'user': {
-        if (typeof message.content === 'string') {
-          prompt.push({ role: 'user', content: [{ type: 'text', text: message.content }] });
-          break;
-        }
-        const content = message.content.map((part) => {
-          if (part.type !== 'text') throw unsupported(`${part.type} part in a user message`);
-          return { type: 'text' as const, text: part.text };
-        });
-        prompt.push({ role: 'user', content: content.filter((part) => part.text !== '') });
-        break;
-      }
-      case 'assistant': {
-        if (typeof message.content === 'string') {
-          prompt.push({ role: 'assistant', content: [{ type: 'text', text: message.content }] });
-          break;
-        }
-        const content: AssistantPart[] = [];
-        for (const part of message.content) {
-          switch (part.type) {
-            case 'text':
-              if (part.text !== '' || part.providerOptions !== undefined) {
-                content.push({
-                  type: 'text',
-                  text: part.text,
-                  providerOptions: part.providerOptions,
-                });
-              }
-              break;
-            case 'reasoning':
-              content.push({
-                type: 'reasoning',
-                text: part.text,
-                providerOptions: part.providerOptions,
-              });
-              break;
-            case 'tool-call':
-              content.push({
-                type: 'tool-call',
-                toolCallId: part.toolCallId,
-                toolName: part.toolName,
-                input: part.input,
-                providerExecuted: part.providerExecuted,
-                providerOptions: part.providerOptions,
-              });
-              break;
-            case 'tool-result':
-              content.push(toolResult(part, unsupported));
-              break;
-            default:
-              throw unsupported(`${part.type} part in an assistant message`);
-          }
-        }
-        prompt.push({ role: 'assistant', content, providerOptions: message.providerOptions });
-        break;
-      }
-      case 'tool': {
-        const content = message.content.map((part) => {
-          if (part.type !== 'tool-result') throw unsupported(`${part.type} part`);
-          return toolResult(part, unsupported);
-        });
-        const previous = prompt.at(-1);
-        if (previous?.role === 'tool') previous.content.push(...content);
-        else if (content.length > 0) prompt.push({ role: 'tool', content });
-        break;
-      }
+    let converted = convertedMessages.get(message);
+    if (converted === undefined) {
+      converted = toProviderMessage(message, unsupported);
+      convertedMessages.set(message, converted);
+    }
+    const previous = prompt.at(-1);
+    if (converted.role === 'tool' && previous?.role === 'tool') {
+      // Merged into a new message: converted messages are shared between calls.
+      prompt[prompt.length - 1] = {
+        ...previous,
+        content: [...previous.content, ...converted.content],
+      };
+    } else if (converted.role !== 'tool' || converted.content.length > 0) {
+      prompt.push(converted);
     }
   }
   return prompt;
+}
+
+/**
+ * Converted messages by message: a conversation's context builder hands the same message
+ * objects to every call, so the history is converted once. Converted messages are never changed.
+ */
+const convertedMessages = new WeakMap<ModelMessage, LanguageModelV3Message>();
+
+function toProviderMessage(
+  message: ModelMessage,
+  unsupported: (what: string) => Error,
+): LanguageModelV3Message {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user': {
+      if (typeof message.content === 'string') {
+        return { role: 'user', content: [{ type: 'text', text: message.content }] };
+      }
+      const content = message.content.map((part) => {
+        if (part.type !== 'text') throw unsupported(`${part.type} part in a user message`);
+        return { type: 'text' as const, text: part.text };
+      });
+      return { role: 'user', content: content.filter((part) => part.text !== '') };
+    }
+    case 'assistant': {
+      if (typeof message.content === 'string') {
+        return { role: 'assistant', content: [{ type: 'text', text: message.content }] };
+      }
+      const content: AssistantPart[] = [];
+      for (const part of message.content) {
+        switch (part.type) {
+          case 'text':
+            if (part.text !== '' || part.providerOptions !== undefined) {
+              content.push({
+                type: 'text',
+                text: part.text,
+                providerOptions: part.providerOptions,
+              });
+            }
+            break;
+          case 'reasoning':
+            content.push({
+              type: 'reasoning',
+              text: part.text,
+              providerOptions: part.providerOptions,
+            });
+            break;
+          case 'tool-call':
+            content.push({
+              type: 'tool-call',
+              toolCallId: part.toolCallId,
+              toolName: part.toolName,
+              input: part.input,
+              providerExecuted: part.providerExecuted,
+              providerOptions: part.providerOptions,
+            });
+            break;
+          case 'tool-result':
+            content.push(toolResult(part, unsupported));
+            break;
+          default:
+            throw unsupported(`${part.type} part in an assistant message`);
+        }
+      }
+      return { role: 'assistant', content, providerOptions: message.providerOptions };
+    }
+    case 'tool': {
+      const content = message.content.map((part) => {
+        if (part.type !== 'tool-result') throw unsupported(`${part.type} part`);
+        return toolResult(part, unsupported);
+      });
+      return { role: 'tool', content };
+    }
+  }
 }
 
 function toolResult(
