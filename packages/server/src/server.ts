@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import type { ToolDefinition } from '@ferry/sdk-core';
+import type { FileStore, ToolDefinition } from '@ferry/sdk-core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { mkdir } from 'node:fs/promises';
@@ -53,6 +53,12 @@ export interface StartServerOptions {
   maxBundleBytes?: number;
   /** Tools agents may reference by name, besides the built-in ones. */
   tools?: readonly ToolDefinition[];
+  /**
+   * The store every conversation is written through, rooted at `<dataDir>/conversations`;
+   * defaults to a `LocalFileStore` there. For embedding and fault tests: a wrapper of a
+   * `LocalFileStore` of that folder (listing and search read the files there directly).
+   */
+  conversationStore?: FileStore;
 }
 
 /** A running Ferry server. */
@@ -105,6 +111,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     secretKey: options.secretKey,
     idleTimeout: options.idleTimeout,
     tools: options.tools,
+    store: options.conversationStore,
     logger: app.log.child({ component: 'conversations' }),
   });
   try {

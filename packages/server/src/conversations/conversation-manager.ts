@@ -14,6 +14,7 @@ import {
   type BundleManifest,
   type ConfirmationPolicyInput,
   type ConversationState,
+  type FileStore,
   type MessageContent,
   type ToolDefinition,
 } from '@ferry/sdk-core';
@@ -54,6 +55,8 @@ export interface ConversationManagerOptions {
   idleTimeout?: number | undefined;
   /** Tools agents may reference besides the built-in ones. */
   tools?: readonly ToolDefinition[] | undefined;
+  /** The store conversations are written through, rooted at `<dataDir>/conversations` (default a `LocalFileStore`). */
+  store?: FileStore | undefined;
   logger: FastifyBaseLogger;
 }
 
@@ -109,6 +112,58 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+const UPLOADS_FOLDER = '.uploads';
+/** A manager's uploads folder: `<pid>-<uuid>`. */
+const UPLOADS_OWNER = /^(\d+)-[0-9a-f-]{36}$/;
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return hasCode(error, 'EPERM');
+  }
+}
+
+/**
+ * Removes what crashed servers left in `<dataDir>/.uploads`: the folders of processes that are
+ * gone, and loose files of older versions, keeping the folders of live servers.
+ */
+async function removeAbandonedUploads(uploads: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(uploads);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return;
+    throw error;
+  }
+  for (const name of names) {
+    const owner = UPLOADS_OWNER.exec(name)?.[1];
+    if (owner !== undefined && isProcessAlive(Number(owner))) continue;
+    await rm(join(uploads, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * `mkdir -p`, failing with the real cause: on a read-only file system Node's recursive mkdir
+ * reports `ENOENT` for a folder whose parent exists, so that case is asked again directly
+ * (and answers `EROFS`, which the server turns into a 503).
+ */
+async function makeFolder(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    if (!hasCode(error, 'ENOENT')) throw error;
+    try {
+      await mkdir(path);
+    } catch (direct) {
+      if (hasCode(direct, 'EEXIST')) return;
+      throw direct;
+    }
+  }
+}
+
 function hasCode(error: unknown, code: string): boolean {
   return (error as { code?: unknown } | null)?.code === code;
 }
@@ -121,7 +176,10 @@ function hasCode(error: unknown, code: string): boolean {
 export class ConversationManager {
   /** `<dataDir>/conversations`. */
   readonly conversationsDir: string;
-  /** `<dataDir>/.uploads`: bundles being received. */
+  /**
+   * `<dataDir>/.uploads/<pid>-<uuid>`: bundles being received by this manager. Its own folder,
+   * so another server on the same data folder never removes an upload in progress.
+   */
   readonly uploadsDir: string;
   readonly workspaceRoot: string;
 
@@ -139,7 +197,7 @@ export class ConversationManager {
     this.#options = options;
     this.#log = options.logger;
     this.conversationsDir = join(options.dataDir, 'conversations');
-    this.uploadsDir = join(options.dataDir, '.uploads');
+    this.uploadsDir = join(options.dataDir, UPLOADS_FOLDER, `${process.pid}-${randomUUID()}`);
     this.workspaceRoot = options.workspaceRoot;
     this.#realWorkspaceRoot = realWorkspaceRoot;
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
@@ -152,11 +210,12 @@ export class ConversationManager {
    */
   static async start(options: ConversationManagerOptions): Promise<ConversationManager> {
     await mkdir(join(options.dataDir, 'conversations'), { recursive: true });
-    // Uploads left by a crash are garbage; the folder is made now so requests change nothing else.
-    await rm(join(options.dataDir, '.uploads'), { recursive: true, force: true });
-    await mkdir(join(options.dataDir, '.uploads'), { recursive: true });
     await mkdir(options.workspaceRoot, { recursive: true });
     const manager = new ConversationManager(options, await realpath(options.workspaceRoot));
+    // Uploads left by a crashed server are garbage; those of a live one (another server on the
+    // same data folder) are not. The folder is made now so requests change nothing else.
+    await removeAbandonedUploads(join(options.dataDir, UPLOADS_FOLDER));
+    await mkdir(manager.uploadsDir, { recursive: true });
     await manager.#recoverInterrupted();
     const period = Math.max(50, Math.min(manager.#idleMs / 2, 60_000));
     manager.#sweeper = setInterval(() => manager.#sweep(), period);
@@ -441,7 +500,7 @@ export class ConversationManager {
     try {
       conversation = await LocalConversation.open({
         workspace,
-        persistenceDir: this.conversationsDir,
+        store: this.#rootStore(),
         conversationId: id,
         ...(input.agent === undefined ? {} : { agent: input.agent }),
         ...this.#commonOpenOptions(),
@@ -479,6 +538,9 @@ export class ConversationManager {
     await Promise.allSettled(this.#opening.values());
     await Promise.all([...this.#entries.keys()].map((id) => this.#evict(id, 'shutdown')));
     await Promise.allSettled(this.#closing.values());
+    await rm(this.uploadsDir, { recursive: true, force: true }).catch((error: unknown) =>
+      this.#log.warn({ err: describeError(error) }, 'could not remove the uploads folder'),
+    );
   }
 
   #assertRunning(): void {
@@ -525,7 +587,7 @@ export class ConversationManager {
     try {
       conversation = await LocalConversation.open({
         workspace,
-        persistenceDir: this.conversationsDir,
+        store: this.#rootStore(),
         conversationId: id,
         ...this.#commonOpenOptions(),
       });
@@ -549,7 +611,7 @@ export class ConversationManager {
       conversation = await LocalConversation.open({
         agent: input.agent,
         workspace,
-        persistenceDir: this.conversationsDir,
+        store: this.#rootStore(),
         conversationId: id,
         ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
         ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
@@ -571,10 +633,17 @@ export class ConversationManager {
         await conversation.sendMessage({ content: input.initialMessage.content });
       }
     } catch (error) {
-      await conversation?.close();
+      // Cleaning up may fail on the same disk; the caller is told the first failure.
+      await conversation?.close().catch(() => undefined);
       await workspace.close();
       if (conversation !== undefined) {
-        await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true });
+        await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true }).catch(
+          (cleanupError: unknown) =>
+            this.#log.warn(
+              { conversation_id: id, err: describeError(cleanupError) },
+              'could not remove a conversation whose creation failed',
+            ),
+        );
       }
       throw error;
     }
@@ -583,8 +652,8 @@ export class ConversationManager {
     return entry;
   }
 
-  #rootStore(): LocalFileStore {
-    return new LocalFileStore({ root: this.conversationsDir });
+  #rootStore(): FileStore {
+    return this.#options.store ?? new LocalFileStore({ root: this.conversationsDir });
   }
 
   async #workingDir(id: string, requested: string | null | undefined): Promise<string> {
@@ -606,7 +675,7 @@ export class ConversationManager {
 
   async #workspace(id: string, requested: string | null | undefined): Promise<LocalWorkspace> {
     const workingDir = await this.#workingDir(id, requested);
-    await mkdir(workingDir, { recursive: true });
+    await makeFolder(workingDir);
     return new LocalWorkspace({ workingDir });
   }
 
@@ -696,6 +765,9 @@ export class ConversationManager {
 
   async #recordOf(id: string): Promise<ConversationRecord | undefined> {
     const open = this.#entries.get(id);
+    // A run whose status has left `running` still appends its last events: a client that sees
+    // `finished` (or `paused`, `error`) must find them in the log when it reads it next.
+    await open?.settle();
     const state = open === undefined ? await this.#readState(id) : open.conversation.state;
     if (state === undefined) return undefined;
     const folder = resolve(this.conversationsDir, folderOf(id));

@@ -64,12 +64,16 @@ export class OpenConversation {
 
   /**
    * Starts `start()` in the background and resolves once it has recorded its first status
-   * change (or ended), so a client reading the state right after sees the run.
+   * change (or ended), so a client reading the state right after sees the run. When it fails
+   * before recording any status change (the disk refused to record `running`), nothing ran:
+   * the failure is thrown, so the client is not told a run started.
    */
   #begin(start: () => Promise<unknown>, what: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let started = false;
       const off = this.conversation.onEvent((event) => {
         if (event.kind === 'ConversationStateUpdateEvent' && event.key === 'execution_status') {
+          started = true;
           off();
           resolve();
         }
@@ -83,15 +87,17 @@ export class OpenConversation {
         return;
       }
       this.track(work, what);
-      work
-        .then(
-          () => undefined,
-          () => undefined,
-        )
-        .finally(() => {
+      work.then(
+        () => {
           off();
           resolve();
-        });
+        },
+        (error: unknown) => {
+          off();
+          if (started) resolve();
+          else reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
     });
   }
 

@@ -2,7 +2,7 @@ import { FerryError } from '@ferry/sdk-core';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ErrorResponse, ValidationIssue } from '../schemas/common-schemas';
-import { httpStatusOf } from './http-status';
+import { httpStatusOf, retryAfterOf, storageErrorOf } from './http-status';
 
 /**
  * The JSON answer of a Ferry error: its `toJSON()` plus `detail`, the message (OpenHands clients
@@ -12,8 +12,10 @@ export function ferryErrorBody(error: FerryError): ErrorResponse {
   return { detail: error.message, ...error.toJSON() };
 }
 
-/** Sends a Ferry error with the status of the table. */
+/** Sends a Ferry error with the status of the table (and `Retry-After` when the disk refused a write). */
 export function sendFerryError(reply: FastifyReply, error: FerryError): FastifyReply {
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(httpStatusOf(error)).send(ferryErrorBody(error));
 }
 
@@ -50,8 +52,9 @@ const FASTIFY_CODES: Readonly<Record<string, { code: string; detail: string }>> 
 
 /**
  * Answers every error the same way: validation problems as 422 with field paths, Ferry errors
- * with the status of the one table, Fastify's client errors with their status, anything else
- * as a 500 whose details stay in the log. Messages never echo request bodies.
+ * with the status of the one table, a raw disk failure of the server's data (EROFS, ENOSPC,
+ * EIO, ...) as 503 `STORAGE_UNAVAILABLE`, Fastify's client errors with their status, anything
+ * else as a 500 whose details stay in the log. Messages never echo request bodies.
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | FerryError | Error, request, reply) => {
@@ -59,10 +62,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const detail = validationIssues(error.validationContext, error.validation);
       return reply.code(422).send({ code: 'VALIDATION_ERROR', detail } satisfies ErrorResponse);
     }
-    if (FerryError.isInstance(error)) {
-      const status = httpStatusOf(error);
-      if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send(ferryErrorBody(error));
+    const ferryError = FerryError.isInstance(error) ? error : storageErrorOf(error);
+    if (ferryError !== undefined) {
+      if (httpStatusOf(ferryError) >= 500) request.log.error({ err: error }, 'request failed');
+      return sendFerryError(reply, ferryError);
     }
     if (error instanceof SyntaxError) {
       // JSON.parse messages quote the body, which may hold a key: never send them back.

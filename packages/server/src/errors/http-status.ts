@@ -62,6 +62,11 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   LLM_TIMEOUT: 504,
   // The server is stopping.
   SERVER_SHUTTING_DOWN: 503,
+  // The server's disk refuses writes (read-only, full, failing): retry once it is fixed.
+  STORAGE_UNAVAILABLE: 503,
+  EVENT_LOG_WRITE_FAILED: 503,
+  STATE_WRITE_FAILED: 503,
+  BUNDLE_IMPORT_FAILED: 503,
   // The server's own data is damaged.
   BUNDLE_IMPORT_INTERRUPTED: 500,
   CORRUPT_EVENT_LOG: 500,
@@ -75,6 +80,54 @@ const FILE_ERROR_STATUS: Readonly<Record<string, number>> = {
   permission_denied: 403,
   other: 500,
 };
+
+/** Codes answered 503 because the server's disk refused a write; they carry `Retry-After`. */
+const STORAGE_CODES: ReadonlySet<string> = new Set([
+  'STORAGE_UNAVAILABLE',
+  'EVENT_LOG_WRITE_FAILED',
+  'STATE_WRITE_FAILED',
+  'BUNDLE_IMPORT_FAILED',
+]);
+
+/** Seconds a client should wait before retrying a write the disk refused. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * System error codes meaning the disk holding the server's data refuses writes: read-only,
+ * full, over quota, failing, or not writable by the server.
+ */
+const STORAGE_ERRNOS: Readonly<Record<string, string>> = {
+  EROFS: 'its data folder is on a read-only file system',
+  ENOSPC: 'its disk is full',
+  EDQUOT: 'its disk quota is exhausted',
+  EIO: 'its disk reports input/output errors',
+  EACCES: 'it is not allowed to write its data folder',
+  EPERM: 'it is not allowed to write its data folder',
+};
+
+/**
+ * A raw file system error of the server's own data (one no layer below turned into a Ferry
+ * error, e.g. taking a conversation's lock on a read-only disk) as `STORAGE_UNAVAILABLE`, or
+ * `undefined` for any other error. The message names the errno, never a path.
+ */
+export function storageErrorOf(error: unknown): FerryError | undefined {
+  if (FerryError.isInstance(error) || !(error instanceof Error)) return undefined;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  // A program that cannot be started is not a disk failure.
+  if (syscall === undefined || syscall.startsWith('spawn')) return undefined;
+  const reason = code === undefined ? undefined : STORAGE_ERRNOS[code];
+  if (reason === undefined) return undefined;
+  return new FerryError(
+    'STORAGE_UNAVAILABLE',
+    `The server cannot write its data (${code}): ${reason}. Reads still work; retry once the disk is writable again.`,
+    { cause: error },
+  );
+}
+
+/** Seconds for the `Retry-After` header of an answer to `error`, or `undefined` for none. */
+export function retryAfterOf(error: FerryError): number | undefined {
+  return STORAGE_CODES.has(error.code) ? STORAGE_RETRY_AFTER_SECONDS : undefined;
+}
 
 /** The HTTP status answering a Ferry error. */
 export function httpStatusOf(error: FerryError): number {
@@ -99,4 +152,16 @@ export const serverErrors = {
       'UNAUTHORIZED',
       'This server needs an API key: send it in the X-Session-API-Key header.',
     ),
+  uploadFileMissing: () =>
+    new FerryError(
+      'UPLOAD_FILE_MISSING',
+      'Send the file as multipart/form-data, in a field named "file".',
+    ),
+  gitOptionNotSupported: (name: string, value: string) =>
+    new FerryError(
+      'GIT_OPTION_NOT_SUPPORTED',
+      `Ferry compares with HEAD only; ${name} "${value}" is not supported.`,
+    ),
+  bashEventNotFound: (id: string) =>
+    new FerryError('BASH_EVENT_NOT_FOUND', `No bash event has the id "${id}".`),
 };

@@ -139,9 +139,11 @@ describe('POST /api/bash/execute_bash_command', () => {
   });
 
   it('refuses a body without a command or with a timeout that is not a positive integer', async () => {
-    expect((await execute({})).statusCode).toBe(400);
-    expect((await execute({ command: 'true', timeout: 0 })).statusCode).toBe(400);
-    expect((await execute({ command: 'true', timeout: 1.5 })).statusCode).toBe(400);
+    for (const body of [{}, { command: 'true', timeout: 0 }, { command: 'true', timeout: 1.5 }]) {
+      const response = await execute(body);
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
+    }
   });
 });
 
@@ -237,7 +239,8 @@ describe('bash events', () => {
         url: '/api/bash/bash_events/search',
         query,
       });
-      expect(response.statusCode).toBe(400);
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
     }
   });
 
@@ -268,7 +271,8 @@ describe('bash events', () => {
       headers: { 'content-type': 'application/json' },
       payload: '[1, 2]',
     });
-    expect(malformed.statusCode).toBe(400);
+    expect(malformed.statusCode).toBe(422);
+    expect(malformed.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
     const notJson = await app.inject({
       method: 'GET',
       url: '/api/bash/bash_events/',
@@ -276,6 +280,7 @@ describe('bash events', () => {
       payload: '[',
     });
     expect(notJson.statusCode).toBe(400);
+    expect(notJson.json()).toMatchObject({ code: 'INVALID_JSON' });
   });
 
   it('clears every event on DELETE, with or without an empty JSON body', async () => {

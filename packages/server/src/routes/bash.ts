@@ -3,6 +3,7 @@ import { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { serverErrors } from '../errors/http-status';
 import {
   bashCommandSchema,
   bashEventPageSchema,
@@ -14,7 +15,6 @@ import {
 import { BashCommandRunner } from './bash-command-runner';
 import { BashEventStore } from './bash-event-store';
 import { acceptEmptyJsonBodies, readGetBody } from './request-body';
-import { workspaceErrorHandler, workspaceRouteErrors } from './workspace-errors';
 
 /** Options of {@link bashRoutes}. */
 export interface BashRoutesOptions {
@@ -48,7 +48,6 @@ export async function bashRoutes(app: FastifyInstance, options: BashRoutesOption
     await runner.close();
     await workspace.close();
   });
-  app.setErrorHandler(workspaceErrorHandler);
   acceptEmptyJsonBodies(app);
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
@@ -115,8 +114,7 @@ export async function bashRoutes(app: FastifyInstance, options: BashRoutesOption
     },
     (request) => {
       const event = events.get(request.params.event_id);
-      if (event === undefined)
-        throw workspaceRouteErrors.bashEventNotFound(request.params.event_id);
+      if (event === undefined) throw serverErrors.bashEventNotFound(request.params.event_id);
       return event;
     },
   );

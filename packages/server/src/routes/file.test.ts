@@ -130,7 +130,9 @@ describe('POST /api/file/upload and GET /api/file/download', () => {
     const wrongField = await upload('new.txt', 'data', 'document');
     expect(wrongField.status).toBe(400);
     expect(await wrongField.json()).toMatchObject({ code: 'UPLOAD_FILE_MISSING' });
-    expect((await fetch(new URL('/api/file/download', url))).status).toBe(400);
+    const withoutPath = await fetch(new URL('/api/file/download', url));
+    expect(withoutPath.status).toBe(422);
+    expect(await withoutPath.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(await readdir(root.path)).toEqual([]);
   });
 });

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { serverErrors } from '../errors/http-status';
 import { toWorkspaceFileError } from './file-system-error';
-import { workspaceErrorHandler, workspaceRouteErrors } from './workspace-errors';
 
 /** Options of {@link fileRoutes}. */
 export interface FileRoutesOptions {
@@ -42,7 +42,6 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
   await app.register(multipart, {
     limits: { fileSize: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, files: 1 },
   });
-  app.setErrorHandler(workspaceErrorHandler);
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.post(
@@ -66,7 +65,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
       const part = await request.file();
       if (part?.fieldname !== 'file') {
         part?.file.resume();
-        throw workspaceRouteErrors.uploadFileMissing();
+        throw serverErrors.uploadFileMissing();
       }
       // Staged outside the workspace so a failed or oversized upload leaves the target as it was.
       const staging = await mkdtemp(join(tmpdir(), 'ferry-upload-'));

@@ -91,7 +91,9 @@ describe('GET /api/git/changes', () => {
     const response = await get('changes', { path: 'repo', ref: 'main' });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'GIT_OPTION_NOT_SUPPORTED' });
-    expect((await get('changes', {})).statusCode).toBe(400);
+    const missing = await get('changes', {});
+    expect(missing.statusCode).toBe(422);
+    expect(missing.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
   });
 });
 
@@ -111,10 +113,10 @@ describe('GET /api/git/diff', () => {
     });
   });
 
-  it('answers 400 outside a repository and 403 outside the workspace', async () => {
+  it('answers 422 outside a repository and 403 outside the workspace', async () => {
     await writeFile(join(root.path, 'loose.txt'), 'loose');
     const loose = await get('diff', { path: 'loose.txt' });
-    expect(loose.statusCode).toBe(400);
+    expect(loose.statusCode).toBe(422);
     expect(loose.json()).toMatchObject({ code: 'WORKSPACE_GIT_ERROR' });
     await createRepository(join(outside.path, 'other'));
     const escaped = await get('diff', { path: join(outside.path, 'other', 'changed.txt') });

@@ -4,7 +4,7 @@ import { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { workspaceErrorHandler, workspaceRouteErrors } from './workspace-errors';
+import { serverErrors } from '../errors/http-status';
 
 /** Options of {@link gitRoutes}. */
 export interface GitRoutesOptions {
@@ -40,7 +40,6 @@ const diffQuerySchema = z.object({
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin; nothing to await
 export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions): Promise<void> {
   const workspace = new LocalWorkspace({ workingDir: options.workspaceRoot });
-  app.setErrorHandler(workspaceErrorHandler);
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get(
@@ -60,7 +59,7 @@ export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions)
     async (request) => {
       const { path, ref } = request.query;
       if (ref !== undefined && ref !== 'HEAD') {
-        throw workspaceRouteErrors.gitOptionNotSupported('ref', ref);
+        throw serverErrors.gitOptionNotSupported('ref', ref);
       }
       return workspace.gitChanges(path);
     },
@@ -74,7 +73,7 @@ export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions)
         summary: 'A file at HEAD and on disk',
         description:
           '`original` is the text at `HEAD` (`null` for a new file), `modified` the text on ' +
-          'disk (`null` for a deleted one). 400 when the file is not in a repository.',
+          'disk (`null` for a deleted one). 422 `WORKSPACE_GIT_ERROR` when the file is not in a repository.',
         querystring: diffQuerySchema,
         response: { 200: gitDiffSchema },
       },
@@ -82,9 +81,9 @@ export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions)
     async (request) => {
       const { path, ref, commit } = request.query;
       if (ref !== undefined && ref !== 'HEAD') {
-        throw workspaceRouteErrors.gitOptionNotSupported('ref', ref);
+        throw serverErrors.gitOptionNotSupported('ref', ref);
       }
-      if (commit !== undefined) throw workspaceRouteErrors.gitOptionNotSupported('commit', commit);
+      if (commit !== undefined) throw serverErrors.gitOptionNotSupported('commit', commit);
       return workspace.gitDiff(path);
     },
   );
