@@ -26,6 +26,7 @@ import { ToolRegistry } from '../tool/tool-registry';
 import { confirmationPolicySchema, type ConfirmationPolicyInput } from './confirmation-policy';
 import { EventStream } from './event-stream';
 import {
+  FAILED_RUN_ACTION_ERROR,
   answersForInterruptedActions,
   answersForUnansweredActions,
 } from './recover-interrupted-run';
@@ -609,8 +610,14 @@ export class LocalConversation {
     this.#abort = abort;
     // Running again while actions wait for confirmation accepts them.
     const executePending = this.#state.execution_status === 'waiting_for_confirmation';
+    if (this.#state.execution_status === 'error') {
+      // A run that failed while the disk refused writes could not answer its action in flight.
+      const answers = answersForInterruptedActions(this.#log, FAILED_RUN_ACTION_ERROR);
+      if (answers.length > 0) await this.appendEvents(answers);
+    }
     await this.#setStatus('running');
     const host = this.#runHost();
+    let failed = false;
     try {
       const mcpTools = await this.#mcpTools();
       return await runLoop(host, {
@@ -634,11 +641,20 @@ export class LocalConversation {
           `The run stopped with an error before this action's result was recorded (${detail}); it may or may not have taken effect.`,
         ),
       );
+      failed = true;
       await this.appendEvents(answers).catch(() => undefined);
-      await failRun(host, error);
+      await failRun(host, error).catch(() => {
+        // The disk refuses writes: the run is over all the same, so say so in memory. The next
+        // run() answers the actions left without a result (see above).
+        this.#state = { ...this.#state, execution_status: 'error' };
+        this.#stateSnapshot = undefined;
+      });
       throw error;
     } finally {
-      await this.#persistState();
+      // After a failure, the run's own error matters more than a state that cannot be written.
+      await this.#persistState().catch((persistError: unknown) => {
+        if (!failed) throw persistError;
+      });
     }
   }
 

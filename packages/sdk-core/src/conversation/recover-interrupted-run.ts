@@ -9,6 +9,11 @@ export const INTERRUPTED_RUN_ERROR =
   'The run was interrupted before this action finished (the process stopped). ' +
   'Its result is unknown: check the state of the workspace before relying on it.';
 
+/** The message the LLM sees for an action of a failed run whose result could not be recorded. */
+export const FAILED_RUN_ACTION_ERROR =
+  "The run failed before this action's result was recorded (the disk refused writes). " +
+  'Its result is unknown: check the state of the workspace before relying on it.';
+
 /**
  * For a conversation found persisted as `running` (its process died mid-run): one
  * `AgentErrorEvent` for every action that has no observation, so the history stays valid for
