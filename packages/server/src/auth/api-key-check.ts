@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { AuthFailureLimit } from './auth-failure-limit';
 
 /** Decides whether a presented API key is one of the configured ones. */
 export interface ApiKeyCheck {
@@ -6,6 +7,8 @@ export interface ApiKeyCheck {
   readonly enabled: boolean;
   /** True when `candidate` is a configured key (always true when none is configured). */
   accepts(candidate: string | undefined): boolean;
+  /** Wrong keys counted per client, shared by the HTTP routes and the events socket. */
+  readonly failures: AuthFailureLimit;
 }
 
 function digest(value: string): Buffer {
@@ -22,6 +25,7 @@ export function createApiKeyCheck(keys: string | readonly string[] | undefined):
   const digests = list.map(digest);
   return {
     enabled: digests.length > 0,
+    failures: new AuthFailureLimit(),
     accepts(candidate) {
       if (digests.length === 0) return true;
       if (candidate === undefined || candidate === '') return false;

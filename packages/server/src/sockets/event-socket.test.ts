@@ -240,6 +240,42 @@ describe('/sockets/events/{id}', () => {
     }
   });
 
+  it('answers a frame that is not a message with an error, and appends or runs nothing', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const before = await allEvents(state.client, info.id);
+    const recording = connect(state.server, `/sockets/events/${info.id}?${key}`);
+    await vi.waitFor(() => expect(state.server.conversations.subscriberCount(info.id)).toBe(1));
+    for (const frame of ['{}', '{"junk":true}', '{"role":"user","content":[]}', 'not json']) {
+      recording.socket.send(frame);
+    }
+    const answers = (await recording.waitForFrames(4)).map(
+      (frame) => JSON.parse(frame) as { kind: string; code: string },
+    );
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ kind: 'ServerErrorEvent', code: 'VALIDATION_ERROR' });
+    }
+    expect(await allEvents(state.client, info.id)).toEqual(before);
+  });
+
+  it('closes 4029 for a client that presented too many wrong keys', async () => {
+    const state = await setup();
+    const info = await finishedConversation(state);
+    const path = `/sockets/events/${info.id}?resend_mode=all`;
+    const codes: number[] = [];
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      const refused = connect(state.server, `${path}&session_api_key=wrong-${attempt}`);
+      codes.push((await refused.closed).code);
+    }
+    expect(codes.slice(0, 30).every((code) => code === 4001)).toBe(true);
+    expect(codes.slice(30).every((code) => code === 4029)).toBe(true);
+    const rightKey = connect(state.server, `${path}&${key}`);
+    const closed = await rightKey.closed;
+    expect(closed.code).toBe(4029);
+    expect(closed.reason).toMatch(/^Too many wrong API keys: retry in \d+ s$/);
+    expect((await state.client.request('GET', '/api/conversations/count')).status).toBe(429);
+  });
+
   it('closes 4004 for an unknown conversation, and when the conversation is deleted', async () => {
     const state = await setup();
     const unknown = connect(

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ApiKeyCheck } from '../auth/api-key-check';
-import { presentedKey } from '../auth/auth-hook';
+import { presentedKey, verifyKey } from '../auth/auth-hook';
 import { canonicalConversationId } from '../conversations/conversation-id';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
@@ -25,6 +25,8 @@ export const SocketCloseCode = {
   notFound: 4004,
   /** The subscriber reads too slowly; it was dropped so the run is never held back. */
   tooSlow: 4008,
+  /** Too many wrong API keys from this client; the reason says when to try again. */
+  rateLimited: 4029,
 } as const;
 
 /** Options of {@link eventSocketRoutes}. */
@@ -115,7 +117,15 @@ class EventSocketSession {
       return;
     }
     this.#query = query.data;
-    if (!(await this.#authenticate())) {
+    const verdict = await this.#authenticate();
+    if (verdict.outcome === 'rateLimited') {
+      this.#close(
+        SocketCloseCode.rateLimited,
+        `Too many wrong API keys: retry in ${verdict.retryAfter} s`,
+      );
+      return;
+    }
+    if (verdict.outcome === 'refused') {
       this.#close(SocketCloseCode.unauthorized, 'Authentication failed');
       return;
     }
@@ -161,11 +171,15 @@ class EventSocketSession {
     for (const frame of early) this.#handleFrame(entry, frame);
   }
 
-  async #authenticate(): Promise<boolean> {
+  async #authenticate(): Promise<ReturnType<typeof verifyKey>> {
     const check = this.#options.apiKeys;
-    if (!check.enabled) return true;
+    if (!check.enabled) return { outcome: 'accepted' };
+    const address = this.#request.ip;
     const presented = this.#query.session_api_key ?? presentedKey(this.#request);
-    if (presented !== undefined) return check.accepts(presented);
+    if (presented !== undefined) return verifyKey(check, address, presented);
+    // A limited client is refused before it can send a key in a frame.
+    const retryAfter = check.failures.retryAfter(address);
+    if (retryAfter !== undefined) return { outcome: 'rateLimited', retryAfter };
     const frame = await new Promise<unknown>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), this.#options.authTimeoutMs);
       this.#authWaiter = (value) => {
@@ -179,7 +193,8 @@ class EventSocketSession {
     });
     this.#authWaiter = undefined;
     const auth = authFrameSchema.safeParse(frame);
-    return auth.success && check.accepts(auth.data.session_api_key);
+    if (!auth.success) return { outcome: 'refused' };
+    return verifyKey(check, address, auth.data.session_api_key);
   }
 
   /** Index of the first event to replay, or `undefined` for an unknown `after_event_id`. */
@@ -280,10 +295,12 @@ class EventSocketSession {
   #handleFrame(entry: OpenConversation, frame: unknown): void {
     if (authFrameSchema.safeParse(frame).success) return;
     const message = sendMessageRequestSchema.safeParse(frame);
-    if (!message.success) {
+    // Every field of a message has a default, so any JSON object would parse: without content it
+    // is junk, and must not append an empty message or start a run.
+    if (!message.success || message.data.content.length === 0) {
       this.#sendError(
         'VALIDATION_ERROR',
-        'A frame must be a message: {"role":"user","content":[...]}.',
+        'A frame must be a message with content: {"role":"user","content":[{"type":"text","text":"..."}]}.',
       );
       return;
     }
@@ -303,6 +320,11 @@ class EventSocketSession {
   /** Errors about a client frame; like OpenHands' `ServerErrorEvent`, never stored. */
   #sendError(code: string, detail: string): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    // A client that floods frames but never reads the answers is held to the same bound.
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#dropTooSlow();
+      return;
+    }
     this.#socket.send(
       JSON.stringify({ kind: 'ServerErrorEvent', source: 'environment', code, detail }),
     );
