@@ -1,7 +1,7 @@
 import { FerryError } from '@ferry/sdk-core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferryErrorBody, sendFerryError } from '../errors/error-handler';
-import { serverErrors } from '../errors/http-status';
+import { httpStatusOf, serverErrors } from '../errors/http-status';
 import type { ApiKeyCheck } from './api-key-check';
 
 declare module 'fastify' {
@@ -70,12 +70,14 @@ export function installAuthHook(app: FastifyInstance, check: ApiKeyCheck): void 
       case 'accepted':
         done();
         return;
-      case 'rateLimited':
+      case 'rateLimited': {
+        const error = authRateLimited(verdict.retryAfter);
         void reply
-          .code(429)
+          .code(httpStatusOf(error))
           .header('retry-after', String(verdict.retryAfter))
-          .send(ferryErrorBody(authRateLimited(verdict.retryAfter)));
+          .send(ferryErrorBody(error));
         return;
+      }
       case 'refused':
         void sendFerryError(reply, serverErrors.unauthorized());
         return;

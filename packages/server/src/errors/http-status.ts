@@ -14,6 +14,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   GIT_OPTION_NOT_SUPPORTED: 400,
   // Authentication.
   UNAUTHORIZED: 401,
+  AUTH_RATE_LIMITED: 429,
   // Confinement.
   PATH_OUTSIDE_WORKSPACE: 403,
   // Unknown things.
