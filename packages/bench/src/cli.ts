@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CHILD_FLAG } from './harness/child';
+import { SERVICE_FLAG } from './harness/service';
 
 // Everything else is imported on demand, so a child process loads only what its task needs and
 // its peak memory is that of the task.
@@ -16,8 +17,14 @@ async function main(): Promise<void> {
     await runChildTask(args[1], args[2]);
     return;
   }
+  if (args[0] === SERVICE_FLAG) {
+    const { runServiceTask } = await import('./service-tasks');
+    await runServiceTask(args[1] ?? '', JSON.parse(args[2] ?? '{}') as unknown);
+    return;
+  }
   const { values } = parseArgs({
-    args,
+    // `pnpm bench -- --quick` reaches us through turbo as `-- --quick`: a bare `--` means nothing.
+    args: args.filter((arg) => arg !== '--'),
     options: {
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -27,7 +34,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: node dist/cli.js [--quick] [--out FILE] [--only resume,append,loop]\n' +
+      'Usage: node dist/cli.js [--quick] [--out FILE] [--only resume,append,loop,teleport,server]\n' +
         '  --quick   one-minute smoke run; prints the report unless --out is given\n' +
         '  --out     where to write the report (default: BENCHMARKS.md at the repository root)\n' +
         '  --only    run some benchmarks only\n',

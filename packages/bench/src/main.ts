@@ -8,9 +8,11 @@ import { writeReport, type BenchResults } from './report/write-report';
 import { runAppendSuite } from './suites/append';
 import { runLoopSuite, type LoopSize } from './suites/loop';
 import { runResumeSuite, type ResumeSize } from './suites/resume';
+import { runServerSuite, type ServerSize } from './suites/server';
+import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop'] as const;
+export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server'] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
@@ -25,6 +27,8 @@ interface Plan {
   resume: ResumeSize[];
   append: { fsync: boolean; appends: number; repetitions: number }[];
   loop: LoopSize[];
+  teleport: TeleportSize[];
+  server: ServerSize[];
 }
 
 const FULL: Plan = {
@@ -43,6 +47,12 @@ const FULL: Plan = {
     { history: 1_000, steps: 10, repetitions: 5 },
     { history: 10_000, steps: 3, repetitions: 3 },
   ],
+  teleport: [
+    { count: 1_000, repetitions: 7 },
+    { count: 10_000, repetitions: 7 },
+  ],
+  // Each repetition is a fresh server process running every conversation at once.
+  server: [{ conversations: 100, steps: 20, repetitions: 3 }],
 };
 
 const QUICK: Plan = {
@@ -58,6 +68,11 @@ const QUICK: Plan = {
     { history: 0, steps: 5, repetitions: 1 },
     { history: 1_000, steps: 3, repetitions: 1 },
   ],
+  teleport: [
+    { count: 1_000, repetitions: 1 },
+    { count: 10_000, repetitions: 1 },
+  ],
+  server: [{ conversations: 10, steps: 5, repetitions: 1 }],
 };
 
 /** The repository root: the folder holding pnpm-workspace.yaml, above this package. */
@@ -101,6 +116,8 @@ function installedVersion(name: string): string {
 function installedVersions(): Record<string, string> {
   const names = [
     '@ferry/sdk-core',
+    '@ferry/server',
+    '@ferry/workspace-remote',
     'ai',
     '@openai/agents',
     '@langchain/langgraph',
@@ -137,6 +154,12 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     }
     if (selected.has('loop')) {
       results.loop = await runLoopSuite({ workDir, sizes: plan.loop, log });
+    }
+    if (selected.has('teleport')) {
+      results.teleport = await runTeleportSuite({ workDir, sizes: plan.teleport, log });
+    }
+    if (selected.has('server')) {
+      results.server = await runServerSuite({ workDir, sizes: plan.server, log });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

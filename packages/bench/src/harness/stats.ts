@@ -37,3 +37,11 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   const shift = ((by % items.length) + items.length) % items.length;
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
+
+/**
+ * Wall-clock time in milliseconds with sub-millisecond resolution, comparable between processes
+ * on the same machine (`performance.timeOrigin` is the wall clock at process start).
+ */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

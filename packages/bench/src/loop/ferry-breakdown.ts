@@ -2,11 +2,14 @@ import { jsonSchema, streamText, tool } from 'ai';
 import { MockLanguageModelV3, simulateReadableStream } from 'ai/test';
 import { z } from 'zod';
 import {
+  LLMContextBuilder,
   buildLLMContext,
   callLLM,
   providerIdentity,
   type Agent,
   type AnyEvent,
+  type LanguageModelFactory,
+  type LLMContextEvents,
   type LLMToolSpec,
 } from '@ferry/sdk-core';
 import { elapsedMs, summarize } from '../harness/stats';
@@ -15,11 +18,18 @@ import type { installScriptedFetch } from './scripted-fetch';
 
 /** Where the time of one Ferry step goes, each part measured on its own (medians, ms). */
 export interface FerryStepBreakdown {
-  /** `buildLLMContext` over the whole history: the request Ferry rebuilds every step. */
+  /** `buildLLMContext` over the whole history: the first request after a resume. */
   contextMs: number;
   /**
-   * The AI SDK's `streamText` over that request with `ai/test`'s `MockLanguageModelV3`: what an
-   * injected in-process model would still cost (prompt validation, stream plumbing).
+   * The conversation's `LLMContextBuilder` once it has read the history: what a step pays to
+   * build its request (only the unsettled tail is converted again).
+   */
+  incrementalContextMs: number;
+  /** `callLLM` with the in-process model (given through `languageModel`), same messages. */
+  callInProcessMs: number;
+  /**
+   * The AI SDK's `streamText` over that request with `ai/test`'s `MockLanguageModelV3`, for
+   * comparison: Ferry calls the model directly because `streamText` validates the whole prompt.
    */
   streamTextMs: number;
   /** `callLLM` through the in-process OpenAI-compatible endpoint: all of the above plus the provider. */
@@ -73,16 +83,37 @@ async function timed(repetitions: number, task: () => Promise<unknown>): Promise
 
 /** Measures the parts of a Ferry step on `events` (already parsed once). */
 export async function ferryStepBreakdown(options: {
-  events: Iterable<AnyEvent>;
+  events: LLMContextEvents & Iterable<AnyEvent>;
   agent: Agent;
   repetitions: number;
   model: ReturnType<typeof installScriptedFetch>;
+  inProcess: {
+    languageModel: LanguageModelFactory;
+    use(cursor: ScriptCursor | undefined): void;
+  };
 }): Promise<FerryStepBreakdown> {
   const { agent } = options;
   const provider = providerIdentity(agent.llm);
   const build = () => buildLLMContext({ events: options.events, agent, provider });
   const context = build();
   const contextMs = await timed(options.repetitions, () => Promise.resolve(build()));
+  const builder = new LLMContextBuilder();
+  const incremental = () => builder.build({ events: options.events, agent, provider });
+  const steady = incremental();
+  const incrementalContextMs = await timed(options.repetitions, () =>
+    Promise.resolve(incremental()),
+  );
+  const callInProcessMs = await timed(options.repetitions, async () => {
+    options.inProcess.use(new ScriptCursor(loopScript(1)));
+    await callLLM({
+      llm: agent.llm,
+      system: steady.system,
+      messages: steady.messages,
+      tools: [noopSpec],
+      languageModel: options.inProcess.languageModel,
+    });
+    options.inProcess.use(undefined);
+  });
   const streamTextMs = await timed(options.repetitions, async () => {
     const result = streamText({
       model: mockModel(),
@@ -109,5 +140,5 @@ export async function ferryStepBreakdown(options: {
     });
     options.model.use(undefined);
   });
-  return { contextMs, streamTextMs, callLLMMs };
+  return { contextMs, incrementalContextMs, callInProcessMs, streamTextMs, callLLMMs };
 }

@@ -7,12 +7,13 @@ import {
   defineTool,
   type AgentInput,
   type FileStore,
+  type LanguageModelFactory,
   type StoredEvent,
 } from '@ferry/sdk-core';
 import { benchWorkspace, writeFerryConversation } from '../fixtures/write-fixtures';
 import { elapsedMs } from '../harness/stats';
 import { NOOP_DESCRIPTION, NOOP_RESULT, NOOP_TOOL, ScriptCursor, loopScript } from './script';
-import { IN_PROCESS_BASE_URL, type installScriptedFetch } from './scripted-fetch';
+import { IN_PROCESS_BASE_URL } from './scripted-fetch';
 import { StepClock } from './step-clock';
 
 /** What one measured run of a framework gives. */
@@ -58,6 +59,8 @@ export async function prepareFerryLoop(options: {
   persistence: 'memory' | 'disk';
   dir: string;
   history: readonly StoredEvent[];
+  /** The in-process model, given through Ferry's `languageModel` seam; else the provider is used. */
+  languageModel?: LanguageModelFactory;
 }): Promise<FerryLoopFixture> {
   const store: FileStore =
     options.persistence === 'memory'
@@ -89,6 +92,7 @@ export async function prepareFerryLoop(options: {
     workspace: benchWorkspace,
     tools: [noop],
     onWarning: () => undefined,
+    ...(options.languageModel === undefined ? {} : { languageModel: options.languageModel }),
   });
   let count = 0;
   for (const _event of conversation.events) count += 1;
@@ -100,7 +104,7 @@ export async function prepareFerryLoop(options: {
 export async function runFerryLoop(
   fixture: FerryLoopFixture,
   steps: number,
-  model: ReturnType<typeof installScriptedFetch>,
+  model: { use(cursor: ScriptCursor | undefined): void },
 ): Promise<LoopRun> {
   const cursor = new ScriptCursor(loopScript(steps));
   model.use(cursor);

@@ -8,11 +8,14 @@ import { prepareFerryLoop, runFerryLoop, type LoopRun } from '../loop/ferry-loop
 import { runLangGraphLoop } from '../loop/langgraph-loop';
 import { runOpenAIAgentsLoop } from '../loop/openai-agents-loop';
 import { neutralHistory, type HistoryMessage } from '../loop/peer-history';
+import { inProcessLanguageModel } from '../loop/in-process-model';
+import type { ScriptCursor } from '../loop/script';
 import { installScriptedFetch } from '../loop/scripted-fetch';
 
 /** The contenders of the loop benchmark. */
 export const loopContenders = [
   'ferry-memory',
+  'ferry-memory-provider',
   'ferry-disk',
   'openai-agents',
   'langgraph',
@@ -85,6 +88,14 @@ export async function runLoopSuite(options: {
   log: (message: string) => void;
 }): Promise<LoopSuiteResult> {
   const model = installScriptedFetch();
+  // The zero-latency model of the peers' kind, given to Ferry through its `languageModel` seam.
+  let inProcessCursor: ScriptCursor | undefined;
+  const inProcess = {
+    model: inProcessLanguageModel(() => inProcessCursor),
+    use(cursor: ScriptCursor | undefined) {
+      inProcessCursor = cursor;
+    },
+  };
   try {
     const fsyncLatencyMs = await measureFsyncLatency(join(options.workDir, 'loop-fsync'), 200);
     const results: LoopResult[] = [];
@@ -105,6 +116,7 @@ export async function runLoopSuite(options: {
         agent,
         repetitions: size.history >= 10_000 ? 3 : 9,
         model,
+        inProcess: { languageModel: () => inProcess.model, use: (cursor) => inProcess.use(cursor) },
       });
       await probe.conversation.close();
 
@@ -116,6 +128,15 @@ export async function runLoopSuite(options: {
             const fixture = await prepareFerryLoop({
               persistence: contender === 'ferry-memory' ? 'memory' : 'disk',
               dir: join(options.workDir, `loop-${fixtureNumber}`),
+              history: events,
+              languageModel: () => inProcess.model,
+            });
+            return runFerryLoop(fixture, steps, inProcess);
+          }
+          case 'ferry-memory-provider': {
+            const fixture = await prepareFerryLoop({
+              persistence: 'memory',
+              dir: '',
               history: events,
             });
             return runFerryLoop(fixture, steps, model);

@@ -1,0 +1,289 @@
+import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import {
+  LocalConversation,
+  LocalFileStore,
+  conversationFolderName,
+  exportConversationBundle,
+} from '@ferry/sdk-core';
+import { RemoteWorkspace, teleport } from '@ferry/workspace-remote';
+import { generateEvents } from '../fixtures/generate-events';
+import { benchAgent, benchWorkspace, writeFerryConversationDir } from '../fixtures/write-fixtures';
+import { startService, type ServiceHandle } from '../harness/service';
+import { elapsedMs, rotate, summarize, type Summary } from '../harness/stats';
+import type { FerryServerReady, FerryServerStopped } from '../server/ferry-server-service';
+
+/** One conversation size and how many times to teleport it. */
+export interface TeleportSize {
+  count: number;
+  repetitions: number;
+}
+
+/** The contenders, run once each per repetition in a rotating order. */
+export const teleportContenders = ['teleport', 'raw-upload', 'export', 'import'] as const;
+export type TeleportContender = (typeof teleportContenders)[number];
+
+/** The figures of one size (times in ms); every ratio is taken within one repetition. */
+export interface TeleportResult {
+  count: number;
+  /** Bytes of the event log. */
+  logBytes: number;
+  /** Bytes of the bundle (gzip-compressed tar), what both contenders send. */
+  bundleBytes: number;
+  repetitions: number;
+  /** `teleport()` to the server, from the call to the returned `RemoteConversation`. */
+  teleport: Summary;
+  /** The export alone: the bundle built and read to the end, sent nowhere. */
+  export: Summary;
+  /** Upload and import alone: the bundle's bytes (from memory) POSTed to the server's import route. */
+  import: Summary;
+  /**
+   * teleport - export alone - upload + import alone, per repetition: parking the local copy and
+   * attaching to the server's copy, less whatever the streaming overlapped.
+   */
+  rest: Summary;
+  /** One HTTP POST of the bundle's bytes (from memory) to a server that reads them and answers. */
+  rawUpload: Summary;
+  /** teleport / raw upload. Bar: at most 2. */
+  teleportOverRaw: Summary;
+  /** export alone / raw upload. */
+  exportOverRaw: Summary;
+  /** upload + import alone / raw upload. */
+  importOverRaw: Summary;
+}
+
+export interface TeleportSuiteResult {
+  sizes: TeleportResult[];
+  /** Peak RSS of the server process over the whole suite, MiB. */
+  serverPeakRssMiB: number;
+}
+
+const API_KEY = 'bench-teleport-key';
+const CONVERSATION_ID = '2b7c9e4d-5a1f-4c3b-8e6d-9f0a1b2c3d4e';
+
+interface Sample {
+  teleportMs: number;
+  exportMs: number;
+  importMs: number;
+  rawMs: number;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  return total;
+}
+
+/** The bundle of the conversation in `folder`, as it would travel (export read to the end). */
+async function exportBundle(folder: string): Promise<{ bytes: number; chunks: Buffer[] }> {
+  const { stream } = await exportConversationBundle({
+    store: new LocalFileStore({ root: folder }),
+  });
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    bytes += chunk.length;
+  }
+  return { bytes, chunks };
+}
+
+/** POSTs `body` from memory with `node:http`; resolves with the answer once it has been read. */
+function post(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const upload = request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'content-type': 'application/gzip',
+          'content-length': String(body.length),
+        },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      },
+    );
+    upload.on('error', reject);
+    upload.end(body);
+  });
+}
+
+/** The raw upload: the sink reads the body to the end and answers with its length. */
+async function rawUpload(url: string, body: Buffer): Promise<void> {
+  const answer = await post(`${url}/upload`, body);
+  const received = (JSON.parse(answer.text) as { bytes: number }).bytes;
+  if (answer.status !== 200 || received !== body.length) {
+    throw new Error(`raw upload: the sink got ${received} of ${body.length} bytes`);
+  }
+}
+
+/** The bundle POSTed to the server's import route as a raw body (what `teleport()` streams). */
+async function importOnServer(url: string, body: Buffer, workingDir: string): Promise<void> {
+  // With an arrival to record, as `teleport()` asks: the server opens the conversation for it.
+  const query =
+    `working_dir=${encodeURIComponent(workingDir)}` +
+    `&teleport_from=${encodeURIComponent('file://bench/teleport')}`;
+  const answer = await post(`${url}/api/conversations/import?${query}`, body, {
+    'x-session-api-key': API_KEY,
+  });
+  if (answer.status !== 201) {
+    throw new Error(`import: the server answered ${answer.status}: ${answer.text.slice(0, 500)}`);
+  }
+}
+
+async function deleteOnServer(url: string, id: string): Promise<void> {
+  const response = await fetch(`${url}/api/conversations/${id}`, {
+    method: 'DELETE',
+    headers: { 'x-session-api-key': API_KEY },
+  });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`teleport: DELETE ${id} answered ${response.status}`);
+}
+
+/** One repetition: every contender once, in `order`. */
+async function repetition(options: {
+  server: ServiceHandle<FerryServerReady>;
+  sourceRoot: string;
+  workRoot: string;
+  count: number;
+  bundle: Buffer;
+  /** Where the conversation works on the server: a folder in its workspace root. */
+  remoteWorkingDir: string;
+  order: readonly TeleportContender[];
+}): Promise<Sample> {
+  const { server, count } = options;
+  const folder = conversationFolderName(CONVERSATION_ID);
+  // A fresh copy to teleport: a teleport parks the copy it leaves behind.
+  await rm(options.workRoot, { recursive: true, force: true });
+  await mkdir(options.workRoot, { recursive: true });
+  await cp(join(options.sourceRoot, folder), join(options.workRoot, folder), { recursive: true });
+  const sample: Sample = { teleportMs: NaN, exportMs: NaN, importMs: NaN, rawMs: NaN };
+  for (const contender of options.order) {
+    switch (contender) {
+      case 'teleport': {
+        const conversation = await LocalConversation.open({
+          persistenceDir: options.workRoot,
+          conversationId: CONVERSATION_ID,
+          agent: benchAgent(),
+          workspace: benchWorkspace,
+        });
+        const start = process.hrtime.bigint();
+        const remote = await teleport(conversation, {
+          to: new RemoteWorkspace({
+            host: server.ready.url,
+            apiKey: API_KEY,
+            workingDir: options.remoteWorkingDir,
+          }),
+        });
+        sample.teleportMs = elapsedMs(start);
+        const arrived = remote.events.length;
+        await remote.close();
+        await deleteOnServer(server.ready.url, CONVERSATION_ID);
+        // The whole log, plus the TeleportEvent of the arrival.
+        if (arrived !== count + 1) {
+          throw new Error(`teleport: ${arrived} events arrived, expected ${count + 1}`);
+        }
+        break;
+      }
+      case 'raw-upload': {
+        const start = process.hrtime.bigint();
+        await rawUpload(server.ready.sinkUrl, options.bundle);
+        sample.rawMs = elapsedMs(start);
+        break;
+      }
+      case 'import': {
+        const start = process.hrtime.bigint();
+        await importOnServer(server.ready.url, options.bundle, options.remoteWorkingDir);
+        sample.importMs = elapsedMs(start);
+        await deleteOnServer(server.ready.url, CONVERSATION_ID);
+        break;
+      }
+      case 'export': {
+        const start = process.hrtime.bigint();
+        const exported = await exportBundle(join(options.sourceRoot, folder));
+        sample.exportMs = elapsedMs(start);
+        if (exported.bytes === 0) throw new Error('export: empty bundle');
+        break;
+      }
+    }
+  }
+  return sample;
+}
+
+/**
+ * Teleports conversations of realistic events to a real `@ferry/server` in a child process
+ * (`teleport()` of `@ferry/workspace-remote`: export, streamed upload, import on the server,
+ * parking the local copy, attaching), against one raw HTTP upload of the same bundle bytes to a
+ * trivial `node:http` server in that same child process; and, for the split, the export alone and
+ * the upload + import alone (the bundle's bytes POSTed to the server's import route).
+ */
+export async function runTeleportSuite(options: {
+  workDir: string;
+  sizes: readonly TeleportSize[];
+  log: (message: string) => void;
+}): Promise<TeleportSuiteResult> {
+  const dataDir = join(options.workDir, 'teleport-server');
+  const server = await startService<FerryServerReady>('ferry-server', { dataDir, apiKey: API_KEY });
+  const results: TeleportResult[] = [];
+  let stopped: FerryServerStopped | undefined;
+  try {
+    for (const [sizeIndex, size] of options.sizes.entries()) {
+      options.log(`teleport: writing ${size.count} events`);
+      const sourceRoot = join(options.workDir, `teleport-${size.count}`, 'source');
+      await writeFerryConversationDir({
+        root: sourceRoot,
+        conversationId: CONVERSATION_ID,
+        events: generateEvents({ count: size.count, seed: size.count }),
+      });
+      const folder = join(sourceRoot, conversationFolderName(CONVERSATION_ID));
+      const logBytes = await folderBytes(join(folder, 'events'));
+      const bundle = Buffer.concat((await exportBundle(folder)).chunks);
+      const run = (order: readonly TeleportContender[]) =>
+        repetition({
+          server,
+          sourceRoot,
+          workRoot: join(options.workDir, `teleport-${size.count}`, 'work'),
+          count: size.count,
+          bundle,
+          remoteWorkingDir: join(dataDir, 'workspaces', 'bench-teleport'),
+          order,
+        });
+      // Loads the modules and warms both ends up once; not measured.
+      if (sizeIndex === 0) await run(teleportContenders);
+      const samples: Sample[] = [];
+      for (let index = 0; index < size.repetitions; index += 1) {
+        samples.push(await run(rotate(teleportContenders, index)));
+        options.log(`teleport: ${size.count} events, repetition ${index + 1}/${size.repetitions}`);
+      }
+      const of = (pick: (sample: Sample) => number) => summarize(samples.map(pick));
+      results.push({
+        count: size.count,
+        logBytes,
+        bundleBytes: bundle.length,
+        repetitions: size.repetitions,
+        teleport: of((sample) => sample.teleportMs),
+        export: of((sample) => sample.exportMs),
+        import: of((sample) => sample.importMs),
+        rest: of((sample) => sample.teleportMs - sample.exportMs - sample.importMs),
+        rawUpload: of((sample) => sample.rawMs),
+        teleportOverRaw: of((sample) => sample.teleportMs / sample.rawMs),
+        exportOverRaw: of((sample) => sample.exportMs / sample.rawMs),
+        importOverRaw: of((sample) => sample.importMs / sample.rawMs),
+      });
+    }
+  } finally {
+    stopped = await server.stop<FerryServerStopped>();
+  }
+  return { sizes: results, serverPeakRssMiB: stopped.peakRssMiB };
+}
