@@ -215,6 +215,72 @@ describe('conversation bundles', () => {
     await waitForStatus(a.client, info.id, ['finished']);
   });
 
+  it('refuses to park a conversation that changed since its export, and leaves it running here', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const info = await finished(a.client, llm);
+    const exported = await exportBundle(a.server, info.id);
+    expect(exported.status).toBe(200);
+    await exported.arrayBuffer();
+    const exportedCount = Number(exported.headers.get('x-ferry-event-count'));
+    const exportedEvents = await allEvents(a.client, info.id);
+    expect(exportedEvents).toHaveLength(exportedCount);
+    const lastExported = exportedEvents.at(-1)?.id;
+
+    // A message lands on the server after the export: parking now would leave it behind.
+    const late = await a.client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'sent after the export' }] },
+    });
+    expect(late.status).toBe(200);
+    const path = `/api/conversations/${info.id}/mark_teleported`;
+    const byCount = await a.client.request('POST', path, {
+      body: { to: 'laptop:/home/me/ferry', event_count: exportedCount },
+    });
+    expect(byCount.status).toBe(409);
+    expect(byCount.body).toMatchObject({
+      code: 'BUNDLE_SOURCE_CHANGED',
+      name: 'ConversationChangedSinceExportError',
+      conversation_id: info.id,
+      expected_event_count: exportedCount,
+      event_count: exportedCount + 1,
+    });
+    expect(String(byCount.body.detail)).toContain('stays here');
+    const byLastId = await a.client.request('POST', path, {
+      body: { to: 'laptop:/home/me/ferry', last_event_id: lastExported },
+    });
+    expect(byLastId.status).toBe(409);
+    expect(byLastId.body).toMatchObject({
+      code: 'BUNDLE_SOURCE_CHANGED',
+      expected_last_event_id: lastExported,
+    });
+
+    // Not parked: it still runs here, and the late message is in its log.
+    const state = await a.client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
+    expect(state.body.teleport ?? null).toBeNull();
+    expect((await a.client.request('POST', `/api/conversations/${info.id}/run`)).status).toBe(200);
+    const after = await waitForStatus(a.client, info.id, ['finished']);
+    expect(after.teleport ?? null).toBeNull();
+
+    // Wrong types are refused before anything happens.
+    const negative = await a.client.request('POST', path, {
+      body: { to: 'laptop', event_count: -1 },
+    });
+    expect(negative.status).toBe(422);
+    expect(negative.body.code).toBe('VALIDATION_ERROR');
+
+    // With the count and last id of a fresh export, it parks.
+    const fresh = await exportBundle(a.server, info.id);
+    await fresh.arrayBuffer();
+    const freshCount = Number(fresh.headers.get('x-ferry-event-count'));
+    const freshLast = (await allEvents(a.client, info.id)).at(-1)?.id;
+    const parked = await a.client.request('POST', path, {
+      body: { to: 'laptop:/home/me/ferry', event_count: freshCount, last_event_id: freshLast },
+    });
+    expect(parked.status).toBe(200);
+    const refused = await a.client.request('POST', `/api/conversations/${info.id}/run`);
+    expect(refused.body).toMatchObject({ code: 'CONVERSATION_TELEPORTED' });
+  });
+
   it('refuses a damaged bundle or a running export, changing nothing on disk', async () => {
     const llm = await startScriptedLLMServer({
       script: [toolCall('finish', { message: 'late' }, { delayMs: 60_000 })],

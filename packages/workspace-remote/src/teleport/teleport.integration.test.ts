@@ -14,9 +14,12 @@ import {
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RemoteConversation } from '../conversation/remote-conversation';
 import {
@@ -50,6 +53,61 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
     if ((await readFile(path)).includes(needle)) found.push(path);
   }
   return found;
+}
+
+/**
+ * Starts `ferry-server` again on the port the dead one had (the address the parked copy
+ * names), as a user restarting their server would.
+ */
+async function restartOnSamePort(
+  dead: FerryServerProcess,
+  folders: { dataDir: string; workspaceRoot: string },
+): Promise<FerryServerProcess> {
+  const cli = join(
+    dirname(createRequire(import.meta.url).resolve('@ferry/server/package.json')),
+    'dist',
+    'cli.js',
+  );
+  const { port } = new URL(dead.url);
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      port,
+      '--data-dir',
+      folders.dataDir,
+      '--workspace-root',
+      folders.workspaceRoot,
+    ],
+    { env: { ...process.env, FERRY_API_KEY: API_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = once(child, 'exit');
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('listening on')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`ferry-server exited early (${code}): ${output}`)),
+    );
+  });
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    url: dead.url,
+    child,
+    kill: () => stop('SIGKILL'),
+    stop: () => stop('SIGTERM'),
+    [Symbol.asyncDispose]: () => stop('SIGKILL'),
+  };
 }
 
 const ids = (events: Iterable<AnyEvent>) => [...events].map((event) => event.id);
@@ -209,7 +267,7 @@ describe('teleport between this machine and a ferry-server process', () => {
     }
   });
 
-  it('leaves the local conversation runnable and the server without it when the server dies mid-import', async () => {
+  it('keeps the conversation in one place when the server dies mid-import, and finishes the move on retry', async () => {
     await using llm = await startScriptedLLMServer({ script: [text('still here')] });
     // Incompressible, so the upload is still going when the server is killed.
     await writeFile(join(localWorkingDir, 'large.bin'), randomBytes(32 * 1024 * 1024));
@@ -220,6 +278,7 @@ describe('teleport between this machine and a ferry-server process', () => {
       persistenceDir,
     });
     await local.sendMessage('Hello.');
+    const before = ids(local.events);
 
     let killed = false;
     const attempt = teleport(local, {
@@ -232,24 +291,92 @@ describe('teleport between this machine and a ferry-server process', () => {
         }
       },
     });
-    await expect(attempt).rejects.toThrow();
+    const failure = await attempt.catch((error: unknown) => error);
     expect(killed).toBe(true);
-
+    // The server cannot say whether it arrived: the copy here stays parked, never both running.
+    expect(failure).toMatchObject({ code: 'TELEPORT_INCOMPLETE' });
     expect(local.closed).toBe(false);
-    expect(local.state.teleport ?? undefined).toBeUndefined();
-    expect(await local.run()).toBe('finished');
-    await local.close();
+    expect(local.state.teleport).toMatchObject({ to: server.url });
+    expect(() => local.run()).toThrow(ConversationTeleportedError);
 
+    // The server is back (same address): teleporting again finds it never arrived, and moves it.
     await server.kill();
-    server = await startRemote();
-    const response = await fetch(`${server.url}/api/conversations/${local.id}`, {
-      headers: { 'X-Session-API-Key': API_KEY },
+    server = await restartOnSamePort(server, {
+      dataDir: dataDir(),
+      workspaceRoot: workspaceRoot(),
     });
-    expect(response.status).toBe(404);
+    const remote = await teleport(local, { to: remoteWorkspace(), includeWorkspace: true });
+    expect(local.closed).toBe(true);
+    expect(ids(remote.events).slice(0, before.length)).toEqual(before);
+    expect(teleportEvents(remote.events)).toHaveLength(1);
+    expect(await remote.run()).toBe('finished');
     const count = await fetch(`${server.url}/api/conversations/count`, {
       headers: { 'X-Session-API-Key': API_KEY },
     });
-    expect(await count.json()).toBe(0);
+    expect(await count.json()).toBe(1);
+    await remote.close();
+  });
+
+  it('does not park the server copy when events were appended there after the export', async () => {
+    await using llm = await startScriptedLLMServer({
+      script: [text('remote reply'), text('reply after the retry'), text('home again')],
+    });
+    const workspace = new LocalWorkspace({ workingDir: localWorkingDir });
+    const local = await LocalConversation.open({
+      agent: agent(llm, 'model-a'),
+      workspace,
+      persistenceDir,
+    });
+    const remote = await teleport(local, { to: remoteWorkspace() });
+    await remote.sendMessage('On the server.');
+    expect(await remote.run()).toBe('finished');
+
+    // Another client sends a message between the export and the parking of the server copy.
+    const realFetch = globalThis.fetch;
+    let late = false;
+    globalThis.fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (!late && url.endsWith('/mark_teleported')) {
+        late = true;
+        const sent = await realFetch(`${server.url}/api/conversations/${remote.id}/events`, {
+          method: 'POST',
+          headers: { 'X-Session-API-Key': API_KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ content: [{ type: 'text', text: 'sent meanwhile' }] }),
+        });
+        expect(sent.status).toBe(200);
+      }
+      return realFetch(input, init);
+    };
+    let failure: unknown;
+    try {
+      failure = await teleport(remote, { to: { persistenceDir, workspace } }).catch(
+        (error: unknown) => error,
+      );
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(late).toBe(true);
+    expect(failure).toMatchObject({ code: 'TELEPORT_SOURCE_CHANGED' });
+    // Nothing moved: the server copy runs on with the late message, the one here stays parked.
+    expect(remote.closed).toBe(false);
+    expect((await remote.refresh()).teleport ?? undefined).toBeUndefined();
+    const stillParked = await LocalConversation.open({
+      workspace,
+      persistenceDir,
+      conversationId: remote.id,
+    });
+    expect(stillParked.state.teleport).toMatchObject({ to: server.url });
+    await stillParked.close();
+    expect(await remote.run()).toBe('finished');
+
+    const back = await teleport(remote, { to: { persistenceDir, workspace } });
+    const texts = [...back.events]
+      .filter((event) => event.kind === 'MessageEvent' && event.source === 'user')
+      .map((event) => JSON.stringify(event));
+    expect(texts.filter((event) => event.includes('sent meanwhile'))).toHaveLength(1);
+    await back.sendMessage('Home.');
+    expect(await back.run()).toBe('finished');
+    await back.close();
   });
 
   it('does not overwrite local files changed since departure unless asked, and lists them', async () => {

@@ -18,6 +18,7 @@ import {
   type BundleProgress,
   type ConversationWorkspace,
   type EventListener,
+  type StoredEvent,
 } from '@ferry/sdk-core';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -100,18 +101,24 @@ const importResponseSchema = z.looseObject({
  * two copies never both write. A `TeleportEvent` at the destination marks the hop.
  *
  * - local -> remote (`to` is a `RemoteWorkspace`): exports a bundle of the conversation (and,
- *   with `includeWorkspace`, of its working directory), imports it on the server with `agent`,
- *   parks the local copy, and returns a `RemoteConversation` attached to it.
+ *   with `includeWorkspace`, of its working directory), parks the local copy, imports the
+ *   bundle on the server with `agent`, and returns a `RemoteConversation` attached to it.
  * - remote -> local (`to` is `{ persistenceDir, workspace }`): exports the bundle from the
- *   server, imports it into `persistenceDir` (replacing the copy it left parked there), opens
- *   it with `agent`, parks the server's copy, and returns the `LocalConversation`.
+ *   server, parks the server's copy (refused with `TELEPORT_SOURCE_CHANGED` if events were
+ *   appended there since the export), imports the bundle into `persistenceDir` (replacing the
+ *   copy it left parked there), opens it with `agent` and returns the `LocalConversation`.
  *
- * A teleport that fails half-way leaves the source runnable and the destination without the
- * conversation.
+ * The source is parked before the destination gets the conversation, so it is never runnable in
+ * two places, even if either process dies. A teleport that is refused leaves the source runnable
+ * and the destination without the conversation. One cut off after the parking (a crash, a lost
+ * answer: `TELEPORT_INCOMPLETE`) leaves it parked; calling `teleport` again the same way (on
+ * the parked copy, to the same server or folder) finds out whether it arrived and finishes the
+ * move.
  *
  * @throws ConversationRunningError (pause it first), ConversationTeleportedError,
  *   ToolsRemovedError / AgentKindMismatchError (an incompatible `agent`), BundleConflictError,
- *   BundleTooLargeError, RemoteServerError.
+ *   BundleTooLargeError, RemoteServerError, FerryError `TELEPORT_SOURCE_CHANGED` /
+ *   `TELEPORT_INCOMPLETE`.
  */
 export function teleport(
   conversation: LocalConversation,
@@ -167,12 +174,7 @@ async function toRemote(
 ): Promise<RemoteConversation> {
   const remote = options.to;
   if (conversation.closed) throw new ConversationClosedError(conversation.id);
-  const parked = conversation.state.teleport;
-  if (parked !== undefined && parked !== null) {
-    throw new ConversationTeleportedError(conversation.id, parked.to, parked.at);
-  }
   if (conversation.isRunning) throw new ConversationRunningError(conversation.id, 'teleport');
-  if (options.agent !== undefined) verifyAgent(options.agent, conversation.agent);
   const folder = conversation.persistenceDir;
   if (folder.startsWith('memory:')) {
     throw new FerryError(
@@ -186,10 +188,38 @@ async function toRemote(
       `includeWorkspace needs the conversation's files on this machine, but its workspace is a ${conversation.workspace.kind}.`,
     );
   }
+  const client = new HttpClient({
+    host: remote.host,
+    apiKey: remote.apiKey,
+    timeout: 60,
+    caller: 'teleport',
+  });
+  const attach = (events: readonly StoredEvent[]) =>
+    attachThere(remote, conversation.id, events, options);
+
+  const parked = conversation.state.teleport;
+  // An earlier teleport to this server was cut off after this copy was parked: the server
+  // decides. A live copy there means it arrived. Otherwise it is sent again, and this copy stays
+  // parked until the server has it or has refused it (an import of the first attempt may still
+  // be under way there, so "not there yet" is no reason to run here).
+  const resuming = parked !== undefined && parked !== null;
+  if (resuming) {
+    if (parked.to !== remote.host) {
+      throw new ConversationTeleportedError(conversation.id, parked.to, parked.at);
+    }
+    if ((await serverCopy(client, conversation.id)).live) {
+      const events = conversation.events.raw().slice();
+      await conversation.close();
+      return attach(events);
+    }
+  }
+  if (options.agent !== undefined) verifyAgent(options.agent, conversation.agent);
+
   const store = new LocalFileStore({ root: folder });
   const from = localPlace(resolve(folder, '..'));
   // Known once the export has read the log, before the bundle starts streaming.
   const totals: { events?: number } = {};
+  // The conversation's files are read now: the bundle is this snapshot, whatever happens later.
   const { manifest, stream } = await exportConversationBundle({
     store,
     ...(options.includeWorkspace === true
@@ -208,13 +238,28 @@ async function toRemote(
       }),
   });
   totals.events = manifest.event_count;
+  const events = conversation.events.raw().slice();
+  if (events.length !== manifest.event_count) {
+    stream.destroy();
+    throw new FerryError(
+      'TELEPORT_SOURCE_CHANGED',
+      `Conversation ${conversation.id} changed while it was being teleported (${manifest.event_count} ` +
+        `events exported, it now has ${events.length}); it stays here. Teleport it again.`,
+    );
+  }
+  // Parked before the server gets it: from here on at most one copy is ever runnable. A crash
+  // from now until the server's answer leaves it parked here; teleporting it to the same server
+  // again finds out whether it arrived there and finishes the move. (A resumed teleport sends
+  // the parked state; the server's arrival clears the mark there.)
+  if (!resuming) {
+    try {
+      await conversation.markTeleported({ to: remote.host, bundleId: manifest.bundle_id });
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+  }
 
-  const client = new HttpClient({
-    host: remote.host,
-    apiKey: remote.apiKey,
-    timeout: 60,
-    caller: 'teleport',
-  });
   // The agent (with its keys) goes in the body, never in a URL or a header.
   const body = multipartStream([
     ...(options.agent === undefined
@@ -238,59 +283,78 @@ async function toRemote(
     );
   } catch (error) {
     stream.destroy();
-    // No answer (the connection broke): the server may have committed the import anyway.
-    if (RemoteServerError.isInstance(error) && error.status === undefined) {
-      await removeUnconfirmedImport(client, conversation.id);
+    const answered = answeredWithoutImport(error);
+    // A conflict on a resumed teleport is the first attempt's import, committed meanwhile.
+    if (!answered || (resuming && BundleConflictError.isInstance(error))) {
+      const there = await serverCopy(client, conversation.id).catch(() => undefined);
+      if (there?.live === true) {
+        return finishDeparture(conversation, store, manifest, remote.host, events, options);
+      }
+      if (!answered) {
+        // No answer (the connection broke, the server died): it may still commit the import.
+        throw new FerryError(
+          'TELEPORT_INCOMPLETE',
+          `Teleporting conversation ${conversation.id} to ${remote.host} was cut off before the ` +
+            `server confirmed it: it stays parked here, so it never runs in two places. Teleport ` +
+            `it to ${remote.host} again to finish the move.`,
+          { cause: error },
+        );
+      }
     }
+    // The server refused it: it runs here, as before.
+    await conversation.updateState({ teleport: null });
     throw error;
   }
+  return finishDeparture(conversation, store, manifest, remote.host, events, options);
+}
 
-  // Two runnable copies must never exist: if this copy cannot be parked, take the server's back.
-  const withdraw = () =>
-    client
-      .json({
-        method: 'DELETE',
-        path: `/api/conversations/${conversation.id}`,
-        context: { conversationId: conversation.id },
-      })
-      .catch(() => undefined);
-  const events = conversation.events.raw().slice();
-  if (events.length !== manifest.event_count) {
-    await withdraw();
-    throw new FerryError(
-      'TELEPORT_SOURCE_CHANGED',
-      `Conversation ${conversation.id} changed while it was being teleported (${manifest.event_count} ` +
-        `events left, it now has ${events.length}); it stays here. Teleport it again.`,
-    );
-  }
-  try {
-    await conversation.markTeleported({ to: remote.host, bundleId: manifest.bundle_id });
-  } catch (error) {
-    await withdraw();
-    throw error;
-  }
+/** The local copy stays parked: closes it and attaches to the server's. */
+async function finishDeparture(
+  conversation: LocalConversation,
+  store: LocalFileStore,
+  manifest: BundleManifest,
+  host: string,
+  events: readonly StoredEvent[],
+  options: TeleportOptions<RemoteWorkspace>,
+): Promise<RemoteConversation> {
   if (options.includeWorkspace === true) {
     // Without this record, coming back treats every differing local file as a conflict.
-    await writeDeparture(store, manifest, remote.host).catch(() => undefined);
+    await writeDeparture(store, manifest, host).catch(() => undefined);
   }
   await conversation.close();
+  return attachThere(options.to, conversation.id, events, options);
+}
 
+async function attachThere(
+  remote: RemoteWorkspace,
+  conversationId: string,
+  events: readonly StoredEvent[],
+  options: TeleportOptions<RemoteWorkspace>,
+): Promise<RemoteConversation> {
   try {
     return await RemoteConversation.attachWithEvents({
       host: remote.host,
       ...(remote.apiKey === undefined ? {} : { apiKey: remote.apiKey }),
-      conversationId: conversation.id,
+      conversationId,
       events,
       ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     });
   } catch (error) {
     throw new FerryError(
       'TELEPORT_ATTACH_FAILED',
-      `Conversation ${conversation.id} now lives on ${remote.host}, but attaching to it failed: ` +
+      `Conversation ${conversationId} now lives on ${remote.host}, but attaching to it failed: ` +
         `${error instanceof Error ? error.message : String(error)}. Attach with RemoteConversation.attach().`,
       { cause: error },
     );
   }
+}
+
+/** True when the server answered the import with an error (so it did not import it). */
+function answeredWithoutImport(error: unknown): boolean {
+  if (!FerryError.isInstance(error)) return false;
+  if (RemoteServerError.isInstance(error)) return error.status !== undefined;
+  // Every other Ferry error of the client is the typed form of a server's answer.
+  return true;
 }
 
 async function toLocal(
@@ -299,20 +363,27 @@ async function toLocal(
 ): Promise<LocalConversation> {
   const { persistenceDir, workspace } = options.to;
   if (conversation.closed) throw new ConversationClosedError(conversation.id);
-  const parked = conversation.state.teleport;
-  if (parked !== undefined && parked !== null) {
-    throw new ConversationTeleportedError(conversation.id, parked.to, parked.at);
-  }
-  const current = await conversation.refresh();
-  if (current.execution_status === 'running') {
-    throw new ConversationRunningError(conversation.id, 'teleport');
-  }
-  if (options.agent !== undefined) verifyAgent(options.agent, current.agent);
   const id = conversation.id;
   const root = new LocalFileStore({ root: persistenceDir });
   const folder = root.scope(conversationFolderName(id));
   const place = localPlace(persistenceDir);
   const includeWorkspace = options.includeWorkspace === true;
+  const current = await conversation.refresh();
+  const parked = current.teleport;
+  // An earlier teleport back here was cut off after the server's copy was parked for here.
+  const resuming = parked !== undefined && parked !== null;
+  if (resuming && parked.to !== place) {
+    throw new ConversationTeleportedError(id, parked.to, parked.at);
+  }
+  if (!resuming && current.execution_status === 'running') {
+    throw new ConversationRunningError(id, 'teleport');
+  }
+  if (options.agent !== undefined) verifyAgent(options.agent, current.agent);
+  if (resuming && (await localCopyIsLive(folder))) {
+    // It had arrived: only the hand-over was left.
+    await closeAsDeparted(conversation, { to: place, at: parked.at });
+    return openHere(id, options, conversation.host, undefined);
+  }
 
   const client = new HttpClient({
     host: conversation.host,
@@ -340,68 +411,96 @@ async function toLocal(
         });
       }
     }
-    await importConversationBundle({
-      source: bundle,
-      store: root,
-      ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
-      // Conflicts were checked above: what is left to replace is the parked copy and files
-      // only the other side changed.
-      overwrite: true,
-      onProgress: (progress) =>
-        options.onProgress?.({
-          stage: 'import',
-          bytes: progress.bytes,
-          ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
-          events: progress.events ?? 0,
-          totalEvents: manifest.event_count,
-        }),
-    });
+    // Parked on the server before it is written here, and only if nothing was appended there
+    // since the export: from here on at most one copy is ever runnable. A crash from now until
+    // the import below is done leaves it parked there for here; teleporting it back again
+    // finishes the move.
+    if (!resuming) await markServerCopy(client, id, place, manifest);
     try {
-      await markServerCopy(client, id, place, manifest);
-    } catch (error) {
-      await root.remove(conversationFolderName(id), { recursive: true }).catch(() => undefined);
-      throw error;
-    }
-    await closeAsDeparted(conversation, { to: place, at: new Date().toISOString() });
-    let local: LocalConversation;
-    try {
-      local = await LocalConversation.open({
-        ...(options.agent === undefined ? {} : { agent: options.agent }),
-        workspace,
-        persistenceDir,
-        conversationId: id,
-        ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+      await importConversationBundle({
+        source: bundle,
+        store: root,
+        ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
+        // Conflicts were checked above: what is left to replace is the parked copy and files
+        // only the other side changed.
+        overwrite: true,
+        onProgress: (progress) =>
+          options.onProgress?.({
+            stage: 'import',
+            bytes: progress.bytes,
+            ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
+            events: progress.events ?? 0,
+            totalEvents: manifest.event_count,
+          }),
       });
     } catch (error) {
       throw new FerryError(
-        'TELEPORT_OPEN_FAILED',
-        `Conversation ${id} now lives in ${persistenceDir}, but opening it failed: ` +
-          `${error instanceof Error ? error.message : String(error)}. Open it with LocalConversation.open().`,
+        'TELEPORT_INCOMPLETE',
+        `Conversation ${id} is parked on ${conversation.host} for ${place}, but writing it here ` +
+          `failed: ${error instanceof Error ? error.message : String(error)}. Teleport it back again to finish the move.`,
         { cause: error },
       );
     }
-    await local.recordArrival({ from: conversation.host, to: place, bundleId: manifest.bundle_id });
-    return local;
+    await closeAsDeparted(conversation, { to: place, at: new Date().toISOString() });
+    return await openHere(id, options, conversation.host, manifest.bundle_id);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
-/**
- * After an import whose answer was lost: a live (not parked) copy of the conversation on the
- * server can only be the one this import made, and the local copy stays the one that runs, so
- * the server's is deleted. Best effort: a server that is gone keeps nothing it did not commit.
- */
-async function removeUnconfirmedImport(client: HttpClient, id: string): Promise<void> {
+/** Opens the conversation that arrived here and records the hop. */
+async function openHere(
+  id: string,
+  options: TeleportOptions<LocalDestination>,
+  from: string,
+  bundleId: string | undefined,
+): Promise<LocalConversation> {
+  const { persistenceDir, workspace } = options.to;
+  let local: LocalConversation;
+  try {
+    local = await LocalConversation.open({
+      ...(options.agent === undefined ? {} : { agent: options.agent }),
+      workspace,
+      persistenceDir,
+      conversationId: id,
+      ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    });
+  } catch (error) {
+    throw new FerryError(
+      'TELEPORT_OPEN_FAILED',
+      `Conversation ${id} now lives in ${persistenceDir}, but opening it failed: ` +
+        `${error instanceof Error ? error.message : String(error)}. Open it with LocalConversation.open().`,
+      { cause: error },
+    );
+  }
+  const place = localPlace(persistenceDir);
+  if (bundleId !== undefined) {
+    await local.recordArrival({ from, to: place, bundleId });
+  } else if (local.state.teleport !== undefined && local.state.teleport !== null) {
+    await local.updateState({ teleport: null });
+  }
+  return local;
+}
+
+/** Whether the conversation on the server is there and runnable (not parked). */
+async function serverCopy(client: HttpClient, id: string): Promise<{ live: boolean }> {
   try {
     const state = conversationStateSchema.parse(
       await client.json({ path: `/api/conversations/${id}`, timeout: 10 }),
     );
-    if (state.teleport !== undefined && state.teleport !== null) return;
-    await client.json({ method: 'DELETE', path: `/api/conversations/${id}`, timeout: 10 });
-  } catch {
-    // Unreachable or unknown: nothing to remove.
+    return { live: state.teleport === undefined || state.teleport === null };
+  } catch (error) {
+    if (RemoteServerError.isInstance(error) && error.status === 404) return { live: false };
+    throw error;
   }
+}
+
+/** Whether this machine holds a runnable (not parked) copy of the conversation. */
+async function localCopyIsLive(folder: LocalFileStore): Promise<boolean> {
+  const text = await folder.readText(BASE_STATE_FILE);
+  if (text === undefined) return false;
+  const state = conversationStateSchema.safeParse(JSON.parse(text));
+  return state.success && (state.data.teleport === undefined || state.data.teleport === null);
 }
 
 /** Refuses to replace a local copy that is not the one this conversation left parked here. */
@@ -452,17 +551,34 @@ async function download(
   await pipeline(source, createWriteStream(file));
 }
 
-/** Parks the server's copy: from now on it refuses to run, saying where it went. */
+/**
+ * Parks the server's copy: from now on it refuses to run, saying where it went. The server
+ * refuses (409 `BUNDLE_SOURCE_CHANGED`) when events were appended there since the export.
+ */
 async function markServerCopy(
   client: HttpClient,
   id: string,
   to: string,
   manifest: BundleManifest,
 ): Promise<void> {
-  await client.json({
-    method: 'POST',
-    path: `/api/conversations/${id}/mark_teleported`,
-    json: { to, bundle_id: manifest.bundle_id },
-    context: { conversationId: id, operation: 'mark the conversation teleported' },
-  });
+  try {
+    await client.json({
+      method: 'POST',
+      path: `/api/conversations/${id}/mark_teleported`,
+      json: { to, bundle_id: manifest.bundle_id, event_count: manifest.event_count },
+      context: { conversationId: id, operation: 'mark the conversation teleported' },
+    });
+  } catch (error) {
+    // Parked for here already: an earlier request of this teleport got through.
+    if (ConversationTeleportedError.isInstance(error) && error.to === to) return;
+    if (RemoteServerError.isInstance(error) && error.serverCode === 'BUNDLE_SOURCE_CHANGED') {
+      throw new FerryError(
+        'TELEPORT_SOURCE_CHANGED',
+        `Conversation ${id} changed on ${client.host} while it was being teleported (events were ` +
+          `appended after the export of ${manifest.event_count}); it stays there. Teleport it again.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
