@@ -64,6 +64,30 @@ describe('startServer', () => {
     expect(docs.headers.get('content-type')).toContain('text/html');
   });
 
+  it('answers 401 to a WebSocket upgrade of a REST route without a key, and still closes', async () => {
+    await using dir = await createTemporaryDirectory();
+    const started = await startServer({ port: 0, dataDir: dir.path, apiKey: 'k' });
+    server = started;
+    const refused = new WebSocket(`ws://127.0.0.1:${started.port}/api/conversations`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      refused.once('unexpected-response', (_request, response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      refused.once('open', () => resolve(101));
+      refused.once('error', () => resolve(undefined));
+    });
+    refused.terminate();
+    expect(status).toBe(401);
+    // The refused upgrade's socket must not hold the server open.
+    server = undefined;
+    const closed = await Promise.race([
+      started.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+    ]);
+    expect(closed).toBe('closed');
+  });
+
   it('closes idle conversations and opens them again on use; listing never opens them', async () => {
     await using dir = await createTemporaryDirectory();
     await using llm = await startScriptedLLMServer({ script: [] });

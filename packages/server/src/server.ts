@@ -101,9 +101,12 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installJsonBodyParser(app);
   installErrorHandlers(app);
+  // Before the auth hook: the plugin's own onRequest hook marks upgrade requests so that it
+  // closes their socket once answered; a 401 from the auth hook first left the socket open, and
+  // close() waited for it forever.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   installAuthHook(app, apiKeys);
   await registerOpenApi(app, { version });
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   const conversations = await ConversationManager.start({
     dataDir,
