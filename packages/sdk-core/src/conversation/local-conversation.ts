@@ -5,6 +5,10 @@ import { AgentKindMismatchError } from '../errors/agent-kind-mismatch-error';
 import { AgentRequiredError } from '../errors/agent-required-error';
 import { ConversationClosedError } from '../errors/conversation-closed-error';
 import { ConversationIdMismatchError } from '../errors/conversation-id-mismatch-error';
+import {
+  ConversationChangedSinceExportError,
+  type ExportedExtent,
+} from '../errors/conversation-changed-since-export-error';
 import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
 import { FerryError } from '../errors/ferry-error';
 import { ToolsRemovedError } from '../errors/tools-removed-error';
@@ -519,16 +523,35 @@ export class LocalConversation {
   /**
    * Records that the conversation now lives elsewhere (after a teleport): from now on this
    * copy refuses to run or write, with `ConversationTeleportedError` saying where it went.
+   * With `exported` (the event count and/or last event id of the bundle that left), it refuses
+   * with `ConversationChangedSinceExportError` and stays runnable when events were appended
+   * since; appends still queued when it parks are refused, so none lands after the parking.
    */
-  async markTeleported(destination: { to: string; bundleId?: string }): Promise<void> {
+  async markTeleported(
+    destination: { to: string; bundleId?: string },
+    exported?: ExportedExtent,
+  ): Promise<void> {
     this.#assertWritable();
     if (this.#running !== undefined) throw new ConversationRunningError(this.id, 'teleport');
-    await this.updateState({
-      teleport: {
-        to: destination.to,
-        at: new Date().toISOString(),
-        ...(destination.bundleId === undefined ? {} : { bundle_id: destination.bundleId }),
-      },
+    // In the log's write queue: no append lands between the check and the parking, and every
+    // append queued after it is refused (see appendEvents).
+    await this.#log.exclusive(async () => {
+      this.#assertWritable();
+      const actual = { eventCount: this.#log.length, lastEventId: this.#log.at(-1)?.id };
+      if (
+        exported !== undefined &&
+        ((exported.eventCount !== undefined && exported.eventCount !== actual.eventCount) ||
+          (exported.lastEventId !== undefined && exported.lastEventId !== actual.lastEventId))
+      ) {
+        throw new ConversationChangedSinceExportError(this.id, exported, actual);
+      }
+      await this.updateState({
+        teleport: {
+          to: destination.to,
+          at: new Date().toISOString(),
+          ...(destination.bundleId === undefined ? {} : { bundle_id: destination.bundleId }),
+        },
+      });
     });
   }
 
@@ -758,7 +781,8 @@ export class LocalConversation {
   async appendEvents(events: readonly Event[]): Promise<void> {
     this.#assertOpen();
     if (events.length === 0) return;
-    await this.#log.appendMany(events);
+    // Checked when the append's turn comes: a copy parked meanwhile by a teleport takes no more.
+    await this.#log.appendMany(events, { precondition: () => this.#assertWritable() });
     for (const event of events) {
       this.#notify(event);
       this.#stream.push(event);

@@ -206,7 +206,16 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
    * `EVENT_LOG_WRITE_FAILED` (wrapping the cause) when the write fails, and `EVENT_LOG_CLOSED`
    * after `close()`. On rejection no event of the call was added.
    */
-  appendMany(events: readonly StoredEvent[]): Promise<void> {
+  appendMany(
+    events: readonly StoredEvent[],
+    options: {
+      /**
+       * Called when the append's turn comes, just before writing; throwing refuses the append
+       * (nothing written). For conditions that tasks queued before it may change.
+       */
+      precondition?: () => void;
+    } = {},
+  ): Promise<void> {
     let prepared: PreparedEvent[];
     try {
       // Serialised now, so later changes to the caller's objects do not reach the log.
@@ -214,7 +223,21 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return this.enqueue(() => this.write(prepared));
+    return this.enqueue(() => {
+      options.precondition?.();
+      return this.write(prepared);
+    });
+  }
+
+  /**
+   * Runs `task` in the log's write queue: after the appends called before it, and before those
+   * called after it, so no append lands while it runs.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    let value!: T;
+    return this.enqueue(async () => {
+      value = await task();
+    }).then(() => value);
   }
 
   /**

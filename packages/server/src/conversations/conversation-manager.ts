@@ -17,6 +17,7 @@ import {
   type FileStore,
   type MessageContent,
   type ToolDefinition,
+  type ExportedExtent,
 } from '@ferry/sdk-core';
 import { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
@@ -518,12 +519,18 @@ export class ConversationManager {
 
   /**
    * Parks the conversation here after it teleported to `to`: it refuses to run or change
-   * (`ConversationTeleportedError`, 409 with `to`) until a bundle of it is imported back.
+   * (`ConversationTeleportedError`, 409 with `to`) until a bundle of it is imported back. With
+   * `exported`, refuses (`ConversationChangedSinceExportError`, 409) when events were appended
+   * since that export, and the conversation stays here.
    */
-  async markTeleported(id: string, destination: { to: string; bundleId?: string }): Promise<void> {
+  async markTeleported(
+    id: string,
+    destination: { to: string; bundleId?: string },
+    exported?: ExportedExtent,
+  ): Promise<void> {
     await this.use(id, async (entry) => {
       await entry.settle();
-      await entry.conversation.markTeleported(destination);
+      await entry.conversation.markTeleported(destination, exported);
     });
   }
 

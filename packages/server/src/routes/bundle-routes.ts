@@ -89,37 +89,6 @@ const markTeleportedRequestSchema = z.object({
     .describe('Precondition: the id of the last event the exported bundle holds'),
 });
 
-/**
- * `mark_teleported` was refused: events were appended to the conversation between the export
- * of the bundle and the parking, so the bundle would lose them. The conversation stays here,
- * running as before; export it again and retry.
- */
-export class ConversationChangedSinceExportError extends FerryError {
-  constructor(
-    readonly conversationId: string,
-    readonly expected: { eventCount?: number; lastEventId?: string },
-    readonly actual: { eventCount: number; lastEventId: string | undefined },
-  ) {
-    super(
-      'BUNDLE_SOURCE_CHANGED',
-      `Conversation ${conversationId} changed since its bundle was exported (the bundle holds ` +
-        `${expected.eventCount ?? 'an unknown number of'} events up to ` +
-        `${expected.lastEventId ?? 'an unknown event'}, it now has ${actual.eventCount} up to ` +
-        `${actual.lastEventId ?? 'none'}); it was not parked and stays here. Export it again.`,
-    );
-  }
-
-  protected override details() {
-    return {
-      conversation_id: this.conversationId,
-      expected_event_count: this.expected.eventCount ?? null,
-      expected_last_event_id: this.expected.lastEventId ?? null,
-      event_count: this.actual.eventCount,
-      last_event_id: this.actual.lastEventId ?? null,
-    };
-  }
-}
-
 function parseAgent(json: string, location: (string | number)[]): AgentInput {
   let value: unknown;
   try {
@@ -323,36 +292,13 @@ export async function bundleRoutes(
         ...(body.event_count === undefined ? {} : { eventCount: body.event_count }),
         ...(body.last_event_id === undefined ? {} : { lastEventId: body.last_event_id }),
       };
-      if (expected.eventCount === undefined && expected.lastEventId === undefined) {
-        await manager.markTeleported(request.params.conversation_id, destination);
-        return { success: true };
-      }
-      await manager.use(request.params.conversation_id, async (entry) => {
-        await entry.settle();
-        const conversation = entry.conversation;
-        const changed = (): ConversationChangedSinceExportError | undefined => {
-          const actual = {
-            eventCount: conversation.events.length,
-            lastEventId: conversation.events.at(-1)?.id,
-          };
-          const differs =
-            (expected.eventCount !== undefined && expected.eventCount !== actual.eventCount) ||
-            (expected.lastEventId !== undefined && expected.lastEventId !== actual.lastEventId);
-          return differs
-            ? new ConversationChangedSinceExportError(conversation.id, expected, actual)
-            : undefined;
-        };
-        const before = changed();
-        if (before !== undefined) throw before;
-        await conversation.markTeleported(destination);
-        // An append that was already under way when the conversation was parked lands in the
-        // log all the same: then the park is undone, and the conversation stays here.
-        const after = changed();
-        if (after !== undefined) {
-          await conversation.updateState({ teleport: null });
-          throw after;
-        }
-      });
+      await manager.markTeleported(
+        request.params.conversation_id,
+        destination,
+        expected.eventCount === undefined && expected.lastEventId === undefined
+          ? undefined
+          : expected,
+      );
       return { success: true };
     },
   );
