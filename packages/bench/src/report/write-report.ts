@@ -679,7 +679,7 @@ function readingSection(results: BenchResults, list: readonly Bar[]): string {
         `a raw upload of the bundle, which takes only ${formatNumber(teleport10k.rawUpload.median)} ms ` +
         `over loopback: the bar is ${met ? 'met' : 'not met'}. The export alone takes ` +
         `${formatNumber(teleport10k.export.median)} ms (every line of the log read and checked, ` +
-        "every file hashed, the tar gzip-compressed at zlib's default level) and the upload + " +
+        "every file hashed, the tar gzip-compressed at zlib's fastest level) and the upload + " +
         `import alone ${formatNumber(teleport10k.import.median)} ms (the server decompresses the ` +
         'bundle, checks every checksum and every event, writes and syncs the files, then opens the ' +
         'conversation to record its arrival); parking the local copy and attaching to the ' +
