@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
+import { diskState } from './hostile-client';
 
 const API_KEY = 'hostile-input-key';
 const BODY_LIMIT = 64 * 1024;
@@ -13,23 +14,9 @@ let dir: TemporaryDirectory;
 let server: FerryServer;
 let inputsTried = 0;
 
-/** Every file under the data dir and workspace root, with a hash of its bytes. */
-async function diskState(): Promise<Record<string, string>> {
-  const state: Record<string, string> = {};
-  for (const root of ['data', 'workspaces', 'outside']) {
-    const base = join(dir.path, root);
-    for (const entry of await readdir(base, { recursive: true, withFileTypes: true })) {
-      const path = join(entry.parentPath, entry.name);
-      state[path] = entry.isFile()
-        ? createHash('sha256')
-            .update(await readFile(path))
-            .digest('hex')
-        : entry.isSymbolicLink()
-          ? 'symlink'
-          : 'dir';
-    }
-  }
-  return state;
+/** Every file under the data dir, the workspace root and a folder beside them, hashed. */
+function diskStateHere(): Promise<Record<string, string>> {
+  return diskState(['data', 'workspaces', 'outside'].map((root) => join(dir.path, root)));
 }
 
 interface Attempt {
@@ -56,11 +43,11 @@ async function send(attempt: Attempt): Promise<number> {
 
 /** Sends the attempt and checks it gets a 4xx and leaves the disk as it was. */
 async function expectRefused(attempt: Attempt): Promise<number> {
-  const before = await diskState();
+  const before = await diskStateHere();
   const status = await send(attempt);
   expect(status, `${attempt.method} ${attempt.path.slice(0, 80)}`).toBeGreaterThanOrEqual(400);
   expect(status, `${attempt.method} ${attempt.path.slice(0, 80)}`).toBeLessThan(500);
-  expect(await diskState()).toEqual(before);
+  expect(await diskStateHere()).toEqual(before);
   return status;
 }
 
