@@ -99,6 +99,26 @@ describe('hostile input: a 4xx and nothing changed on disk', () => {
       'an agent without an LLM',
       json('POST', '/api/conversations', '{"agent": {"kind": "Agent", "tools": "all"}}'),
     ],
+    [
+      'an agent of an unknown kind',
+      json('POST', '/api/conversations', '{"agent": {"kind": "EvilAgent", "llm": {"model": "m"}}}'),
+    ],
+    [
+      'a condenser of an unknown kind',
+      json(
+        'POST',
+        '/api/conversations',
+        '{"agent": {"kind": "Agent", "llm": {"model": "m"}, "condenser": {"kind": "Shredder"}}}',
+      ),
+    ],
+    [
+      'a confirmation policy of an unknown kind',
+      json(
+        'POST',
+        '/api/conversations',
+        '{"agent": {"kind": "Agent", "llm": {"model": "m"}}, "confirmation_policy": {"kind": "Yolo"}}',
+      ),
+    ],
     ['a JSON array', json('POST', '/api/conversations', '[1,2,3]')],
     ['a JSON null', json('POST', '/api/conversations', 'null')],
     [

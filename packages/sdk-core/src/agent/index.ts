@@ -20,6 +20,11 @@ export type {
   ToolSpec,
 } from './agent-schema';
 export { planResume, verifyAgent } from './verify-agent';
+export {
+  RUNNABLE_AGENT_KINDS,
+  RUNNABLE_CONDENSER_KINDS,
+  assertRunnableAgent,
+} from './runnable-agent';
 export type { ResumeChange, ResumePlan, ResumeProblem } from './verify-agent';
 export {
   LLMContextBuilder,

@@ -47,6 +47,7 @@ import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector
 import { ConversationRunningError } from '../errors/conversation-running-error';
 import { McpToolProvider } from '../mcp/mcp-tool-provider';
 import { LLMContextBuilder } from '../agent/build-messages';
+import { assertRunnableAgent } from '../agent/runnable-agent';
 import { callLLM, providerIdentity, type LanguageModelFactory } from '../llm/call-llm';
 import type { ResumePlan } from '../agent/verify-agent';
 import type { SecretSource } from './state-schema';
@@ -252,6 +253,11 @@ export class LocalConversation {
     const root = options.store ?? rootStore(options.persistenceDir);
     const store = root.scope(conversationFolderName(id));
     const warn = options.onWarning ?? ((message: string) => console.warn(`[ferry] ${message}`));
+    // Before anything is written: a conversation that could not run as asked is not created. (A
+    // resume checks the kinds after verifying the agent, so a changed kind is reported as such.)
+    if (options.agent !== undefined && !(await store.exists(BASE_STATE_FILE))) {
+      assertRunnableAgent(agentSchema.parse(options.agent));
+    }
     const lock = await ConversationLock.acquire({ store, onWarning: warn });
     try {
       const cipher = resolveSecretCipher(options.secretKey);
@@ -448,7 +454,7 @@ export class LocalConversation {
    * removed), recorded as a `ConversationStateUpdateEvent` with key `agent` (secrets redacted),
    * effective from the next LLM call. Not while running.
    *
-   * @throws AgentKindMismatchError, ToolsRemovedError, ConversationRunningError.
+   * @throws AgentKindMismatchError, ToolsRemovedError, UnsupportedKindError, ConversationRunningError.
    */
   async setAgent(agent: AgentInput): Promise<ResumePlan> {
     this.#assertWritable();
@@ -878,6 +884,7 @@ function verifiedAgent(runtime: AgentInput, persisted: Agent): Agent {
     }
     throw new ToolsRemovedError(problem.removed);
   }
+  assertRunnableAgent(plan.agent);
   return plan.agent;
 }
 

@@ -5,6 +5,7 @@ export { ConversationIdMismatchError } from './conversation-id-mismatch-error';
 export { ConversationLockedError } from './conversation-locked-error';
 export type { LockOwner } from './conversation-locked-error';
 export { ConversationTeleportedError } from './conversation-teleported-error';
+export { UnsupportedKindError } from './unsupported-kind-error';
 export { ConversationChangedSinceExportError } from './conversation-changed-since-export-error';
 export type { ExportedExtent } from './conversation-changed-since-export-error';
 export { CorruptEventLogError } from './corrupt-event-log-error';

@@ -18,6 +18,8 @@ import {
   type MessageContent,
   type ToolDefinition,
   type ExportedExtent,
+  assertRunnableAgent,
+  parseAgent,
 } from '@ferry/sdk-core';
 import { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
@@ -339,6 +341,8 @@ export class ConversationManager {
     if (pending !== undefined) await pending.catch(() => undefined);
     const existing = await this.#recordOf(id);
     if (existing !== undefined) return { record: existing, created: false };
+    // Before the workspace folder is made: an agent it could not run creates nothing.
+    assertRunnableAgent(parseAgent(input.agent));
 
     const creating = this.#create(id, input);
     this.#opening.set(id, creating);

@@ -42,6 +42,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // Well-formed but not acceptable.
   VALIDATION_ERROR: 422,
   AGENT_KIND_MISMATCH: 422,
+  UNSUPPORTED_KIND: 422,
   TOOLS_REMOVED: 422,
   AGENT_REQUIRED: 422,
   INVALID_EVENT: 422,
