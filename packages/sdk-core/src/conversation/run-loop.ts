@@ -378,14 +378,24 @@ export function effectiveCondenser(
   });
 }
 
-/** True when a `CondensationRequest` came after the last `Condensation`. */
-function condensationRequested(events: Iterable<AnyEvent>): boolean {
-  let requested = false;
-  for (const event of events) {
-    if (event.kind === 'CondensationRequest') requested = true;
-    else if (event.kind === 'Condensation') requested = false;
+/** How far {@link condensationRequested} has read each event list, and what it found. */
+const condensationScans = new WeakMap<EventList, { read: number; requested: boolean }>();
+
+/**
+ * True when a `CondensationRequest` came after the last `Condensation`. Reads only the events
+ * appended since its last call on the same list (the log only grows).
+ */
+function condensationRequested(events: EventList): boolean {
+  let scan = condensationScans.get(events);
+  if (scan === undefined || scan.read > events.length) scan = { read: 0, requested: false };
+  for (let index = scan.read; index < events.length; index += 1) {
+    const kind = events.at(index)?.kind;
+    if (kind === 'CondensationRequest') scan.requested = true;
+    else if (kind === 'Condensation') scan.requested = false;
   }
-  return requested;
+  scan.read = events.length;
+  condensationScans.set(events, scan);
+  return scan.requested;
 }
 
 /**
@@ -469,7 +479,11 @@ export async function runLoop(host: RunHost, controls: RunControls): Promise<Exe
  * the LLM gets a nudge; the next time the run stops (true) with a `ConversationErrorEvent`.
  */
 async function checkStuck(host: RunHost): Promise<boolean> {
-  const events = [...host.eventsSnapshot()];
+  // The patterns are in the last few steps: a bounded tail keeps a step's cost flat however
+  // long the history (a step writes 3 or 4 events).
+  const all = host.eventsSnapshot();
+  const window = 20 * Math.max(...Object.values(host.stuckThresholds)) + 20;
+  const events = all.slice(Math.max(0, all.length - window));
   const verdict = detectStuck(events, host.stuckThresholds);
   if (verdict === undefined) return false;
   let nudged = false;

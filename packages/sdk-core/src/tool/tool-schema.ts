@@ -19,13 +19,20 @@ export type JsonSchemaObject = Record<string, unknown>;
 
 /** The JSON schema the LLM sees for a tool: its parameters plus `security_risk` and `summary`. */
 export function toolInputJsonSchema(tool: ToolDefinition): JsonSchemaObject {
+  const cached = inputSchemas.get(tool);
+  // A copy: callers (and providers) may change what they get.
+  if (cached !== undefined) return structuredClone(cached);
   const schema = z.toJSONSchema(tool.parameters.extend(toolCallAnnotationsSchema.shape), {
     target: 'draft-7',
     io: 'input',
   }) as JsonSchemaObject;
   delete schema.$schema;
-  return schema;
+  inputSchemas.set(tool, schema);
+  return structuredClone(schema);
 }
+
+/** Input schemas by tool: made once per tool (a step offers every tool, every time). */
+const inputSchemas = new WeakMap<ToolDefinition, JsonSchemaObject>();
 
 /** Splits validated arguments into the tool's own and the annotations. */
 export function splitAnnotations(args: Record<string, unknown>): {
