@@ -482,7 +482,8 @@ async function checkStuck(host: RunHost): Promise<boolean> {
   // The patterns are in the last few steps: a bounded tail keeps a step's cost flat however
   // long the history (a step writes 3 or 4 events).
   const all = host.eventsSnapshot();
-  const window = 20 * Math.max(...Object.values(host.stuckThresholds)) + 20;
+  const { repeatedAction, repeatedError, monologue, alternation } = host.stuckThresholds;
+  const window = 20 * Math.max(repeatedAction, repeatedError, monologue, alternation) + 20;
   const events = all.slice(Math.max(0, all.length - window));
   const verdict = detectStuck(events, host.stuckThresholds);
   if (verdict === undefined) return false;
