@@ -750,7 +750,7 @@ export function writeReport(results: BenchResults): string {
     '',
     '```sh',
     'npx -y pnpm@10.34.8 install --frozen-lockfile',
-    'npx -y pnpm@10.34.8 bench              # full run, writes BENCHMARKS.md (about 10 minutes on 2 cores)',
+    'npx -y pnpm@10.34.8 bench              # full run, writes BENCHMARKS.md (about 5 minutes on 2 cores)',
     'npx -y pnpm@10.34.8 bench -- --quick   # one-minute smoke run, prints the report, writes nothing',
     '```',
     '',
