@@ -59,6 +59,12 @@ export interface ImportBundleOptions extends BundleReadLimits {
   overwrite?: boolean;
   /** Told as the bundle's files are checked and staged. */
   onProgress?: (progress: BundleProgress) => void;
+  /**
+   * Import the conversation parked, as living at `to` (its state's `teleport`, with this
+   * bundle's id), in the same write as the rest: it is never runnable here before the caller
+   * clears the mark (a teleport confirming the arrival).
+   */
+  parkedFor?: { to: string };
 }
 
 /** What {@link importConversationBundle} imported. */
@@ -128,6 +134,7 @@ export async function importConversationBundle(
       staging,
       withWorkspace: options.workspaceDir !== undefined,
       onProgress: options.onProgress,
+      parkedFor: options.parkedFor,
     });
 
     // Before anything outside the staging folder changes, the conversation it replaces (if
@@ -297,6 +304,7 @@ interface ExtractInput {
   staging: FileStore;
   withWorkspace: boolean;
   onProgress: ((progress: BundleProgress) => void) | undefined;
+  parkedFor: { to: string } | undefined;
 }
 
 /** Checks every entry against the manifest and writes it to the staging store. */
@@ -331,7 +339,18 @@ async function extract(input: ExtractInput): Promise<void> {
     const phase = phaseOf(entry.path);
     if (phase === 'events') countEvents(entry, events, ids);
     if (entry.path === BASE_STATE_FILE) checkState(entry.data, manifest.conversation_id);
-    if (phase !== 'workspace') {
+    if (entry.path === BASE_STATE_FILE && input.parkedFor !== undefined) {
+      const state = JSON.parse(Buffer.from(entry.data).toString('utf8')) as Record<string, unknown>;
+      const teleport = {
+        to: input.parkedFor.to,
+        at: new Date().toISOString(),
+        bundle_id: manifest.bundle_id,
+      };
+      await staging.writeAtomic(
+        `conversation/${entry.path}`,
+        `${JSON.stringify({ ...state, teleport }, null, 2)}\n`,
+      );
+    } else if (phase !== 'workspace') {
       await staging.writeAtomic(`conversation/${entry.path}`, entry.data);
     } else if (input.withWorkspace) {
       await staging.writeAtomic(

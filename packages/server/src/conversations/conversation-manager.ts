@@ -89,8 +89,11 @@ export interface ImportBundleInput {
   workingDir?: string | undefined;
   /** Replace a conversation with the same id that is not parked here by a teleport. */
   overwrite?: boolean | undefined;
-  /** Record the arrival as a `TeleportEvent` from `from` to `to`. */
-  arrival?: { from: string; to: string } | undefined;
+  /**
+   * Record the arrival as a `TeleportEvent` from `from` to `to`; with `pending`, leave it parked
+   * (still living at `from`) until {@link ConversationManager.confirmArrival}.
+   */
+  arrival?: { from: string; to: string; pending?: boolean | undefined } | undefined;
   /** Most uncompressed bytes of the bundle. */
   maxBytes?: number | undefined;
 }
@@ -486,10 +489,13 @@ export class ConversationManager {
       id,
       input.workingDir ?? existing?.workspace.working_dir,
     );
+    const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
     await importConversationBundle({
       source: input.file,
       store: this.#rootStore(),
       overwrite: exists,
+      // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
+      ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
       ...limits,
       ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
     });
@@ -516,9 +522,36 @@ export class ConversationManager {
       throw error;
     }
     const entry = this.#register(conversation, workspace);
-    if (input.arrival !== undefined) {
-      await entry.conversation.recordArrival({ ...input.arrival, bundleId: manifest.bundle_id });
+    const arrival = input.arrival;
+    if (arrival !== undefined && arrival.pending !== true) {
+      await entry.conversation.recordArrival({
+        from: arrival.from,
+        to: arrival.to,
+        bundleId: manifest.bundle_id,
+      });
     }
+  }
+
+  /**
+   * Makes a conversation imported pending runnable here and records its arrival from where it
+   * was parked for. Idempotent: a conversation already live here is left as it is.
+   *
+   * @throws CONVERSATION_NOT_FOUND (404), BundleConflictError (409) when it is parked here for
+   *   another bundle.
+   */
+  async confirmArrival(id: string, bundleId: string, here: string): Promise<void> {
+    await this.use(id, async (entry) => {
+      await entry.settle();
+      const parked = entry.conversation.state.teleport;
+      if (parked === undefined || parked === null) return;
+      if (parked.bundle_id !== bundleId) {
+        throw new BundleConflictError({
+          conversationId: id,
+          location: `a copy parked here for bundle ${parked.bundle_id ?? 'unknown'}`,
+        });
+      }
+      await entry.conversation.recordArrival({ from: parked.to, to: here, bundleId });
+    });
   }
 
   /**

@@ -215,6 +215,42 @@ describe('conversation bundles', () => {
     await waitForStatus(a.client, info.id, ['finished']);
   });
 
+  it('imports a conversation pending, runnable only once its arrival is confirmed', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const b = await newServer();
+    const info = await finished(a.client, llm);
+    const bundle = new Uint8Array(await (await exportBundle(a.server, info.id)).arrayBuffer());
+
+    const pending = await importBundle(b.server, bundle, {
+      query: '?teleport_from=laptop&pending=true',
+    });
+    expect(pending.status).toBe(201);
+    expect(pending.body.conversation.teleport).toMatchObject({ to: 'laptop' });
+    const refused = await b.client.request('POST', `/api/conversations/${info.id}/run`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'CONVERSATION_TELEPORTED', to: 'laptop' });
+
+    const bundleId = (pending.body.manifest as { bundle_id?: string }).bundle_id;
+    const wrong = await b.client.request('POST', `/api/conversations/${info.id}/arrive`, {
+      body: { bundle_id: 'another-bundle' },
+    });
+    expect(wrong.status).toBe(409);
+    expect(wrong.body).toMatchObject({ code: 'BUNDLE_CONFLICT' });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const arrived = await b.client.request('POST', `/api/conversations/${info.id}/arrive`, {
+        body: { bundle_id: bundleId },
+      });
+      expect(arrived.status).toBe(200);
+    }
+    const events = await allEvents(b.client, info.id);
+    expect(events.filter((event) => event.kind === 'TeleportEvent')).toEqual([
+      expect.objectContaining({ from: 'laptop', bundle_id: bundleId }),
+    ]);
+    expect((await b.client.request('POST', `/api/conversations/${info.id}/run`)).status).toBe(200);
+    await waitForStatus(b.client, info.id, ['finished']);
+  });
+
   it('refuses to park a conversation that changed since its export, and leaves it running here', async () => {
     const llm = await scriptedLLM();
     const a = await newServer();

@@ -64,6 +64,18 @@ const importQuerySchema = z.object({
     .string()
     .optional()
     .describe('Record the arrival as a TeleportEvent from this place (e.g. a laptop label)'),
+  pending: z
+    .stringbool()
+    .default(false)
+    .describe(
+      'With `teleport_from`: import the conversation parked (it still lives at `teleport_from`) ' +
+        'until POST /api/conversations/{id}/arrive confirms the arrival. A teleport cut off ' +
+        'before the confirmation then leaves no runnable copy here.',
+    ),
+});
+
+const arriveRequestSchema = z.object({
+  bundle_id: z.string().min(1).describe('The bundle the pending import was made from'),
 });
 
 const importResponseSchema = z
@@ -249,13 +261,46 @@ export async function bundleRoutes(
           ...(query.teleport_from === undefined
             ? {}
             : {
-                arrival: { from: query.teleport_from, to: `${request.protocol}://${request.host}` },
+                arrival: {
+                  from: query.teleport_from,
+                  to: `${request.protocol}://${request.host}`,
+                  pending: query.pending,
+                },
               }),
         });
         return await reply.code(201).send({ conversation: toConversationInfo(record), manifest });
       } finally {
         await rm(file, { force: true });
       }
+    },
+  );
+
+  routes.post(
+    '/api/conversations/:conversation_id/arrive',
+    {
+      schema: {
+        tags,
+        summary: 'Confirm the arrival of a conversation imported pending',
+        description:
+          'Makes a conversation imported with `pending=true` runnable here and records its ' +
+          'arrival (a TeleportEvent). Answers success again for a conversation that already ' +
+          'arrived; 409 BUNDLE_CONFLICT when it is parked for another bundle.',
+        params: conversationParamsSchema,
+        body: arriveRequestSchema,
+        response: {
+          200: successSchema,
+          409: errorResponseSchema.describe('Parked here for another bundle'),
+          ...commonErrorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await manager.confirmArrival(
+        request.params.conversation_id,
+        request.body.bundle_id,
+        `${request.protocol}://${request.host}`,
+      );
+      return { success: true };
     },
   );
 

@@ -101,19 +101,21 @@ const importResponseSchema = z.looseObject({
  * two copies never both write. A `TeleportEvent` at the destination marks the hop.
  *
  * - local -> remote (`to` is a `RemoteWorkspace`): exports a bundle of the conversation (and,
- *   with `includeWorkspace`, of its working directory), parks the local copy, imports the
- *   bundle on the server with `agent`, and returns a `RemoteConversation` attached to it.
+ *   with `includeWorkspace`, of its working directory), has the server import it *pending*
+ *   (parked there, still living here) with `agent`, parks the local copy, confirms the arrival
+ *   on the server, and returns a `RemoteConversation` attached to it.
  * - remote -> local (`to` is `{ persistenceDir, workspace }`): exports the bundle from the
  *   server, parks the server's copy (refused with `TELEPORT_SOURCE_CHANGED` if events were
  *   appended there since the export), imports the bundle into `persistenceDir` (replacing the
  *   copy it left parked there), opens it with `agent` and returns the `LocalConversation`.
  *
- * The source is parked before the destination gets the conversation, so it is never runnable in
- * two places, even if either process dies. A teleport that is refused leaves the source runnable
- * and the destination without the conversation. One cut off after the parking (a crash, a lost
- * answer: `TELEPORT_INCOMPLETE`) leaves it parked; calling `teleport` again the same way (on
- * the parked copy, to the same server or folder) finds out whether it arrived and finishes the
- * move.
+ * At most one copy is ever runnable, even if either process dies. A teleport to a server that
+ * fails before the server confirmed the import (a refusal, the server dying mid-import, a lost
+ * answer) leaves this copy runnable; a pending copy left on the server never runs and the next
+ * teleport replaces it. Only a cut between the local parking and the server's confirmation, or
+ * coming back between the server's parking and the local import, leaves no runnable copy:
+ * `TELEPORT_INCOMPLETE`, and calling `teleport` again the same way (on the parked copy, to the
+ * same server or folder) finishes the move.
  *
  * @throws ConversationRunningError (pause it first), ConversationTeleportedError,
  *   ToolsRemovedError / AgentKindMismatchError (an incompatible `agent`), BundleConflictError,
@@ -198,20 +200,25 @@ async function toRemote(
     attachThere(remote, conversation.id, events, options);
 
   const parked = conversation.state.teleport;
-  // An earlier teleport to this server was cut off after this copy was parked: the server
-  // decides. A live copy there means it arrived. Otherwise it is sent again, and this copy stays
-  // parked until the server has it or has refused it (an import of the first attempt may still
-  // be under way there, so "not there yet" is no reason to run here).
-  const resuming = parked !== undefined && parked !== null;
-  if (resuming) {
+  // An earlier teleport to this server was cut off after this copy was parked, so the server
+  // holds the conversation pending (or already live): confirming its arrival finishes the move.
+  if (parked !== undefined && parked !== null) {
     if (parked.to !== remote.host) {
       throw new ConversationTeleportedError(conversation.id, parked.to, parked.at);
     }
-    if ((await serverCopy(client, conversation.id)).live) {
+    const there = await serverCopy(client, conversation.id);
+    if (there.live || (there.parked && there.bundleId === parked.bundle_id)) {
+      if (!there.live) await confirmArrival(client, conversation.id, parked.bundle_id ?? '');
       const events = conversation.events.raw().slice();
       await conversation.close();
       return attach(events);
     }
+    throw new FerryError(
+      'TELEPORT_INCOMPLETE',
+      `Conversation ${conversation.id} is parked here for ${remote.host}, but the server holds ` +
+        `no copy of that teleport to confirm. Open it with LocalConversation.open() after ` +
+        `checking the server, then clear the mark with updateState({ teleport: null }).`,
+    );
   }
   if (options.agent !== undefined) verifyAgent(options.agent, conversation.agent);
 
@@ -247,20 +254,11 @@ async function toRemote(
         `events exported, it now has ${events.length}); it stays here. Teleport it again.`,
     );
   }
-  // Parked before the server gets it: from here on at most one copy is ever runnable. A crash
-  // from now until the server's answer leaves it parked here; teleporting it to the same server
-  // again finds out whether it arrived there and finishes the move. (A resumed teleport sends
-  // the parked state; the server's arrival clears the mark there.)
-  if (!resuming) {
-    try {
-      await conversation.markTeleported({ to: remote.host, bundleId: manifest.bundle_id });
-    } catch (error) {
-      stream.destroy();
-      throw error;
-    }
-  }
 
-  // The agent (with its keys) goes in the body, never in a URL or a header.
+  // 1. The server imports it pending: parked there, still living here. Whatever happens to
+  //    this upload (a refusal, the server dying, a lost answer), this copy stays runnable and
+  //    the server's, if any, does not run. The agent (with its keys) goes in the body, never in
+  //    a URL or a header.
   const body = multipartStream([
     ...(options.agent === undefined
       ? []
@@ -272,7 +270,7 @@ async function toRemote(
       await client.json({
         method: 'POST',
         path: '/api/conversations/import',
-        query: { working_dir: remote.workingDir, teleport_from: from },
+        query: { working_dir: remote.workingDir, teleport_from: from, pending: 'true' },
         headers: { 'content-type': body.contentType },
         // fetch streams an async iterable body (with `duplex: 'half'`).
         body: body.body,
@@ -283,29 +281,39 @@ async function toRemote(
     );
   } catch (error) {
     stream.destroy();
-    const answered = answeredWithoutImport(error);
-    // A conflict on a resumed teleport is the first attempt's import, committed meanwhile.
-    if (!answered || (resuming && BundleConflictError.isInstance(error))) {
-      const there = await serverCopy(client, conversation.id).catch(() => undefined);
-      if (there?.live === true) {
-        return finishDeparture(conversation, store, manifest, remote.host, events, options);
-      }
-      if (!answered) {
-        // No answer (the connection broke, the server died): it may still commit the import.
-        throw new FerryError(
-          'TELEPORT_INCOMPLETE',
-          `Teleporting conversation ${conversation.id} to ${remote.host} was cut off before the ` +
-            `server confirmed it: it stays parked here, so it never runs in two places. Teleport ` +
-            `it to ${remote.host} again to finish the move.`,
-          { cause: error },
-        );
-      }
-    }
-    // The server refused it: it runs here, as before.
-    await conversation.updateState({ teleport: null });
     throw error;
   }
+
+  // 2. Parked here, then 3. confirmed there. Only a cut between the two leaves no runnable copy,
+  //    and teleporting this copy to the same server again confirms the arrival.
+  await conversation.markTeleported({ to: remote.host, bundleId: manifest.bundle_id });
+  try {
+    await confirmArrival(client, conversation.id, manifest.bundle_id);
+  } catch (error) {
+    if (answeredWithoutImport(error)) {
+      // The server refused the arrival (its copy was replaced meanwhile): it runs here.
+      await conversation.updateState({ teleport: null });
+      throw error;
+    }
+    throw new FerryError(
+      'TELEPORT_INCOMPLETE',
+      `Teleporting conversation ${conversation.id} to ${remote.host} was cut off before the ` +
+        `server confirmed its arrival: it stays parked here, so it never runs in two places. ` +
+        `Teleport it to ${remote.host} again to finish the move.`,
+      { cause: error },
+    );
+  }
   return finishDeparture(conversation, store, manifest, remote.host, events, options);
+}
+
+/** Makes the copy imported pending on the server runnable there. */
+async function confirmArrival(client: HttpClient, id: string, bundleId: string): Promise<void> {
+  await client.json({
+    method: 'POST',
+    path: `/api/conversations/${id}/arrive`,
+    json: { bundle_id: bundleId },
+    context: { conversationId: id, operation: 'confirm the arrival' },
+  });
 }
 
 /** The local copy stays parked: closes it and attaches to the server's. */
@@ -482,15 +490,22 @@ async function openHere(
   return local;
 }
 
-/** Whether the conversation on the server is there and runnable (not parked). */
-async function serverCopy(client: HttpClient, id: string): Promise<{ live: boolean }> {
+/** The conversation on the server: absent, runnable, or parked (for which bundle). */
+async function serverCopy(
+  client: HttpClient,
+  id: string,
+): Promise<{ live: boolean; parked: boolean; bundleId?: string | undefined }> {
   try {
     const state = conversationStateSchema.parse(
       await client.json({ path: `/api/conversations/${id}`, timeout: 10 }),
     );
-    return { live: state.teleport === undefined || state.teleport === null };
+    const teleport = state.teleport;
+    if (teleport === undefined || teleport === null) return { live: true, parked: false };
+    return { live: false, parked: true, bundleId: teleport.bundle_id ?? undefined };
   } catch (error) {
-    if (RemoteServerError.isInstance(error) && error.status === 404) return { live: false };
+    if (RemoteServerError.isInstance(error) && error.status === 404) {
+      return { live: false, parked: false };
+    }
     throw error;
   }
 }
