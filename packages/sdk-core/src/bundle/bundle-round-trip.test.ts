@@ -9,6 +9,7 @@ import { BundleConflictError } from '../errors/bundle-conflict-error';
 import { BundleSecurityError } from '../errors/bundle-security-error';
 import { BundleTooLargeError } from '../errors/bundle-too-large-error';
 import { ConversationLockedError } from '../errors/conversation-locked-error';
+import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
 import type { FileStore } from '../persistence/file-store';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import { LocalFileStore } from '../persistence/local-file-store';
@@ -213,6 +214,34 @@ describe('conversation bundles: export then import', () => {
       workspace: workspaceOf('/tmp/project'),
       onWarning: () => undefined,
     });
+    expect(conversation.events.length).toBe(manifest.event_count);
+    await conversation.close();
+  });
+
+  it('imports a conversation parked for its origin with parkedFor, refusing to run', async () => {
+    const source = new InMemoryFileStore();
+    const id = await createConversation({ store: source, workingDir: '/tmp/project' });
+    const bundle = await exportToBytes({ store: source.scope(conversationFolderName(id)) });
+    const manifest = await readBundleManifest(bundle);
+
+    const target = new InMemoryFileStore();
+    await importConversationBundle({
+      source: bundle,
+      store: target,
+      parkedFor: { to: 'file://laptop/home/me/ferry' },
+    });
+    const conversation = await LocalConversation.open({
+      conversationId: id,
+      store: target,
+      agent,
+      workspace: workspaceOf('/tmp/project'),
+      onWarning: () => undefined,
+    });
+    expect(conversation.state.teleport).toMatchObject({
+      to: 'file://laptop/home/me/ferry',
+      bundle_id: manifest.bundle_id,
+    });
+    expect(() => conversation.run()).toThrow(ConversationTeleportedError);
     expect(conversation.events.length).toBe(manifest.event_count);
     await conversation.close();
   });
