@@ -9,6 +9,20 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const proxies = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (proxies.length === 0) {
+    throw new InvalidArgumentError('expected true, a number of hops, or proxy addresses/CIDRs');
+  }
+  return proxies;
+}
+
 function parseSeconds(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) {
@@ -55,6 +69,15 @@ const program = new Command()
     parseSeconds,
     parseSeconds(process.env.FERRY_IDLE_TIMEOUT ?? '600'),
   )
+  .option(
+    '--trust-proxy <proxies>',
+    'behind a reverse proxy: trust X-Forwarded-For from these addresses/CIDRs (comma-separated), ' +
+      'a number of hops, or true for any (env FERRY_TRUST_PROXY)',
+    parseTrustProxy,
+    process.env.FERRY_TRUST_PROXY === undefined || process.env.FERRY_TRUST_PROXY === ''
+      ? undefined
+      : parseTrustProxy(process.env.FERRY_TRUST_PROXY),
+  )
   .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
@@ -77,6 +100,7 @@ interface CliOptions {
   apiKey?: string[];
   secretKey?: string;
   idleTimeout: number;
+  trustProxy?: boolean | number | string[];
   log?: boolean;
 }
 
@@ -93,6 +117,7 @@ async function main(): Promise<void> {
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(secretKey === undefined || secretKey === '' ? {} : { secretKey }),
     idleTimeout: options.idleTimeout,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     logger: options.log ?? false,
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);

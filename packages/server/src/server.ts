@@ -59,6 +59,13 @@ export interface StartServerOptions {
    * `LocalFileStore` of that folder (listing and search read the files there directly).
    */
   conversationStore?: FileStore;
+  /**
+   * Behind a reverse proxy: trust its `X-Forwarded-For` (`true`: any proxy; a number: that many
+   * hops; addresses or CIDRs: those proxies), so the wrong-API-key limit and the logs see each
+   * client's own address instead of the proxy's. Off by default: a client could otherwise claim
+   * any address.
+   */
+  trustProxy?: boolean | number | string | readonly string[];
 }
 
 /** A running Ferry server. */
@@ -95,6 +102,9 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   const app = Fastify({
     logger: loggerOptions(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    ...(options.trustProxy === undefined
+      ? {}
+      : { trustProxy: fastifyTrustProxy(options.trustProxy) }),
   });
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; the stored documents are sent as they are.
@@ -168,4 +178,12 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Fastify's form: a mutable list of proxies, and a number of hops as a function of the hop. */
+function fastifyTrustProxy(
+  trustProxy: boolean | number | string | readonly string[],
+): boolean | string | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
+  return typeof trustProxy === 'object' ? [...trustProxy] : trustProxy;
 }
