@@ -229,9 +229,9 @@ export class ConversationManager {
     return manager;
   }
 
-  /** Ids of the conversations open in memory now. */
+  /** Ids of the conversations open in memory now, those still closing included. */
   get openIds(): string[] {
-    return [...this.#entries.keys()];
+    return [...new Set([...this.#entries.keys(), ...this.#closing.keys()])];
   }
 
   /**
