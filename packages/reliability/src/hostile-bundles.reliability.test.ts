@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
-import { diskState, errorCode, httpRequest, type HttpAnswer } from './hostile-client';
+import { apiRequest, diskState, errorCode, httpRequest, type HttpAnswer } from './hostile-client';
 import {
   TAR_TYPES,
   manifestOf,
@@ -33,15 +33,7 @@ let validImports = 0;
 const roots = () => ['data', 'workspaces', 'outside'].map((folder) => join(dir.path, folder));
 
 function api(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-  return httpRequest(server.url, {
-    method,
-    path,
-    headers: {
-      'x-session-api-key': API_KEY,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  return apiRequest(server.url, API_KEY, method, path, body);
 }
 
 function importBundle(bundle: Buffer, query = ''): Promise<HttpAnswer> {

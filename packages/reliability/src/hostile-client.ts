@@ -70,6 +70,25 @@ export function httpRequest(baseUrl: string, attempt: HttpAttempt): Promise<Http
 }
 
 /** The `code` of a Ferry error answer, if it is one. */
+/** A request with an API key, and a JSON body when one is given. */
+export function apiRequest(
+  baseUrl: string,
+  apiKey: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<HttpAnswer> {
+  return httpRequest(baseUrl, {
+    method,
+    path,
+    headers: {
+      'x-session-api-key': apiKey,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
 export function errorCode(answer: HttpAnswer): unknown {
   return (answer.json as { code?: unknown } | undefined)?.code;
 }

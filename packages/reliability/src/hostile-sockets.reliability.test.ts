@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
-import { httpRequest, type HttpAnswer } from './hostile-client';
+import { apiRequest, httpRequest, type HttpAnswer } from './hostile-client';
 import {
   Opcode,
   clientFrame,
@@ -29,15 +29,7 @@ afterEach(() => {
 });
 
 function api(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-  return httpRequest(server.url, {
-    method,
-    path,
-    headers: {
-      'x-session-api-key': API_KEY,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  return apiRequest(server.url, API_KEY, method, path, body);
 }
 
 async function newConversation(): Promise<string> {
