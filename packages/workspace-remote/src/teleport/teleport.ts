@@ -290,7 +290,7 @@ async function toRemote(
   try {
     await confirmArrival(client, conversation.id, manifest.bundle_id);
   } catch (error) {
-    if (answeredWithoutImport(error)) {
+    if (refusedByServer(error)) {
       // The server refused the arrival (its copy was replaced meanwhile): it runs here.
       await conversation.updateState({ teleport: null });
       throw error;
@@ -357,8 +357,8 @@ async function attachThere(
   }
 }
 
-/** True when the server answered the import with an error (so it did not import it). */
-function answeredWithoutImport(error: unknown): boolean {
+/** True when the server answered the request with an error (so it did not carry it out). */
+function refusedByServer(error: unknown): boolean {
   if (!FerryError.isInstance(error)) return false;
   if (RemoteServerError.isInstance(error)) return error.status !== undefined;
   // Every other Ferry error of the client is the typed form of a server's answer.
