@@ -104,7 +104,7 @@ describe('a fresh npm project using the packed packages', () => {
     // types only from the project's node_modules.
     const compiled = spawnSync(process.execPath, [tsc, '-p', project], { encoding: 'utf8' });
     typecheck = { status: compiled.status, output: compiled.stdout + compiled.stderr };
-  }, 600_000);
+  }, 900_000);
 
   afterAll(() => {
     rmSync(workDir, { recursive: true, force: true });
