@@ -9,10 +9,10 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pnpm, repositoryRoot as root } from './support/published-packages';
 
-const root = resolve(import.meta.dirname, '..');
 const bumps = ['patch', 'minor', 'major'] as const;
 type Bump = (typeof bumps)[number];
 
@@ -32,15 +32,6 @@ function packageDirs(base: string): string[] {
   return readdirSync(join(base, 'packages'))
     .map((dir) => join(base, 'packages', dir))
     .filter((dir) => existsSync(join(dir, 'package.json')));
-}
-
-function pnpm(args: string[], cwd: string): string {
-  const execPath = process.env.npm_execpath;
-  if (execPath?.includes('pnpm')) {
-    return execFileSync(process.execPath, [execPath, ...args], { cwd, encoding: 'utf8' });
-  }
-  const { packageManager } = readManifest(root) as Manifest & { packageManager: string };
-  return execFileSync('npx', ['-y', packageManager, ...args], { cwd, encoding: 'utf8' });
 }
 
 /** The bump each pending changeset asks for, per package name. */
