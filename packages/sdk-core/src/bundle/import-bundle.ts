@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { BASE_STATE_FILE, conversationFolderName } from '../conversation/local-conversation';
+import { BASE_STATE_FILE } from '../conversation/local-conversation';
+import { conversationFolderName } from '../store/conversation-id';
 import { conversationStateSchema } from '../conversation/state-schema';
 import { BundleConflictError } from '../errors/bundle-conflict-error';
 import { BundleFormatError } from '../errors/bundle-format-error';

@@ -59,6 +59,10 @@ import {
   type ExecutionStatus,
 } from './state-schema';
 import { addUsage, conversationStatsSchema, type UsageRecord } from './stats';
+import {
+  canonicalConversationId as canonicalId,
+  conversationFolderName,
+} from '../store/conversation-id';
 
 /** The file that holds the state document. */
 export const BASE_STATE_FILE = 'base_state.json';
@@ -139,24 +143,6 @@ export interface ForkOptions {
   title?: string;
   /** Workspace of the fork; this conversation's when absent. */
   workspace?: ConversationWorkspace;
-}
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-function canonicalId(id: string): string {
-  if (!UUID.test(id)) {
-    throw new FerryError(
-      'INVALID_CONVERSATION_ID',
-      `conversationId "${id}" is not a UUID; pass e.g. crypto.randomUUID() or leave it out.`,
-    );
-  }
-  const hex = id.replaceAll('-', '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** The folder name of a conversation: its id without dashes. */
-export function conversationFolderName(id: string): string {
-  return canonicalId(id).replaceAll('-', '');
 }
 
 function workspaceDescriptor(workspace: ConversationWorkspace): WorkspaceDescriptor {

@@ -28,3 +28,9 @@ export type {
 } from './script-turn';
 export { describeWorkspaceConformance } from './workspace-conformance';
 export type { ConformanceWorkspace, WorkspaceConformanceOptions } from './workspace-conformance';
+export { describeConversationStoreConformance } from './store-conformance/index';
+export type { ConversationStoreConformanceOptions } from './store-conformance/index';
+export type {
+  ConversationStoreDamage,
+  ConversationStoreInitializer,
+} from './store-conformance/initializer';
