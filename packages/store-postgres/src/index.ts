@@ -1,0 +1,4 @@
+export { PostgresStore } from './postgres-store';
+export type { PostgresStoreOptions } from './connection';
+export { LATEST_SCHEMA_VERSION } from './migrations';
+export * from './errors/index';
