@@ -30,9 +30,10 @@ export interface ConversationStoreDamage<S extends ConversationStore = Conversat
    * Damages the stored event at `sequence` behind the store's back, the way a disk or a person
    * could (a line replaced by garbage, a row's document overwritten). The store must then report
    * it with `CorruptEventLogError` naming where (`file`: the segment or table, `line`: the line
-   * or sequence).
+   * or sequence). Required of every store that keeps data outside the process; only a store of
+   * live objects (in memory) leaves it out.
    */
-  corruptEvent: (store: S, conversationId: string, sequence: number) => Promise<void>;
+  corruptEvent?: (store: S, conversationId: string, sequence: number) => Promise<void>;
   /**
    * Leaves a half-written last event behind, as a crash mid-append does. Only for stores where
    * that can happen (files); a store whose appends are transactions leaves it out.
