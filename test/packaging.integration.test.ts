@@ -15,8 +15,9 @@ const packageNames = [
   '@ferry/workspace-local',
   '@ferry/workspace-remote',
   '@ferry/server',
+  '@ferry/store-postgres',
 ];
-const packageDirs = ['sdk-core', 'workspace-local', 'workspace-remote', 'server'];
+const packageDirs = ['sdk-core', 'workspace-local', 'workspace-remote', 'server', 'store-postgres'];
 
 function pnpm(args: string[], cwd: string): string {
   const execPath = process.env.npm_execpath;
