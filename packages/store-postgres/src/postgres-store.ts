@@ -347,6 +347,7 @@ export class PostgresStore implements ConversationStore {
   }
 
   private async shutdown(): Promise<void> {
+    await this.feed.close();
     const leases = [...this.held.values()].map((held) => held.lease);
     for (const lease of leases) this.forget(lease.token);
     for (const lease of leases) {
@@ -354,7 +355,6 @@ export class PostgresStore implements ConversationStore {
         .query('releasing a lease', SQL.releaseLease, [lease.conversationId, lease.token])
         .catch(() => {});
     }
-    await this.feed.close();
     await this.database.end();
   }
 

@@ -55,10 +55,11 @@ export function storesSection(stores: StoresSuiteResult, quick: boolean): string
     '',
     `${formatCount(stores.appends)} appends per run, ${stores.appendRepetitions} runs.`,
     '',
-    `Loading a ${formatCount(stores.resumeEvents)}-event conversation for a resume: take the ` +
-      'lease, read the state, read every event and check its envelope, release; beside the floor ' +
-      `of reading the file store's segment bytes and parsing each line. ${stores.resumeRepetitions} runs.`,
+    `Resuming a ${formatCount(stores.resumeEvents)}-event conversation: \`LocalConversation.open\` ` +
+      'with a runtime agent in this process (lease, state, verification, every event read and ' +
+      "checked), beside the floor of reading the file store's segment bytes and parsing each line. " +
+      `${stores.resumeRepetitions} runs.`,
     '',
-    table(['Load', 'Time', 'vs floor'], resumeRows),
+    table(['Resume', 'Time', 'vs floor'], resumeRows),
   ].join('\n');
 }

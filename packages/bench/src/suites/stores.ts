@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import {
   conversationFolderName,
   FileConversationStore,
+  LocalConversation,
   type ConversationStore,
   type StoredEvent,
 } from '@ferry/sdk-core';
 import { PostgresStore } from '@ferry/store-postgres';
 import { createTestDatabase, startTestPostgres } from '@ferry/store-postgres/testing';
 import { generateEvents } from '../fixtures/generate-events';
+import { benchAgent, benchWorkspace } from '../fixtures/write-fixtures';
 import { elapsedMs, percentile, summarize, type Summary } from '../harness/stats';
 
 /** Appends/s and per-append latency of one store over the repetitions. */
@@ -31,7 +33,7 @@ export interface StoresSuiteResult {
   postgresOverFile: Summary;
   resumeEvents: number;
   resumeRepetitions: number;
-  /** Load for a resume, ms: lease, state and every event read and checked. */
+  /** `LocalConversation.open` with a runtime agent, ms: lease, state, verification, every event read and checked. */
   resumeFileMs: Summary;
   resumePostgresMs: Summary;
   /** The floor: read the file store's segment bytes and `JSON.parse` each line. */
@@ -70,12 +72,18 @@ async function appendRun(store: ConversationStore, events: readonly StoredEvent[
   }
 }
 
-/** Writes `events` as one conversation (batches of 500) and returns its id. */
+/** Writes a conversation (created by `LocalConversation.open`) holding `events`; returns its id. */
 async function writeConversation(store: ConversationStore, events: readonly StoredEvent[]) {
-  const id = randomUUID();
+  const conversation = await LocalConversation.open({
+    store,
+    agent: benchAgent(),
+    workspace: benchWorkspace,
+    onWarning: () => undefined,
+  });
+  const id = conversation.id;
+  await conversation.close();
   const lease = await store.acquireLease(id);
   try {
-    await store.writeState(lease, { id, execution_status: 'idle' });
     for (let index = 0; index < events.length; index += 500) {
       await store.appendEvents(lease, events.slice(index, index + 500));
     }
@@ -85,18 +93,20 @@ async function writeConversation(store: ConversationStore, events: readonly Stor
   return id;
 }
 
-/** What opening a conversation reads from its store: lease, state, the whole log (checked). */
-async function loadOnce(store: ConversationStore, id: string, expected: number): Promise<number> {
+/** A resume, in this process: `LocalConversation.open` with a runtime agent, every event read and checked. */
+async function resumeOnce(store: ConversationStore, id: string, expected: number): Promise<number> {
   const start = process.hrtime.bigint();
-  const lease = await store.acquireLease(id);
-  try {
-    await store.readState(id);
-    const events = await store.readEvents(id);
-    if (events.length !== expected) throw new Error(`read ${events.length} of ${expected} events`);
-  } finally {
-    await store.releaseLease(lease);
-  }
-  return elapsedMs(start);
+  const conversation = await LocalConversation.open({
+    store,
+    conversationId: id,
+    agent: benchAgent(),
+    workspace: benchWorkspace,
+  });
+  const ms = elapsedMs(start);
+  const count = conversation.events.length;
+  await conversation.close();
+  if (count !== expected) throw new Error(`resumed ${count} of ${expected} events`);
+  return ms;
 }
 
 async function floorOnce(folder: string, expected: number): Promise<number> {
@@ -125,8 +135,8 @@ function summarizeRuns(runs: readonly { perSecond: number; p50Ms: number; p99Ms:
 
 /**
  * The same realistic events through the file store (fsync on) and `PostgresStore`, in one run:
- * durable appends one at a time, each awaited; then loading a conversation of
- * `resumeEvents` events from each store beside the read+parse floor. Uses the PostgreSQL at
+ * durable appends one at a time, each awaited; then resuming a conversation of `resumeEvents`
+ * events (`LocalConversation.open`, in this process) from each store beside the read+parse floor. Uses the PostgreSQL at
  * `FERRY_BENCH_DATABASE_URL` (else `FERRY_TEST_DATABASE_URL`, else 127.0.0.1:5432), or starts a
  * throwaway one when none answers; the benchmark's database is dropped afterwards.
  */
@@ -171,8 +181,8 @@ export async function runStoresSuite(options: {
       const resumePostgres: number[] = [];
       const floor: number[] = [];
       for (let repetition = 0; repetition < size.resumeRepetitions; repetition += 1) {
-        resumeFile.push(await loadOnce(file, fileId, history.length));
-        resumePostgres.push(await loadOnce(postgres, postgresId, history.length));
+        resumeFile.push(await resumeOnce(file, fileId, history.length));
+        resumePostgres.push(await resumeOnce(postgres, postgresId, history.length));
         floor.push(await floorOnce(folder, history.length));
         log(`stores resume: repetition ${repetition + 1}/${size.resumeRepetitions}`);
       }
