@@ -1,6 +1,6 @@
 /**
  * Runs the README's walkthrough as written: `start.mjs` in a fresh project, killed with SIGKILL
- * mid-run, then `resume.mjs` with a changed agent. The project links the built packages in place
+ * mid-run, then `resume.mjs` with a changed agent, then `export.mjs`. The project links the built packages in place
  * of an npm install; the LLM is the scripted test server behind OPENAI_BASE_URL.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readBundleManifest } from '@ferry/sdk-core';
 import { startScriptedLLMServer, text, toolCall } from '@ferry/sdk-core/testing';
 import type { TestDatabase } from './testing/index';
 import { createTestDatabase } from './testing/index';
@@ -43,7 +44,7 @@ beforeAll(async () => {
     await mkdir(dirname(link), { recursive: true });
     await symlink(target, link, 'dir');
   }
-  for (const name of ['start.mjs', 'resume.mjs']) {
+  for (const name of ['start.mjs', 'resume.mjs', 'export.mjs']) {
     await writeFile(join(project, name), await example(name));
   }
 });
@@ -92,5 +93,15 @@ describe('README walkthrough', () => {
     expect(stdout).toMatch(/changed: .*llm\.model/);
     expect(stdout).toContain('status finished');
     expect(llm.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4.1' });
+
+    const exported = await promisify(execFile)(process.execPath, ['export.mjs', id!], {
+      cwd: project,
+      env,
+    });
+    expect(exported.stdout).toMatch(
+      new RegExp(`exported \\d+ events to conversation-${id}\\.tar\\.gz`),
+    );
+    const manifest = await readBundleManifest(join(project, `conversation-${id}.tar.gz`));
+    expect(manifest.conversation_id).toBe(id);
   });
 });
