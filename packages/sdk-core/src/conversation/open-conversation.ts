@@ -9,12 +9,12 @@ import { FerryError } from '../errors/ferry-error';
 import { InvalidOptionError } from '../errors/invalid-option-error';
 import { ToolsRemovedError } from '../errors/tools-removed-error';
 import type { Event } from '../event/event-schemas';
-import type { FileStore } from '../persistence/file-store';
 import type { SecretCipher } from '../secrets/secret-cipher';
 import { redactAgent, unsealState } from '../secrets/secret-codec';
 import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
+import { isConversationStore } from '../store/is-conversation-store';
 import type { WorkspaceDescriptor } from '../workspace/workspace-descriptor';
 import { ConversationLog, type EventIndex } from './conversation-log';
 import type {
@@ -47,13 +47,6 @@ export interface OpenInput {
   lease: ConversationLease;
   cipher: SecretCipher | undefined;
   options: LocalConversationOptions;
-}
-
-/** Whether `store` is a `ConversationStore` (rather than a `FileStore` of the folder layout). */
-export function isConversationStore(
-  store: ConversationStore | FileStore,
-): store is ConversationStore {
-  return typeof (store as Partial<ConversationStore>).acquireLease === 'function';
 }
 
 /** The store that `store`/`persistenceDir` name. */

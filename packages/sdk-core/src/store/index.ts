@@ -17,3 +17,4 @@ export { InMemoryConversationStore } from './in-memory-conversation-store';
 export type { InMemoryConversationStoreOptions } from './in-memory-conversation-store';
 export { SubscriptionHub } from './subscription-hub';
 export type { ReadFrom } from './subscription-hub';
+export { isConversationStore } from './is-conversation-store';
