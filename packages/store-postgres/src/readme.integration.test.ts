@@ -1,6 +1,6 @@
 /**
  * Runs the README's walkthrough as written: `start.mjs` in a fresh project, killed with SIGKILL
- * mid-run, then `resume.mjs` with a changed agent, then `export.mjs`. The project links the built packages in place
+ * mid-run, then `resume.mjs` with a changed agent, then `export.mjs`; and `move-folders.mjs`. The project links the built packages in place
  * of an npm install; the LLM is the scripted test server behind OPENAI_BASE_URL.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -10,8 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readBundleManifest } from '@ferry/sdk-core';
+import { LocalConversation, readBundleManifest } from '@ferry/sdk-core';
 import { startScriptedLLMServer, text, toolCall } from '@ferry/sdk-core/testing';
+import { PostgresStore } from './index';
 import type { TestDatabase } from './testing/index';
 import { createTestDatabase } from './testing/index';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
     await mkdir(dirname(link), { recursive: true });
     await symlink(target, link, 'dir');
   }
-  for (const name of ['start.mjs', 'resume.mjs', 'export.mjs']) {
+  for (const name of ['start.mjs', 'resume.mjs', 'export.mjs', 'move-folders.mjs']) {
     await writeFile(join(project, name), await example(name));
   }
 });
@@ -103,5 +104,29 @@ describe('README walkthrough', () => {
     );
     const manifest = await readBundleManifest(join(project, `conversation-${id}.tar.gz`));
     expect(manifest.conversation_id).toBe(id);
+  });
+
+  it('moves folder conversations into PostgreSQL, as written', async () => {
+    const persistenceDir = join(project, 'conversations');
+    const onDisk = await LocalConversation.open({
+      persistenceDir,
+      workspace: { kind: 'LocalWorkspace', workingDir: project },
+      agent: { llm: { model: 'openai/gpt-4.1-mini' }, tools: [] },
+      title: 'from a folder',
+    });
+    const id = onDisk.id;
+    await onDisk.close();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['move-folders.mjs', './conversations'],
+      { cwd: project, env: { ...process.env, DATABASE_URL: database.url } },
+    );
+    expect(stdout).toContain(`moved ${id}`);
+    const store = await PostgresStore.connect({ connectionString: database.url });
+    try {
+      expect((await store.readState(id))?.title).toBe('from a folder');
+    } finally {
+      await store.close();
+    }
   });
 });

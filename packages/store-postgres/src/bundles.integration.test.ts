@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  conversationFolderName,
   FileConversationStore,
   importConversationBundle,
   LocalConversation,
-  LocalFileStore,
   writeConversationBundle,
 } from '@ferry/sdk-core';
 import { startScriptedLLMServer, toolCall } from '@ferry/sdk-core/testing';
@@ -29,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('bundles and copies of PostgreSQL conversations', () => {
-  it('exports a PostgreSQL conversation to a bundle and imports it into another database schema', async () => {
+  it('exports a PostgreSQL conversation to a bundle and imports it into another schema', async () => {
     const source = await PostgresStore.connect({
       connectionString: database.url,
       schema: 'source',
@@ -61,32 +59,11 @@ describe('bundles and copies of PostgreSQL conversations', () => {
       const events = [...conversation.events].map((event) => event.id);
       await conversation.close();
 
-      // Export: into a folder, then the folder into a bundle.
-      const exportRoot = join(folder, 'export');
-      const staging = new FileConversationStore({ root: exportRoot });
-      const copied = await copyConversation({ from: source, to: staging, conversationId: id });
-      await staging.close();
-      expect(copied).toMatchObject({ conversationId: id, events: events.length, files: 1 });
       const file = join(folder, 'conversation.tar.gz');
-      const manifest = await writeConversationBundle({
-        store: new LocalFileStore({ root: exportRoot }).scope(conversationFolderName(id)),
-        file,
-      });
+      const manifest = await writeConversationBundle({ store: source, conversationId: id, file });
       expect(manifest.event_count).toBe(events.length);
-
-      // Import: the bundle into a folder, then the folder into the other schema.
-      const importRoot = join(folder, 'import');
-      const imported = await importConversationBundle({
-        source: file,
-        store: new LocalFileStore({ root: importRoot }),
-      });
-      const unpacked = new FileConversationStore({ root: importRoot });
-      await copyConversation({
-        from: unpacked,
-        to: target,
-        conversationId: imported.conversationId,
-      });
-      await unpacked.close();
+      const imported = await importConversationBundle({ source: file, store: target });
+      expect(imported.conversationId).toBe(id);
 
       const reopened = await LocalConversation.open({
         store: target,
@@ -128,7 +105,8 @@ describe('bundles and copies of PostgreSQL conversations', () => {
     const store = await PostgresStore.connect({ connectionString: database.url, schema: 'moved' });
     const files = new FileConversationStore({ root: persistenceDir });
     try {
-      await copyConversation({ from: files, to: store, conversationId: id });
+      const copied = await copyConversation({ from: files, to: store, conversationId: id });
+      expect(copied).toMatchObject({ conversationId: id, files: 0 });
       expect(await store.list()).toEqual([id]);
       const reopened = await LocalConversation.open({ store, workspace, conversationId: id });
       expect(reopened.state.title).toBe('from a folder');
@@ -136,6 +114,11 @@ describe('bundles and copies of PostgreSQL conversations', () => {
         [...reopened.events].some((event) => JSON.stringify(event).includes('hello from disk')),
       ).toBe(true);
       await reopened.close();
+      // Copying again is refused, and nothing changes.
+      await expect(
+        copyConversation({ from: files, to: store, conversationId: id }),
+      ).rejects.toMatchObject({ code: 'CONVERSATION_EXISTS' });
+      expect(await store.eventCount(id)).toBe(reopened.events.length);
     } finally {
       await files.close();
       await store.close();
