@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -86,6 +88,40 @@ describe('PostgresStore leases across processes', () => {
       await store.releaseLease(lease);
     } finally {
       await store.close();
+    }
+  });
+
+  it('takes over a gone process only when it ran in the same PID namespace', async () => {
+    const schema = `namespace_${randomUUID().slice(0, 8)}`;
+    const owner = await PostgresStore.connect({ connectionString: database.url, schema });
+    const other = await PostgresStore.connect({ connectionString: database.url, schema });
+    try {
+      const id = randomUUID();
+      const lease = await owner.acquireLease(id, { ttlMs: 60_000 });
+      await owner.writeState(lease, { id });
+      const pretend = async (namespace: string) => {
+        const record = {
+          pid: 2 ** 22 + 17, // above Linux's largest pid: no such process here
+          hostname: hostname(),
+          started_at: new Date().toISOString(),
+          pid_namespace: namespace,
+        };
+        await admin(`UPDATE "${schema}".ferry_conversations SET lease_owner = $2 WHERE id = $1`, [
+          id,
+          JSON.stringify(record),
+        ]);
+      };
+      // Another container on a host-network shares the host name, not the process ids.
+      await pretend('pid:[1]');
+      const refused = await other.acquireLease(id).catch((error: unknown) => error);
+      expect(ConversationLockedError.isInstance(refused)).toBe(true);
+      await pretend(readlinkSync('/proc/self/ns/pid'));
+      const taken = await other.acquireLease(id);
+      expect(taken.token).toBeGreaterThan(lease.token);
+      await other.releaseLease(taken);
+    } finally {
+      await owner.close();
+      await other.close();
     }
   });
 

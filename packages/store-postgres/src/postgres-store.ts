@@ -27,7 +27,8 @@ import { connectionSettings } from './connection';
 import { Database } from './database';
 import { EventFeed } from './event-feed';
 import { PostgresFileStore } from './files/postgres-file-store';
-import { currentOwner, isGoneLocalProcess, parseOwner } from './local-process';
+import type { OwnerRecord } from './local-process';
+import { currentOwner, isGoneLocalProcess, lockOwner, parseOwner } from './local-process';
 import { SQL } from './sql';
 
 interface AcquireRow {
@@ -122,7 +123,10 @@ export class PostgresStore implements ConversationStore {
         row = await this.tryAcquire(id, owner, ttlMs, row.r_previous_token);
       }
       if (!row.r_acquired) {
-        throw new ConversationLockedError(this.describe(id), holder ?? unknownOwner());
+        throw new ConversationLockedError(
+          this.describe(id),
+          holder === undefined ? unknownOwner() : lockOwner(holder),
+        );
       }
     }
     if (row.r_previous_token !== null) {
@@ -139,7 +143,7 @@ export class PostgresStore implements ConversationStore {
     const lease: ConversationLease = {
       conversationId: id,
       token: Number(row.r_token),
-      owner,
+      owner: lockOwner(owner),
       expiresAt: renewed ? undefined : row.r_expires_at.toISOString(),
     };
     const held: HeldLease = { lease, ttlMs, heartbeat: undefined };
@@ -372,7 +376,7 @@ export class PostgresStore implements ConversationStore {
 
   private async tryAcquire(
     id: string,
-    owner: LockOwner,
+    owner: OwnerRecord,
     ttlMs: number,
     takeToken: string | null,
   ): Promise<AcquireRow> {
