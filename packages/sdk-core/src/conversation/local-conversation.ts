@@ -120,7 +120,7 @@ export class LocalConversation {
   }
 
   /**
-   * Creates the conversation when its folder holds no state, and resumes it otherwise.
+   * Creates the conversation when its store holds no state for it, and resumes it otherwise.
    *
    * On resume: the id must match; the runtime agent (if given) replaces the persisted one after
    * verification (same kind, no tool removed) and the change is recorded as a
@@ -129,9 +129,11 @@ export class LocalConversation {
    * `running` becomes `error` with an `AgentErrorEvent` for each unanswered action; stats,
    * confirmation policy, tags and title are kept. A failed resume changes nothing on disk.
    *
-   * @throws ConversationLockedError when another live process has it open.
+   * @throws ConversationLockedError when another live owner holds its lease.
+   * @throws InvalidOptionError for a `maxIterations`/`stuckDetection` the state cannot hold
+   *   (on create and on resume alike, before anything is written).
    * @throws ConversationIdMismatchError, AgentKindMismatchError, ToolsRemovedError,
-   *   CorruptEventLogError, AgentRequiredError.
+   *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
     const id = canonicalConversationId(options.conversationId ?? randomUUID());
