@@ -4,10 +4,7 @@ import { LLMContextBuilder } from '../agent/build-messages';
 import { assertRunnableAgent } from '../agent/runnable-agent';
 import { planResume, type ResumePlan } from '../agent/verify-agent';
 import { ConversationClosedError } from '../errors/conversation-closed-error';
-import {
-  ConversationChangedSinceExportError,
-  type ExportedExtent,
-} from '../errors/conversation-changed-since-export-error';
+import type { ExportedExtent } from '../errors/conversation-changed-since-export-error';
 import { ConversationRunningError } from '../errors/conversation-running-error';
 import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
 import { FerryError } from '../errors/ferry-error';
@@ -16,13 +13,11 @@ import { newEventEnvelope } from '../event/event-base';
 import type { Event, MessageEvent } from '../event/event-schemas';
 import type { AnyEvent } from '../event/parse-event';
 import { callLLM, providerIdentity } from '../llm/call-llm';
-import { McpToolProvider } from '../mcp/mcp-tool-provider';
 import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
 import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
 import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { createDefaultToolRegistry } from '../tool/builtin-tools';
-import type { ToolDefinition } from '../tool/tool-definition';
 import { ToolRegistry } from '../tool/tool-registry';
 import { confirmationPolicySchema, type ConfirmationPolicyInput } from './confirmation-policy';
 import type { ConversationLog } from './conversation-log';
@@ -37,6 +32,7 @@ import { createEventList, type EventList } from './event-list';
 import { EventStream } from './event-stream';
 import { forkConversation } from './fork-conversation';
 import { LeaseKeeper } from './lease-keeper';
+import { McpToolCache } from './mcp-tool-cache';
 import {
   createConversation,
   resolveConversationStore,
@@ -45,18 +41,11 @@ import {
   verifiedAgent,
   type ConversationParts,
 } from './open-conversation';
-import { FAILED_RUN_ACTION_ERROR, answersForInterruptedActions } from './recover-interrupted-run';
-import {
-  INTERRUPTED_ACTION_ERROR,
-  effectiveCondenser,
-  failRun,
-  maybeCondense,
-  pendingActions,
-  runLoop,
-  type RunHost,
-} from './run-loop';
+import { effectiveCondenser, maybeCondense, pendingActions, type RunHost } from './run-loop';
 import type { ConversationState, ExecutionStatus, SecretSource } from './state-schema';
+import { runSession, type RunSession } from './run-session';
 import { stateUpdateEvent, writeState } from './state-writer';
+import { parkConversation, recordArrival, type TeleportTarget } from './teleport-bookkeeping';
 import { addUsage, type UsageRecord } from './stats';
 import { DEFAULT_STUCK_THRESHOLDS } from './stuck-detector';
 
@@ -107,7 +96,7 @@ export class LocalConversation {
   #closed = false;
   #running: Promise<ExecutionStatus> | undefined;
   #pauseRequested = false;
-  #mcp: { key: string; provider: McpToolProvider } | undefined;
+  readonly #mcp = new McpToolCache();
   #abort: AbortController | undefined;
 
   private constructor(parts: ConversationParts) {
@@ -131,7 +120,7 @@ export class LocalConversation {
   }
 
   /**
-   * Creates the conversation when its folder holds no state, and resumes it otherwise.
+   * Creates the conversation when its store holds no state for it, and resumes it otherwise.
    *
    * On resume: the id must match; the runtime agent (if given) replaces the persisted one after
    * verification (same kind, no tool removed) and the change is recorded as a
@@ -140,9 +129,11 @@ export class LocalConversation {
    * `running` becomes `error` with an `AgentErrorEvent` for each unanswered action; stats,
    * confirmation policy, tags and title are kept. A failed resume changes nothing on disk.
    *
-   * @throws ConversationLockedError when another live process has it open.
+   * @throws ConversationLockedError when another live owner holds its lease.
+   * @throws InvalidOptionError for a `maxIterations`/`stuckDetection` the state cannot hold
+   *   (on create and on resume alike, before anything is written).
    * @throws ConversationIdMismatchError, AgentKindMismatchError, ToolsRemovedError,
-   *   CorruptEventLogError, AgentRequiredError.
+   *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
     const id = canonicalConversationId(options.conversationId ?? randomUUID());
@@ -408,42 +399,23 @@ export class LocalConversation {
   ): Promise<void> {
     this.#assertWritable();
     if (this.#running !== undefined) throw new ConversationRunningError(this.id, 'teleport');
-    // In the log's write queue: no append lands between the check and the parking, and every
-    // append queued after it is refused (see appendEvents).
-    await this.#log.exclusive(async () => {
-      this.#assertWritable();
-      const actual = { eventCount: this.#log.length, lastEventId: this.#log.at(-1)?.id };
-      if (
-        exported !== undefined &&
-        ((exported.eventCount !== undefined && exported.eventCount !== actual.eventCount) ||
-          (exported.lastEventId !== undefined && exported.lastEventId !== actual.lastEventId))
-      ) {
-        throw new ConversationChangedSinceExportError(this.id, exported, actual);
-      }
-      await this.updateState({
-        teleport: {
-          to: destination.to,
-          at: new Date().toISOString(),
-          ...(destination.bundleId === undefined ? {} : { bundle_id: destination.bundleId }),
-        },
-      });
-    });
+    await parkConversation(this.#teleportTarget(), destination, exported);
   }
 
   /** Records the arrival of a teleported conversation here: a `TeleportEvent` and no parked mark. */
   async recordArrival(hop: { from: string; to: string; bundleId: string }): Promise<void> {
     this.#assertOpen();
-    await this.updateState({ teleport: null });
-    await this.appendEvents([
-      {
-        ...newEventEnvelope(),
-        source: 'environment',
-        kind: 'TeleportEvent',
-        from: hop.from,
-        to: hop.to,
-        bundle_id: hop.bundleId,
-      },
-    ]);
+    await recordArrival(this.#teleportTarget(), hop);
+  }
+
+  #teleportTarget(): TeleportTarget {
+    return {
+      id: this.id,
+      log: this.#log,
+      assertWritable: () => this.#assertWritable(),
+      updateState: (patch) => this.updateState(patch),
+      appendEvents: (events) => this.appendEvents(events),
+    };
   }
 
   /** The current execution status. */
@@ -502,58 +474,31 @@ export class LocalConversation {
     return this.#stream.subscribe();
   }
 
-  async #run(): Promise<ExecutionStatus> {
+  #run(): Promise<ExecutionStatus> {
     this.#pauseRequested = false;
     const abort = new AbortController();
     this.#abort = abort;
-    // Running again while actions wait for confirmation accepts them.
-    const executePending = this.#state.execution_status === 'waiting_for_confirmation';
-    if (this.#state.execution_status === 'error') {
-      // A run that failed while the disk refused writes could not answer its action in flight.
-      const answers = answersForInterruptedActions(this.#log, FAILED_RUN_ACTION_ERROR);
-      if (answers.length > 0) await this.appendEvents(answers);
-    }
-    await this.#setStatus('running');
-    const host = this.#runHost();
-    let failed = false;
-    try {
-      const mcpTools = await this.#mcpTools();
-      return await runLoop(host, {
-        tools: mcpTools.length > 0 ? this.#tools.with(mcpTools) : this.#tools,
-        autoTools: mcpTools,
-        signal: abort.signal,
-        executePending,
-      });
-    } catch (error) {
-      if (abort.signal.aborted) {
-        const answers = answersForInterruptedActions(this.#log, INTERRUPTED_ACTION_ERROR);
-        if (answers.length > 0) await this.appendEvents(answers);
-        await this.#setStatus('paused');
-        return 'paused';
-      }
-      // Actions left without a result get one, so the LLM is not told they never ran.
-      const detail = error instanceof Error ? error.message : String(error);
-      const answers = answersForInterruptedActions(
-        this.#log,
-        this.#maskSecrets(
-          `The run stopped with an error before this action's result was recorded (${detail}); it may or may not have taken effect.`,
-        ),
-      );
-      failed = true;
-      await this.appendEvents(answers).catch(() => undefined);
-      await failRun(host, error).catch(() => {
-        // The disk refuses writes: the run is over all the same, so say so in memory. The next
-        // run() answers the actions left without a result (see above).
+    const session: RunSession = {
+      host: this.#runHost(),
+      log: this.#log,
+      status: () => this.#state.execution_status,
+      tools: async () => {
+        const autoTools = await this.#mcp.tools(this.#state.agent, this.workspace.workingDir);
+        return {
+          tools: autoTools.length > 0 ? this.#tools.with(autoTools) : this.#tools,
+          autoTools,
+        };
+      },
+      appendEvents: (events) => this.appendEvents(events),
+      setStatus: (status) => this.#setStatus(status),
+      maskSecrets: (text) => this.#maskSecrets(text),
+      markErrorInMemory: () => {
         this.#state = { ...this.#state, execution_status: 'error' };
         this.#stateSnapshot = undefined;
-      });
-      throw error;
-    } finally {
-      // After a failure, the run's own error matters more than a state that cannot be written.
-      await this.#persistState().catch((persistError: unknown) => {
-        if (!failed) throw persistError;
-      });
-    }
+      },
+      persistState: () => this.#persistState(),
+    };
+    return runSession(session, abort.signal);
   }
 
   #runHost(): RunHost {
@@ -603,42 +548,10 @@ export class LocalConversation {
   }
 
   /** Flushes and releases the conversation; further calls throw `ConversationClosedError`. */
-  /**
-   * The tools of the agent's MCP servers, connected lazily on the first run and again when
-   * the agent's `mcp_config` or tool filter changes.
-   */
-  async #mcpTools(): Promise<ToolDefinition[]> {
-    const agent = this.#state.agent;
-    const servers = (agent.mcp_config as { mcpServers?: Record<string, unknown> }).mcpServers;
-    if (servers === undefined || Object.keys(servers).length === 0) {
-      await this.#closeMcp();
-      return [];
-    }
-    const key = JSON.stringify([agent.mcp_config, agent.filter_tools_regex ?? null]);
-    if (this.#mcp?.key !== key) {
-      await this.#closeMcp();
-      this.#mcp = {
-        key,
-        provider: new McpToolProvider({
-          config: agent.mcp_config,
-          ...(agent.filter_tools_regex ? { filter: agent.filter_tools_regex } : {}),
-          cwd: this.workspace.workingDir,
-        }),
-      };
-    }
-    return this.#mcp.provider.tools();
-  }
-
-  async #closeMcp(): Promise<void> {
-    const mcp = this.#mcp;
-    this.#mcp = undefined;
-    await mcp?.provider.close();
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#running !== undefined) await this.interrupt();
-    await this.#closeMcp();
+    await this.#mcp.close();
     this.#closed = true;
     this.#listeners.clear();
     this.#stream.end();
