@@ -9,10 +9,11 @@ import { runAppendSuite } from './suites/append';
 import { runLoopSuite, type LoopSize } from './suites/loop';
 import { runResumeSuite, type ResumeSize } from './suites/resume';
 import { runServerSuite, type ServerSize } from './suites/server';
+import { runStoresSuite, type StoresSize } from './suites/stores';
 import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server'] as const;
+export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'stores'] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
@@ -29,6 +30,7 @@ interface Plan {
   loop: LoopSize[];
   teleport: TeleportSize[];
   server: ServerSize[];
+  stores: StoresSize;
 }
 
 const FULL: Plan = {
@@ -53,6 +55,7 @@ const FULL: Plan = {
   ],
   // Each repetition is a fresh server process running every conversation at once.
   server: [{ conversations: 100, steps: 20, repetitions: 3 }],
+  stores: { appends: 1_000, appendRepetitions: 3, resumeEvents: 10_000, resumeRepetitions: 5 },
 };
 
 const QUICK: Plan = {
@@ -73,6 +76,7 @@ const QUICK: Plan = {
     { count: 10_000, repetitions: 1 },
   ],
   server: [{ conversations: 10, steps: 5, repetitions: 1 }],
+  stores: { appends: 200, appendRepetitions: 1, resumeEvents: 10_000, resumeRepetitions: 1 },
 };
 
 /** The repository root: the folder holding pnpm-workspace.yaml, above this package. */
@@ -118,6 +122,7 @@ function installedVersions(): Record<string, string> {
     '@ferry/sdk-core',
     '@ferry/server',
     '@ferry/workspace-remote',
+    '@ferry/store-postgres',
     'ai',
     '@openai/agents',
     '@langchain/langgraph',
@@ -160,6 +165,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     }
     if (selected.has('server')) {
       results.server = await runServerSuite({ workDir, sizes: plan.server, log });
+    }
+    if (selected.has('stores')) {
+      results.stores = await runStoresSuite({ workDir, size: plan.stores, log });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

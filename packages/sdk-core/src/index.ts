@@ -10,6 +10,7 @@ export * from './event/index';
 export * from './secrets/index';
 export * from './workspace/index';
 export * from './persistence/index';
+export * from './store/index';
 export * from './conversation/index';
 export * from './tool/index';
 export * from './mcp/index';

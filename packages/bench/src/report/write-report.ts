@@ -3,8 +3,10 @@ import type { AppendResult } from '../suites/append';
 import type { LoopContender, LoopSuiteResult } from '../suites/loop';
 import type { ResumeSuiteResult } from '../suites/resume';
 import type { ServerSuiteResult } from '../suites/server';
+import type { StoresSuiteResult } from '../suites/stores';
 import type { TeleportSuiteResult } from '../suites/teleport';
 import { formatCount, formatNumber, formatRatio, formatSummary, table } from './format';
+import { storesSection } from './stores-section';
 
 /** Everything one `pnpm bench` measured. */
 export interface BenchResults {
@@ -20,6 +22,7 @@ export interface BenchResults {
   loop?: LoopSuiteResult;
   teleport?: TeleportSuiteResult;
   server?: ServerSuiteResult;
+  stores?: StoresSuiteResult;
 }
 
 type Verdict = 'met' | 'NOT met' | 'not measured';
@@ -778,5 +781,6 @@ export function writeReport(results: BenchResults): string {
   if (results.teleport !== undefined) sections.push('', teleportSection(results.teleport));
   if (results.server !== undefined) sections.push('', serverSection(results.server));
   if (results.resume !== undefined) sections.push('', scalingSection(results.resume));
+  if (results.stores !== undefined) sections.push('', storesSection(results.stores, results.quick));
   return `${sections.join('\n')}\n`;
 }

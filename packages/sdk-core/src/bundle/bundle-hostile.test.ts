@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conversationFolderName } from '../conversation/local-conversation';
+import { conversationFolderName } from '../store/conversation-id';
 import { BundleFormatError } from '../errors/bundle-format-error';
 import { BundleSecurityError } from '../errors/bundle-security-error';
 import { BundleTooLargeError } from '../errors/bundle-too-large-error';

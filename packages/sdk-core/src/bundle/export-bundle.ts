@@ -5,13 +5,16 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import { BASE_STATE_FILE } from '../conversation/local-conversation';
-import { conversationStateSchema } from '../conversation/state-schema';
+import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
+import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
-import { scanSegment, segmentNumber } from '../persistence/event-log-segment';
+import { scanSegment, segmentName, segmentNumber } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
 import type { StoredEvent } from '../persistence/stored-event';
+import type { ConversationStore } from '../store/conversation-store';
+import { FileConversationStore } from '../store/file-conversation-store';
+import { isConversationStore } from '../store/is-conversation-store';
 import { hasErrorCode } from '../persistence/system-error';
 import { redactState } from '../secrets/secret-codec';
 import {
@@ -30,13 +33,15 @@ import { listWorkspaceFiles, type WorkspaceFile } from './workspace-files';
 /** The default `maxWorkspaceBytes`: 200 MiB. */
 export const DEFAULT_MAX_WORKSPACE_BYTES = 200 * 1024 * 1024;
 
-/** The event log's folder in a conversation. */
-const EVENTS_DIR = 'events';
-
 /** Options of {@link exportConversationBundle}. */
 export interface ExportBundleOptions {
-  /** The conversation's own folder: `root.scope(conversationFolderName(id))`. */
-  store: FileStore;
+  /**
+   * Where the conversation is: a `ConversationStore` (with `conversationId`), or the
+   * conversation's own folder as a `FileStore` (`root.scope(conversationFolderName(id))`).
+   */
+  store: ConversationStore | FileStore;
+  /** The conversation to export; required with a `ConversationStore`. */
+  conversationId?: string;
   /** A local folder whose files go in the bundle under `workspace/` (optional). */
   workspaceDir?: string;
   /** Most bytes of workspace files (default 200 MiB); more is `BundleTooLargeError`. */
@@ -74,13 +79,11 @@ interface StoreFile {
 export async function exportConversationBundle(
   options: ExportBundleOptions,
 ): Promise<{ manifest: BundleManifest; stream: Readable }> {
-  const { store } = options;
-  const state = await redactedState(store);
+  const { state, storeFiles: conversationFiles } = await conversationSource(options);
   const conversationId = canonicalId(state.id);
   const storeFiles = [
     { path: BASE_STATE_FILE, data: Buffer.from(formatJson(state)), phase: 'files', events: 0 },
-    ...(await eventSegments(store)),
-    ...(await sideFiles(store)),
+    ...conversationFiles,
   ] satisfies StoreFile[];
   const workspaceFiles =
     options.workspaceDir === undefined
@@ -145,19 +148,67 @@ export async function writeConversationBundle(
   return manifest;
 }
 
-async function redactedState(store: FileStore) {
-  const persisted = await readJson(store, BASE_STATE_FILE);
+/**
+ * The conversation's redacted state and its files: a folder's segments as they are on disk, or
+ * a store's events as one segment, plus the side files.
+ */
+async function conversationSource(
+  options: ExportBundleOptions,
+): Promise<{ state: ConversationState; storeFiles: StoreFile[] }> {
+  const { store } = options;
+  if (!isConversationStore(store)) {
+    const persisted = await readJson(store, BASE_STATE_FILE);
+    return {
+      state: redactedState(persisted, store.describe(''), store.describe(BASE_STATE_FILE)),
+      storeFiles: [...(await eventSegments(store)), ...(await sideFiles(store))],
+    };
+  }
+  if (options.conversationId === undefined) {
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      'exportConversationBundle: pass `conversationId` with a ConversationStore.',
+    );
+  }
+  const id = canonicalId(options.conversationId);
+  const folder = store.files(id);
+  if (store instanceof FileConversationStore) {
+    // The folder layout: its segments travel byte for byte.
+    const persisted = await readJson(folder, BASE_STATE_FILE);
+    return {
+      state: redactedState(persisted, folder.describe(''), folder.describe(BASE_STATE_FILE)),
+      storeFiles: [...(await eventSegments(folder)), ...(await sideFiles(folder))],
+    };
+  }
+  const location = store.describe(id);
+  const state = redactedState(await store.readState(id), location, location);
+  const events = await store.readEvents(id);
+  const segment = Buffer.from(events.map((event) => `${JSON.stringify(event)}\n`).join(''));
+  const storeFiles: StoreFile[] =
+    events.length === 0
+      ? []
+      : [
+          {
+            path: `${EVENTS_DIR}/${segmentName(1)}`,
+            data: segment,
+            phase: 'events',
+            events: events.length,
+          },
+        ];
+  return { state, storeFiles: [...storeFiles, ...(await sideFiles(folder))] };
+}
+
+function redactedState(persisted: unknown, location: string, stateLocation: string) {
   if (persisted === undefined) {
     throw new FerryError(
       'CONVERSATION_NOT_FOUND',
-      `No conversation to export in ${store.describe('')}: it has no ${BASE_STATE_FILE}.`,
+      `No conversation to export in ${location}: it has no state (${BASE_STATE_FILE}).`,
     );
   }
   const parsed = conversationStateSchema.safeParse(persisted);
   if (!parsed.success) {
     throw new FerryError(
       'INVALID_STATE_DOCUMENT',
-      `${store.describe(BASE_STATE_FILE)} is not a valid conversation state: ${parsed.error.message}`,
+      `${stateLocation} is not a valid conversation state: ${parsed.error.message}`,
       { cause: parsed.error },
     );
   }

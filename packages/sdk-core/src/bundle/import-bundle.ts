@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { BASE_STATE_FILE, conversationFolderName } from '../conversation/local-conversation';
+import { BASE_STATE_FILE } from '../store/file-layout';
+import { conversationFolderName } from '../store/conversation-id';
 import { conversationStateSchema } from '../conversation/state-schema';
 import { BundleConflictError } from '../errors/bundle-conflict-error';
 import { BundleFormatError } from '../errors/bundle-format-error';
@@ -10,7 +11,11 @@ import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
 import { scanSegment, segmentNumber } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
+import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import type { StoredEvent } from '../persistence/stored-event';
+import type { ConversationStore } from '../store/conversation-store';
+import { FileConversationStore } from '../store/file-conversation-store';
+import { isConversationStore } from '../store/is-conversation-store';
 import { hasErrorCode } from '../persistence/system-error';
 import { REDACTED_SECRET } from '../secrets/secret-cipher';
 import { mapStateSecrets } from '../secrets/secret-fields';
@@ -48,8 +53,11 @@ export interface BundleReadLimits {
 /** Options of {@link importConversationBundle}. */
 export interface ImportBundleOptions extends BundleReadLimits {
   source: BundleSource;
-  /** The root store of conversations; the conversation goes to `store.scope(conversationFolderName(id))`. */
-  store: FileStore;
+  /**
+   * Where the conversation goes: a `ConversationStore`, or the root folder of conversations as a
+   * `FileStore` (the conversation goes to `store.scope(conversationFolderName(id))`).
+   */
+  store: ConversationStore | FileStore;
   /** Where to write the bundle's workspace files, if it has them; left out, they are not written. */
   workspaceDir?: string;
   /**
@@ -113,6 +121,18 @@ export async function readBundleManifest(
 export async function importConversationBundle(
   options: ImportBundleOptions,
 ): Promise<ImportBundleResult> {
+  const { store } = options;
+  if (!isConversationStore(store)) return importIntoFolder({ ...options, store });
+  if (store instanceof FileConversationStore) {
+    return importIntoFolder({ ...options, store: store.fileStore });
+  }
+  return importIntoStore({ ...options, store });
+}
+
+/** The folder layout: staged beside the conversations, then renamed into place. */
+async function importIntoFolder(
+  options: ImportBundleOptions & { store: FileStore },
+): Promise<ImportBundleResult> {
   const root = options.store;
   const overwrite = options.overwrite ?? false;
   const entries = readTarEntries(toReadable(options.source), readerLimits(options));
@@ -128,14 +148,7 @@ export async function importConversationBundle(
     }
 
     const staging = root.scope(stagingDir);
-    await extract({
-      entries,
-      manifest,
-      staging,
-      withWorkspace: options.workspaceDir !== undefined,
-      onProgress: options.onProgress,
-      parkedFor: options.parkedFor,
-    });
+    await extract({ entries, manifest, staging, ...extractOptions(options) });
 
     // Before anything outside the staging folder changes, the conversation it replaces (if
     // any) must be free: its lock is held until the swap is done.
@@ -147,21 +160,7 @@ export async function importConversationBundle(
       ? await ConversationLock.acquire({ store: root.scope(folder), onWarning: () => undefined })
       : undefined;
     try {
-      const workspaceFiles = manifest.files.filter((file) =>
-        file.path.startsWith(WORKSPACE_PREFIX),
-      );
-      if (options.workspaceDir !== undefined && workspaceFiles.length > 0) {
-        await restoreWorkspace({
-          staging: staging.scope('workspace'),
-          dir: options.workspaceDir,
-          files: workspaceFiles.map((file) => ({
-            ...file,
-            path: file.path.slice(WORKSPACE_PREFIX.length),
-          })),
-          overwrite,
-          conversationId,
-        });
-      }
+      await restoreBundleWorkspace(options, manifest, staging, overwrite);
       // The commit point: the conversation appears in its folder in one rename.
       const staged = `${stagingDir}/conversation`;
       if (existing) {
@@ -199,6 +198,96 @@ export async function importConversationBundle(
   } finally {
     await entries.return(undefined);
   }
+}
+
+/**
+ * Any other store: the bundle is checked and staged in memory, then written under the
+ * conversation's lease (`ConversationLockedError` while it is open): events and side files
+ * first, the state last, since a conversation exists once it has a state. What a crash leaves
+ * of an import without its state is replaced by the next one.
+ */
+async function importIntoStore(
+  options: ImportBundleOptions & { store: ConversationStore },
+): Promise<ImportBundleResult> {
+  const { store } = options;
+  const overwrite = options.overwrite ?? false;
+  const entries = readTarEntries(toReadable(options.source), readerLimits(options));
+  try {
+    const manifest = await readManifestEntry(entries);
+    const conversationId = manifest.conversation_id;
+    checkManifestContents(manifest);
+    const conflict = () =>
+      new BundleConflictError({ conversationId, location: store.describe(conversationId) });
+    if (!overwrite && (await store.readState(conversationId)) !== undefined) throw conflict();
+    const staging = new InMemoryFileStore();
+    await extract({ entries, manifest, staging, ...extractOptions(options) });
+    let lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
+    try {
+      const existing = (await store.readState(conversationId)) !== undefined;
+      if (existing && !overwrite) throw conflict();
+      await restoreBundleWorkspace(options, manifest, staging, overwrite);
+      if (existing || (await store.eventCount(conversationId)) > 0) {
+        await store.deleteConversation(conversationId, lease);
+        lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
+      }
+      const conversation = staging.scope('conversation');
+      const events: StoredEvent[] = [];
+      const files: string[] = [];
+      for (const file of manifest.files) {
+        if (file.path === BASE_STATE_FILE || file.path.startsWith(WORKSPACE_PREFIX)) continue;
+        if (phaseOf(file.path) !== 'events') files.push(file.path);
+      }
+      for (const file of manifest.files
+        .filter((candidate) => phaseOf(candidate.path) === 'events')
+        .sort((left, right) => left.path.localeCompare(right.path))) {
+        const data = (await conversation.read(file.path)) ?? new Uint8Array(0);
+        scanSegment({
+          bytes: data,
+          file: file.path,
+          allowTornLastLine: false,
+          events,
+          ids: new Map(),
+          locate: (index) => `event ${index + 1}`,
+        });
+      }
+      if (events.length > 0) await store.appendEvents(lease, events);
+      const sideFiles = store.files(conversationId);
+      for (const path of files) {
+        await sideFiles.writeAtomic(path, (await conversation.read(path)) ?? new Uint8Array(0));
+      }
+      const state = JSON.parse((await conversation.readText(BASE_STATE_FILE)) ?? '{}') as Record<
+        string,
+        unknown
+      >;
+      await store.writeState(lease, state);
+    } finally {
+      await store.releaseLease(lease);
+    }
+    return { manifest, conversationId };
+  } finally {
+    await entries.return(undefined);
+  }
+}
+
+/** Writes the bundle's workspace files (when asked to) from the staging store. */
+async function restoreBundleWorkspace(
+  options: ImportBundleOptions,
+  manifest: BundleManifest,
+  staging: FileStore,
+  overwrite: boolean,
+): Promise<void> {
+  const workspaceFiles = manifest.files.filter((file) => file.path.startsWith(WORKSPACE_PREFIX));
+  if (options.workspaceDir === undefined || workspaceFiles.length === 0) return;
+  await restoreWorkspace({
+    staging: staging.scope('workspace'),
+    dir: options.workspaceDir,
+    files: workspaceFiles.map((file) => ({
+      ...file,
+      path: file.path.slice(WORKSPACE_PREFIX.length),
+    })),
+    overwrite,
+    conversationId: manifest.conversation_id,
+  });
 }
 
 /**
@@ -305,6 +394,17 @@ interface ExtractInput {
   withWorkspace: boolean;
   onProgress: ((progress: BundleProgress) => void) | undefined;
   parkedFor: { to: string } | undefined;
+}
+
+/** What `extract` takes from the import's options. */
+function extractOptions(
+  options: ImportBundleOptions,
+): Pick<ExtractInput, 'withWorkspace' | 'onProgress' | 'parkedFor'> {
+  return {
+    withWorkspace: options.workspaceDir !== undefined,
+    onProgress: options.onProgress,
+    parkedFor: options.parkedFor,
+  };
 }
 
 /** Checks every entry against the manifest and writes it to the staging store. */

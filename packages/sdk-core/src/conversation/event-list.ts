@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../errors/invalid-event-error';
 import { parseEvent, type AnyEvent } from '../event/parse-event';
-import type { EventLog } from '../persistence/event-log';
 import type { StoredEvent } from '../persistence/stored-event';
+import type { EventIndex } from './conversation-log';
 
 /**
  * The conversation's events, in order: iterable, indexable (`events[i]`, `events.at(-1)`), with
@@ -43,7 +43,7 @@ function typed(stored: StoredEvent | undefined): AnyEvent | undefined {
 }
 
 class EventListView {
-  constructor(readonly log: EventLog) {}
+  constructor(readonly log: EventIndex) {}
 
   get length(): number {
     return this.log.length;
@@ -77,7 +77,7 @@ class EventListView {
 const INDEX = /^(0|[1-9]\d*)$/;
 
 /** Wraps an event log in the {@link EventList} view (a Proxy adds `events[i]`). */
-export function createEventList(log: EventLog): EventList {
+export function createEventList(log: EventIndex): EventList {
   return new Proxy(new EventListView(log), {
     get(target, property, receiver) {
       if (typeof property === 'string' && INDEX.test(property)) return target.at(Number(property));

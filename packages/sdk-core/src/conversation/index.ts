@@ -8,7 +8,7 @@ export type { ConfirmationPolicy, ConfirmationPolicyInput } from './confirmation
 export { createEventList } from './event-list';
 export { EventStream } from './event-stream';
 export type { EventList } from './event-list';
-export { BASE_STATE_FILE, LocalConversation, conversationFolderName } from './local-conversation';
+export { BASE_STATE_FILE, LocalConversation } from './local-conversation';
 export type {
   ConversationWorkspace,
   EventListener,

@@ -11,11 +11,8 @@ import { ToolsRemovedError } from '../errors/tools-removed-error';
 import { isKnownEvent, type AnyEvent } from '../event/parse-event';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import { createTemporaryDirectory } from '../testing/temporary-directory';
-import {
-  LocalConversation,
-  conversationFolderName,
-  type LocalConversationOptions,
-} from './local-conversation';
+import { conversationFolderName } from '../store/conversation-id';
+import { LocalConversation, type LocalConversationOptions } from './local-conversation';
 
 const workspace = { kind: 'LocalWorkspace', workingDir: '/tmp/project' };
 const agent: AgentInput = {

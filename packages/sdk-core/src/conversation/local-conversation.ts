@@ -1,167 +1,62 @@
 import { randomUUID } from 'node:crypto';
 import { agentSchema, type Agent, type AgentInput } from '../agent/agent-schema';
-import { planResume, type ResumeChange } from '../agent/verify-agent';
-import { AgentKindMismatchError } from '../errors/agent-kind-mismatch-error';
-import { AgentRequiredError } from '../errors/agent-required-error';
-import { ConversationClosedError } from '../errors/conversation-closed-error';
-import { ConversationIdMismatchError } from '../errors/conversation-id-mismatch-error';
-import {
-  ConversationChangedSinceExportError,
-  type ExportedExtent,
-} from '../errors/conversation-changed-since-export-error';
-import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
-import { FerryError } from '../errors/ferry-error';
-import { ToolsRemovedError } from '../errors/tools-removed-error';
-import type { MessageContent } from '../event/content';
-import { newEventEnvelope } from '../event/event-base';
-import type { ConversationStateUpdateEvent, Event, MessageEvent } from '../event/event-schemas';
-import type { AnyEvent } from '../event/parse-event';
-import { EventLog } from '../persistence/event-log';
-import type { FileStore } from '../persistence/file-store';
-import { readJson, writeJsonAtomic } from '../persistence/json-file';
-import { LocalFileStore } from '../persistence/local-file-store';
-import { ConversationLock } from '../persistence/conversation-lock';
-import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
-import { redactAgent, redactState, sealState, unsealState } from '../secrets/secret-codec';
-import { collectSecretValues } from '../secrets/secret-codec';
-import { createDefaultToolRegistry } from '../tool/builtin-tools';
-import type { ToolDefinition } from '../tool/tool-definition';
-import { ToolRegistry } from '../tool/tool-registry';
-import { confirmationPolicySchema, type ConfirmationPolicyInput } from './confirmation-policy';
-import { EventStream } from './event-stream';
-import {
-  FAILED_RUN_ACTION_ERROR,
-  answersForInterruptedActions,
-  answersForUnansweredActions,
-} from './recover-interrupted-run';
-import {
-  INTERRUPTED_ACTION_ERROR,
-  effectiveCondenser,
-  failRun,
-  maybeCondense,
-  pendingActions,
-  runLoop,
-  type RunHost,
-} from './run-loop';
-import { DEFAULT_STUCK_THRESHOLDS, type StuckThresholds } from './stuck-detector';
-import { ConversationRunningError } from '../errors/conversation-running-error';
-import { McpToolProvider } from '../mcp/mcp-tool-provider';
 import { LLMContextBuilder } from '../agent/build-messages';
 import { assertRunnableAgent } from '../agent/runnable-agent';
-import { callLLM, providerIdentity, type LanguageModelFactory } from '../llm/call-llm';
-import type { ResumePlan } from '../agent/verify-agent';
-import type { SecretSource } from './state-schema';
+import { planResume, type ResumePlan } from '../agent/verify-agent';
+import { ConversationClosedError } from '../errors/conversation-closed-error';
+import type { ExportedExtent } from '../errors/conversation-changed-since-export-error';
+import { ConversationRunningError } from '../errors/conversation-running-error';
+import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
+import { FerryError } from '../errors/ferry-error';
+import type { MessageContent } from '../event/content';
+import { newEventEnvelope } from '../event/event-base';
+import type { Event, MessageEvent } from '../event/event-schemas';
+import type { AnyEvent } from '../event/parse-event';
+import { callLLM, providerIdentity } from '../llm/call-llm';
+import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
+import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
+import { canonicalConversationId } from '../store/conversation-id';
+import type { ConversationLease, ConversationStore } from '../store/conversation-store';
+import { createDefaultToolRegistry } from '../tool/builtin-tools';
+import { ToolRegistry } from '../tool/tool-registry';
+import { confirmationPolicySchema, type ConfirmationPolicyInput } from './confirmation-policy';
+import type { ConversationLog } from './conversation-log';
+import type {
+  ConversationWorkspace,
+  EventListener,
+  ForkOptions,
+  LocalConversationOptions,
+  OpenReport,
+} from './conversation-options';
 import { createEventList, type EventList } from './event-list';
-import type { WorkspaceDescriptor } from '../workspace/workspace-descriptor';
+import { EventStream } from './event-stream';
+import { forkConversation } from './fork-conversation';
+import { LeaseKeeper } from './lease-keeper';
+import { McpToolCache } from './mcp-tool-cache';
 import {
-  conversationStateSchema,
-  type ConversationState,
-  type ExecutionStatus,
-} from './state-schema';
-import { addUsage, conversationStatsSchema, type UsageRecord } from './stats';
+  createConversation,
+  resolveConversationStore,
+  resumeConversation,
+  validateStateOptions,
+  verifiedAgent,
+  type ConversationParts,
+} from './open-conversation';
+import { effectiveCondenser, maybeCondense, pendingActions, type RunHost } from './run-loop';
+import type { ConversationState, ExecutionStatus, SecretSource } from './state-schema';
+import { runSession, type RunSession } from './run-session';
+import { stateUpdateEvent, writeState } from './state-writer';
+import { parkConversation, recordArrival, type TeleportTarget } from './teleport-bookkeeping';
+import { addUsage, type UsageRecord } from './stats';
+import { DEFAULT_STUCK_THRESHOLDS } from './stuck-detector';
 
-/** The file that holds the state document. */
-export const BASE_STATE_FILE = 'base_state.json';
-
-/** What a conversation needs of its workspace to persist where it runs. */
-export interface ConversationWorkspace {
-  /** `LocalWorkspace`, `RemoteWorkspace`, ... */
-  readonly kind: string;
-  /** Absolute working directory. */
-  readonly workingDir: string;
-}
-
-/** Listener of new events; called after the event is durably in the log. */
-export type EventListener = (event: AnyEvent) => void;
-
-/** Options of {@link LocalConversation.open}. */
-export interface LocalConversationOptions {
-  /** The agent. Required for a new conversation; on resume it replaces the persisted one after verification. */
-  agent?: AgentInput;
-  /** Where the agent works. Always the runtime one, never restored. */
-  workspace: ConversationWorkspace;
-  /** Root folder of conversations; this one lives in `<persistenceDir>/<id without dashes>`. */
-  persistenceDir?: string;
-  /** A store for the root instead of a folder (e.g. `InMemoryFileStore`); wins over `persistenceDir`. */
-  store?: FileStore;
-  /** The conversation's id (a UUID); a new one when absent. */
-  conversationId?: string;
-  /** Most agent steps per `run()`; persisted, and the persisted value is kept when absent. */
-  maxIterations?: number;
-  /** Turn stuck detection on or off; persisted, and the persisted value is kept when absent. */
-  stuckDetection?: boolean;
-  /** Key that encrypts persisted secrets; defaults to `FERRY_SECRET_KEY`. Without one, secrets are redacted on disk. */
-  secretKey?: string;
-  /** Called with every new event, after it is durably in the log. */
-  onEvent?: EventListener;
-  /** Called with recoverable problems (torn last line, secrets that could not be decrypted). Default: `console.warn`. */
-  onWarning?: (message: string) => void;
-  /** fsync every append and state write (default true). Turn off only for throwaway conversations. */
-  fsync?: boolean;
-  /** Title of a new conversation. */
-  title?: string;
-  /**
-   * Tools the agent may reference by name, besides the built-in `finish`, `think` and
-   * `task_tracker` (a registry replaces the built-ins).
-   */
-  tools?: readonly ToolDefinition[] | ToolRegistry;
-  /** Called with streamed LLM text as it arrives (never persisted). */
-  onTextDelta?: (delta: string) => void;
-  /** Thresholds of the stuck detector (when `stuckDetection` is on). */
-  stuckThresholds?: Partial<StuckThresholds>;
-  /**
-   * Makes the AI SDK model for an LLM document (the agent's and the condenser's) instead of
-   * Ferry's routing: any `@ai-sdk/*` provider, or an in-process model. Not persisted: pass it
-   * again on every open. Return `undefined` for documents Ferry should route itself.
-   */
-  languageModel?: LanguageModelFactory;
-}
-
-/** How {@link LocalConversation.open} treated the persisted conversation. */
-export interface OpenReport {
-  /** `created` for a new conversation, `resumed` otherwise. */
-  mode: 'created' | 'resumed';
-  /** Agent fields that changed on resume (secrets redacted). */
-  agentChanges: ResumeChange[];
-  /** True when the conversation was found `running` and was recovered to `error`. */
-  recoveredFromCrash: boolean;
-}
-
-/** Options of {@link LocalConversation.fork}. */
-export interface ForkOptions {
-  /** The fork's id; a new UUID when absent. */
-  conversationId?: string;
-  /** An agent for the fork (verified against this conversation's like a resume); this one's when absent. */
-  agent?: AgentInput;
-  /** Copy the log up to and including this event; the whole log when absent. */
-  fromEventId?: string;
-  /** Title of the fork. */
-  title?: string;
-  /** Workspace of the fork; this conversation's when absent. */
-  workspace?: ConversationWorkspace;
-}
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-function canonicalId(id: string): string {
-  if (!UUID.test(id)) {
-    throw new FerryError(
-      'INVALID_CONVERSATION_ID',
-      `conversationId "${id}" is not a UUID; pass e.g. crypto.randomUUID() or leave it out.`,
-    );
-  }
-  const hex = id.replaceAll('-', '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** The folder name of a conversation: its id without dashes. */
-export function conversationFolderName(id: string): string {
-  return canonicalId(id).replaceAll('-', '');
-}
-
-function workspaceDescriptor(workspace: ConversationWorkspace): WorkspaceDescriptor {
-  return { kind: workspace.kind, working_dir: workspace.workingDir };
-}
+export { BASE_STATE_FILE } from '../store/file-layout';
+export type {
+  ConversationWorkspace,
+  EventListener,
+  ForkOptions,
+  LocalConversationOptions,
+  OpenReport,
+} from './conversation-options';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -171,21 +66,9 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-interface Parts {
-  id: string;
-  store: FileStore;
-  log: EventLog;
-  lock: ConversationLock;
-  state: ConversationState;
-  cipher: SecretCipher | undefined;
-  workspace: ConversationWorkspace;
-  options: LocalConversationOptions;
-  report: OpenReport;
-}
-
 /**
- * A conversation persisted on a {@link FileStore}: an append-only event log plus the state
- * document. Open it with {@link LocalConversation.open}, which creates or resumes; a resume may
+ * A conversation persisted in a {@link ConversationStore} (a folder by default): an append-only
+ * event log plus the state document. Open it with {@link LocalConversation.open}, which creates or resumes; a resume may
  * bring a changed agent (see {@link planResume}).
  */
 export class LocalConversation {
@@ -198,9 +81,9 @@ export class LocalConversation {
   /** The conversation's events, in order. */
   readonly events: EventList;
 
-  readonly #store: FileStore;
-  readonly #log: EventLog;
-  readonly #lock: ConversationLock;
+  readonly #store: ConversationStore;
+  readonly #log: ConversationLog;
+  readonly #keeper: LeaseKeeper;
   readonly #cipher: SecretCipher | undefined;
   readonly #options: LocalConversationOptions;
   readonly #listeners = new Set<EventListener>();
@@ -213,14 +96,16 @@ export class LocalConversation {
   #closed = false;
   #running: Promise<ExecutionStatus> | undefined;
   #pauseRequested = false;
-  #mcp: { key: string; provider: McpToolProvider } | undefined;
+  readonly #mcp = new McpToolCache();
   #abort: AbortController | undefined;
 
-  private constructor(parts: Parts) {
+  private constructor(parts: ConversationParts) {
     this.id = parts.id;
     this.#store = parts.store;
     this.#log = parts.log;
-    this.#lock = parts.lock;
+    this.#keeper = new LeaseKeeper(parts.store, parts.lease, (error) =>
+      this.#warn(`Could not renew the lease of conversation ${parts.id}: ${String(error)}`),
+    );
     this.#state = parts.state;
     this.#cipher = parts.cipher;
     this.#options = parts.options;
@@ -235,7 +120,7 @@ export class LocalConversation {
   }
 
   /**
-   * Creates the conversation when its folder holds no state, and resumes it otherwise.
+   * Creates the conversation when its store holds no state for it, and resumes it otherwise.
    *
    * On resume: the id must match; the runtime agent (if given) replaces the persisted one after
    * verification (same kind, no tool removed) and the change is recorded as a
@@ -244,31 +129,39 @@ export class LocalConversation {
    * `running` becomes `error` with an `AgentErrorEvent` for each unanswered action; stats,
    * confirmation policy, tags and title are kept. A failed resume changes nothing on disk.
    *
-   * @throws ConversationLockedError when another live process has it open.
+   * @throws ConversationLockedError when another live owner holds its lease.
+   * @throws InvalidOptionError for a `maxIterations`/`stuckDetection` the state cannot hold
+   *   (on create and on resume alike, before anything is written).
    * @throws ConversationIdMismatchError, AgentKindMismatchError, ToolsRemovedError,
-   *   CorruptEventLogError, AgentRequiredError.
+   *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
-    const id = canonicalId(options.conversationId ?? randomUUID());
-    const root = options.store ?? rootStore(options.persistenceDir);
-    const store = root.scope(conversationFolderName(id));
+    const id = canonicalConversationId(options.conversationId ?? randomUUID());
+    const store = resolveConversationStore(options);
     const warn = options.onWarning ?? ((message: string) => console.warn(`[ferry] ${message}`));
-    // Before anything is written: a conversation that could not run as asked is not created. (A
-    // resume checks the kinds after verifying the agent, so a changed kind is reported as such.)
-    if (options.agent !== undefined && !(await store.exists(BASE_STATE_FILE))) {
+    // Before anything is written: options a create would refuse are refused by a resume too,
+    // and a conversation that could not run as asked is not created. (A resume checks the
+    // kinds after verifying the agent, so a changed kind is reported as such.)
+    validateStateOptions(options);
+    const cipher = resolveSecretCipher(options.secretKey);
+    if (options.agent !== undefined && (await store.readState(id)) === undefined) {
       assertRunnableAgent(agentSchema.parse(options.agent));
     }
-    const lock = await ConversationLock.acquire({ store, onWarning: warn });
+    const lease = await store.acquireLease(id, {
+      onWarning: warn,
+      ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
+    });
     try {
-      const cipher = resolveSecretCipher(options.secretKey);
-      const persisted = await readJson(store, BASE_STATE_FILE);
+      const input = { id, store, lease, cipher, options };
+      const persisted = await store.readState(id);
       const parts =
         persisted === undefined
-          ? await create({ id, store, lock, cipher, options })
-          : await resume({ id, store, lock, cipher, options, persisted, warn });
+          ? await createConversation(input)
+          : await resumeConversation({ ...input, persisted, warn });
       return new LocalConversation(parts);
     } catch (error) {
-      await lock.release();
+      // A lease that wrote nothing leaves nothing behind (no empty folder).
+      await store.releaseLease(lease);
       throw error;
     }
   }
@@ -287,9 +180,19 @@ export class LocalConversation {
     return this.#state.agent;
   }
 
-  /** Where the conversation is persisted (an absolute folder, or a `memory:/` location). */
+  /** Where the conversation is persisted (an absolute folder, a `memory:/` location, a database). */
   get persistenceDir(): string {
-    return this.#store.describe('');
+    return this.#store.describe(this.id);
+  }
+
+  /** The store the conversation persists in. */
+  get store(): ConversationStore {
+    return this.#store;
+  }
+
+  /** The conversation's current lease in its store (its fencing token). */
+  get lease(): ConversationLease {
+    return this.#keeper.lease;
   }
 
   /** True after {@link LocalConversation.close}. */
@@ -359,62 +262,19 @@ export class LocalConversation {
    */
   async fork(options: ForkOptions = {}): Promise<LocalConversation> {
     this.#assertOpen();
-    let events = this.#log.slice();
-    if (options.fromEventId !== undefined) {
-      const index = this.#log.indexOf(options.fromEventId);
-      if (index < 0) {
-        throw new FerryError(
-          'EVENT_NOT_FOUND',
-          `fork: no event ${options.fromEventId} in conversation ${this.id}; pass the id of one of its events.`,
-        );
-      }
-      events = events.slice(0, index + 1);
-    }
-    const agent =
-      options.agent === undefined
-        ? this.#state.agent
-        : verifiedAgent(options.agent, this.#state.agent);
-    const id = canonicalId(options.conversationId ?? randomUUID());
-    const root = this.#options.store ?? rootStore(this.#options.persistenceDir);
-    const store = root.scope(conversationFolderName(id));
-    if (await store.exists(BASE_STATE_FILE)) {
-      throw new FerryError(
-        'CONVERSATION_EXISTS',
-        `fork: conversation ${id} already exists; choose another id.`,
-      );
-    }
-    const lock = await ConversationLock.acquire({ store });
-    try {
-      const log = await EventLog.open({ store, fsync: this.#options.fsync ?? true });
-      if (events.length > 0) await log.appendMany(events);
-      const workspace = options.workspace ?? this.workspace;
-      const state: ConversationState = {
-        ...this.#state,
-        id,
-        agent,
-        workspace: workspaceDescriptor(workspace),
-        persistence_dir: store.describe(''),
-        execution_status: 'idle',
-        stats: { usage_to_metrics: {} },
-        title: options.title ?? this.#state.title ?? null,
-        teleport: null,
-      };
-      await writeState(store, state, this.#cipher);
-      return new LocalConversation({
-        id,
-        store,
-        log,
-        lock,
-        state,
+    const parts = await forkConversation(
+      {
+        id: this.id,
+        store: this.#store,
+        log: this.#log,
+        state: this.#state,
         cipher: this.#cipher,
-        workspace,
-        options: { ...this.#options, conversationId: id, agent, onEvent: undefined },
-        report: { mode: 'created', agentChanges: [], recoveredFromCrash: false },
-      });
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
+        workspace: this.workspace,
+        options: this.#options,
+      },
+      options,
+    );
+    return new LocalConversation(parts);
   }
 
   /**
@@ -539,42 +399,23 @@ export class LocalConversation {
   ): Promise<void> {
     this.#assertWritable();
     if (this.#running !== undefined) throw new ConversationRunningError(this.id, 'teleport');
-    // In the log's write queue: no append lands between the check and the parking, and every
-    // append queued after it is refused (see appendEvents).
-    await this.#log.exclusive(async () => {
-      this.#assertWritable();
-      const actual = { eventCount: this.#log.length, lastEventId: this.#log.at(-1)?.id };
-      if (
-        exported !== undefined &&
-        ((exported.eventCount !== undefined && exported.eventCount !== actual.eventCount) ||
-          (exported.lastEventId !== undefined && exported.lastEventId !== actual.lastEventId))
-      ) {
-        throw new ConversationChangedSinceExportError(this.id, exported, actual);
-      }
-      await this.updateState({
-        teleport: {
-          to: destination.to,
-          at: new Date().toISOString(),
-          ...(destination.bundleId === undefined ? {} : { bundle_id: destination.bundleId }),
-        },
-      });
-    });
+    await parkConversation(this.#teleportTarget(), destination, exported);
   }
 
   /** Records the arrival of a teleported conversation here: a `TeleportEvent` and no parked mark. */
   async recordArrival(hop: { from: string; to: string; bundleId: string }): Promise<void> {
     this.#assertOpen();
-    await this.updateState({ teleport: null });
-    await this.appendEvents([
-      {
-        ...newEventEnvelope(),
-        source: 'environment',
-        kind: 'TeleportEvent',
-        from: hop.from,
-        to: hop.to,
-        bundle_id: hop.bundleId,
-      },
-    ]);
+    await recordArrival(this.#teleportTarget(), hop);
+  }
+
+  #teleportTarget(): TeleportTarget {
+    return {
+      id: this.id,
+      log: this.#log,
+      assertWritable: () => this.#assertWritable(),
+      updateState: (patch) => this.updateState(patch),
+      appendEvents: (events) => this.appendEvents(events),
+    };
   }
 
   /** The current execution status. */
@@ -633,58 +474,31 @@ export class LocalConversation {
     return this.#stream.subscribe();
   }
 
-  async #run(): Promise<ExecutionStatus> {
+  #run(): Promise<ExecutionStatus> {
     this.#pauseRequested = false;
     const abort = new AbortController();
     this.#abort = abort;
-    // Running again while actions wait for confirmation accepts them.
-    const executePending = this.#state.execution_status === 'waiting_for_confirmation';
-    if (this.#state.execution_status === 'error') {
-      // A run that failed while the disk refused writes could not answer its action in flight.
-      const answers = answersForInterruptedActions(this.#log, FAILED_RUN_ACTION_ERROR);
-      if (answers.length > 0) await this.appendEvents(answers);
-    }
-    await this.#setStatus('running');
-    const host = this.#runHost();
-    let failed = false;
-    try {
-      const mcpTools = await this.#mcpTools();
-      return await runLoop(host, {
-        tools: mcpTools.length > 0 ? this.#tools.with(mcpTools) : this.#tools,
-        autoTools: mcpTools,
-        signal: abort.signal,
-        executePending,
-      });
-    } catch (error) {
-      if (abort.signal.aborted) {
-        const answers = answersForInterruptedActions(this.#log, INTERRUPTED_ACTION_ERROR);
-        if (answers.length > 0) await this.appendEvents(answers);
-        await this.#setStatus('paused');
-        return 'paused';
-      }
-      // Actions left without a result get one, so the LLM is not told they never ran.
-      const detail = error instanceof Error ? error.message : String(error);
-      const answers = answersForInterruptedActions(
-        this.#log,
-        this.#maskSecrets(
-          `The run stopped with an error before this action's result was recorded (${detail}); it may or may not have taken effect.`,
-        ),
-      );
-      failed = true;
-      await this.appendEvents(answers).catch(() => undefined);
-      await failRun(host, error).catch(() => {
-        // The disk refuses writes: the run is over all the same, so say so in memory. The next
-        // run() answers the actions left without a result (see above).
+    const session: RunSession = {
+      host: this.#runHost(),
+      log: this.#log,
+      status: () => this.#state.execution_status,
+      tools: async () => {
+        const autoTools = await this.#mcp.tools(this.#state.agent, this.workspace.workingDir);
+        return {
+          tools: autoTools.length > 0 ? this.#tools.with(autoTools) : this.#tools,
+          autoTools,
+        };
+      },
+      appendEvents: (events) => this.appendEvents(events),
+      setStatus: (status) => this.#setStatus(status),
+      maskSecrets: (text) => this.#maskSecrets(text),
+      markErrorInMemory: () => {
         this.#state = { ...this.#state, execution_status: 'error' };
         this.#stateSnapshot = undefined;
-      });
-      throw error;
-    } finally {
-      // After a failure, the run's own error matters more than a state that cannot be written.
-      await this.#persistState().catch((persistError: unknown) => {
-        if (!failed) throw persistError;
-      });
-    }
+      },
+      persistState: () => this.#persistState(),
+    };
+    return runSession(session, abort.signal);
   }
 
   #runHost(): RunHost {
@@ -699,7 +513,7 @@ export class LocalConversation {
         return self.#state;
       },
       workspace: this.workspace,
-      store: this.#store,
+      store: this.#store.files(this.id),
       eventsSnapshot: () => this.events,
       contextBuilder: this.#contextBuilder,
       appendEvents: (events) => this.appendEvents(events),
@@ -730,50 +544,19 @@ export class LocalConversation {
   }
 
   async #persistState(): Promise<void> {
-    if (!this.#closed) await writeState(this.#store, this.#state, this.#cipher);
+    if (!this.#closed) await writeState(this.#store, this.#keeper.lease, this.#state, this.#cipher);
   }
 
   /** Flushes and releases the conversation; further calls throw `ConversationClosedError`. */
-  /**
-   * The tools of the agent's MCP servers, connected lazily on the first run and again when
-   * the agent's `mcp_config` or tool filter changes.
-   */
-  async #mcpTools(): Promise<ToolDefinition[]> {
-    const agent = this.#state.agent;
-    const servers = (agent.mcp_config as { mcpServers?: Record<string, unknown> }).mcpServers;
-    if (servers === undefined || Object.keys(servers).length === 0) {
-      await this.#closeMcp();
-      return [];
-    }
-    const key = JSON.stringify([agent.mcp_config, agent.filter_tools_regex ?? null]);
-    if (this.#mcp?.key !== key) {
-      await this.#closeMcp();
-      this.#mcp = {
-        key,
-        provider: new McpToolProvider({
-          config: agent.mcp_config,
-          ...(agent.filter_tools_regex ? { filter: agent.filter_tools_regex } : {}),
-          cwd: this.workspace.workingDir,
-        }),
-      };
-    }
-    return this.#mcp.provider.tools();
-  }
-
-  async #closeMcp(): Promise<void> {
-    const mcp = this.#mcp;
-    this.#mcp = undefined;
-    await mcp?.provider.close();
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#running !== undefined) await this.interrupt();
-    await this.#closeMcp();
+    await this.#mcp.close();
     this.#closed = true;
     this.#listeners.clear();
     this.#stream.end();
-    await this.#lock.release();
+    await this.#keeper.stop();
+    await this.#store.releaseLease(this.#keeper.lease);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -805,7 +588,7 @@ export class LocalConversation {
   ): Promise<void> {
     this.#assertOpen();
     const next = { ...this.#state, ...patch };
-    await writeState(this.#store, next, this.#cipher);
+    await writeState(this.#store, this.#keeper.lease, next, this.#cipher);
     this.#state = next;
     this.#stateSnapshot = undefined;
     if ('agent' in patch || 'secret_registry' in patch) this.#secretValues = undefined;
@@ -820,9 +603,13 @@ export class LocalConversation {
       try {
         listener(event);
       } catch (error) {
-        (this.#options.onWarning ?? console.warn)(`an onEvent listener threw: ${String(error)}`);
+        this.#warn(`an onEvent listener threw: ${String(error)}`);
       }
     }
+  }
+
+  #warn(message: string): void {
+    (this.#options.onWarning ?? console.warn)(message);
   }
 
   #assertOpen(): void {
@@ -842,172 +629,4 @@ export class LocalConversation {
       throw new ConversationTeleportedError(this.id, teleport.to, teleport.at);
     }
   }
-}
-
-/**
- * Writes the state document atomically. A disk failure becomes a typed error; the previous
- * state is intact (the write is a temp file renamed over it).
- */
-async function writeState(
-  store: FileStore,
-  state: ConversationState,
-  cipher: SecretCipher | undefined,
-): Promise<void> {
-  try {
-    await writeJsonAtomic(store, BASE_STATE_FILE, sealState(state, cipher));
-  } catch (error) {
-    if (FerryError.isInstance(error)) throw error;
-    throw new FerryError(
-      'STATE_WRITE_FAILED',
-      `Could not write ${store.describe(BASE_STATE_FILE)} (${error instanceof Error ? error.message : String(error)}). ` +
-        'The previous state is intact; free space or fix permissions, then retry.',
-      { cause: error },
-    );
-  }
-}
-
-function rootStore(persistenceDir: string | undefined): FileStore {
-  if (persistenceDir === undefined) {
-    throw new FerryError(
-      'PERSISTENCE_DIR_REQUIRED',
-      'LocalConversation.open needs `persistenceDir` (a folder) or `store` (e.g. new InMemoryFileStore()).',
-    );
-  }
-  return new LocalFileStore({ root: persistenceDir });
-}
-
-function verifiedAgent(runtime: AgentInput, persisted: Agent): Agent {
-  const plan = planResume(runtime, persisted);
-  for (const problem of plan.problems) {
-    if (problem.code === 'AGENT_KIND_MISMATCH') {
-      throw new AgentKindMismatchError(problem.persisted, problem.runtime);
-    }
-    throw new ToolsRemovedError(problem.removed);
-  }
-  assertRunnableAgent(plan.agent);
-  return plan.agent;
-}
-
-function lastStateUpdate(log: EventLog, key: string): unknown {
-  for (let index = log.length - 1; index >= 0; index -= 1) {
-    const event = log.at(index);
-    if (event?.kind === 'ConversationStateUpdateEvent' && event.key === key) return event.value;
-  }
-  return undefined;
-}
-
-function stateUpdateEvent(key: string, value: unknown): ConversationStateUpdateEvent {
-  return {
-    ...newEventEnvelope(),
-    source: 'environment',
-    kind: 'ConversationStateUpdateEvent',
-    key,
-    value,
-  };
-}
-
-interface CreateInput {
-  id: string;
-  store: FileStore;
-  lock: ConversationLock;
-  cipher: SecretCipher | undefined;
-  options: LocalConversationOptions;
-}
-
-async function create(input: CreateInput): Promise<Parts> {
-  const { id, store, cipher, options } = input;
-  if (options.agent === undefined) throw new AgentRequiredError(store.describe(''));
-  const state = conversationStateSchema.parse({
-    id,
-    agent: agentSchema.parse(options.agent),
-    workspace: workspaceDescriptor(options.workspace),
-    persistence_dir: store.describe(''),
-    ...(options.maxIterations === undefined ? {} : { max_iterations: options.maxIterations }),
-    ...(options.stuckDetection === undefined ? {} : { stuck_detection: options.stuckDetection }),
-    ...(options.title === undefined ? {} : { title: options.title }),
-  });
-  const log = await EventLog.open({ store, fsync: options.fsync ?? true });
-  await writeState(store, state, cipher);
-  return conversationParts(input, log, state, {
-    mode: 'created',
-    agentChanges: [],
-    recoveredFromCrash: false,
-  });
-}
-
-/** What the constructor needs, once the log is open and the state written. */
-function conversationParts(
-  input: CreateInput,
-  log: EventLog,
-  state: ConversationState,
-  report: OpenReport,
-): Parts {
-  const { id, store, lock, cipher, options } = input;
-  return { id, store, log, lock, state, cipher, workspace: options.workspace, options, report };
-}
-
-interface ResumeInput extends CreateInput {
-  persisted: unknown;
-  warn: (message: string) => void;
-}
-
-async function resume(input: ResumeInput): Promise<Parts> {
-  const { id, store, cipher, options, warn } = input;
-  const parsed = conversationStateSchema.safeParse(input.persisted);
-  if (!parsed.success) {
-    throw new FerryError(
-      'INVALID_STATE_DOCUMENT',
-      `${store.describe(BASE_STATE_FILE)} is not a valid conversation state: ${parsed.error.message}`,
-      { cause: parsed.error },
-    );
-  }
-  if (canonicalId(parsed.data.id) !== id) {
-    throw new ConversationIdMismatchError(parsed.data.id, id, store.describe(''));
-  }
-  const persisted = unsealState(parsed.data, cipher, warn);
-
-  let agent = persisted.agent;
-  let agentChanges: ResumeChange[] = [];
-  if (options.agent !== undefined) {
-    agent = verifiedAgent(options.agent, persisted.agent);
-    agentChanges = planResume(agent, persisted.agent).changes;
-  }
-
-  // Verification passed: from here on the conversation is ours to change.
-  const log = await EventLog.open({ store, fsync: options.fsync ?? true, onWarning: warn });
-  const crashed = persisted.execution_status === 'running';
-  const state: ConversationState = {
-    ...persisted,
-    id,
-    agent,
-    workspace: workspaceDescriptor(options.workspace),
-    persistence_dir: store.describe(''),
-    max_iterations: options.maxIterations ?? persisted.max_iterations,
-    stuck_detection: options.stuckDetection ?? persisted.stuck_detection,
-    execution_status: crashed ? 'error' : persisted.execution_status,
-  };
-
-  const recovery: Event[] = [];
-  if (crashed) {
-    // Each step logs the stats it reached; they are newer than the state written at run start.
-    const lastStats = lastStateUpdate(log, 'stats');
-    if (lastStats !== undefined) {
-      const stats = conversationStatsSchema.safeParse(lastStats);
-      if (stats.success) state.stats = stats.data;
-    }
-    recovery.push(...answersForUnansweredActions(log));
-    recovery.push(stateUpdateEvent('execution_status', 'error'));
-  }
-  // A secret that was redacted on disk is unknown, so supplying it again is not a change.
-  if (agentChanges.some((change) => !(change.secret && change.old === undefined))) {
-    const event = stateUpdateEvent('agent', redactAgent(agent));
-    recovery.push({ ...event, changes: agentChanges });
-  }
-  if (recovery.length > 0) await log.appendMany(recovery);
-  await writeState(store, state, cipher);
-  return conversationParts(input, log, state, {
-    mode: 'resumed',
-    agentChanges,
-    recoveredFromCrash: crashed,
-  });
 }

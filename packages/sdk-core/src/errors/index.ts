@@ -37,3 +37,5 @@ export { BundleConflictError } from './bundle-conflict-error';
 export { BundleFormatError } from './bundle-format-error';
 export { BundleSecurityError } from './bundle-security-error';
 export { BundleTooLargeError } from './bundle-too-large-error';
+export { LeaseLostError } from './lease-lost-error';
+export { InvalidOptionError } from './invalid-option-error';

@@ -6,6 +6,7 @@ import type { FileStore } from './file-store';
 import { formatJson } from './json-file';
 import { normalizeStorePath, parentStorePath } from './store-path';
 import { hasErrorCode } from './system-error';
+import { validTtl } from '../store/lease-ttl';
 
 /** Options of `ConversationLock.acquire`. */
 export interface ConversationLockOptions {
@@ -15,11 +16,22 @@ export interface ConversationLockOptions {
   path?: string;
   /** Told when a stale lock is taken over (default `console.warn`). */
   onWarning?: (message: string) => void;
+  /**
+   * Milliseconds the lock lasts unless renewed; after that anyone may take it over. Absent: no
+   * expiry (the lock lasts until released or its process ends).
+   */
+  ttlMs?: number;
 }
 
-/** The lock file: its owner, plus an id telling this lock apart from others of the same process. */
+/**
+ * The lock file: its owner, an id telling this lock apart from others of the same process, the
+ * fencing token, and when it lapses. Files of earlier releases have neither token (read as 0)
+ * nor expiry.
+ */
 interface LockRecord extends LockOwner {
   lock_id: string;
+  token: number;
+  expires_at?: string;
 }
 
 /** How often acquiring retries when other processes race for the same stale lock. */
@@ -28,9 +40,24 @@ const MAX_ATTEMPTS = 5;
 /** Ids of the locks held by this process, so a second open here is refused like one elsewhere. */
 const heldLocks = new Set<string>();
 
+/** The last token this process gave out per lock file, so tokens grow even after a release. */
+const lastTokens = new Map<string, number>();
+
+/**
+ * A token larger than the previous owner's and every earlier one of this process. The clock is
+ * the floor so that a lock taken after a clean release (which removes the file) in another
+ * process still gets a larger token.
+ */
+function nextToken(location: string, previous: number): number {
+  const token = Math.max(previous + 1, (lastTokens.get(location) ?? 0) + 1, Date.now());
+  lastTokens.set(location, token);
+  return token;
+}
+
 /**
  * Exclusive ownership of a conversation folder, recorded in its `.lock` file as
- * `{pid, hostname, started_at}` so that two live owners never write the same conversation.
+ * `{pid, hostname, started_at}` so that two live owners never write the same conversation,
+ * plus a fencing token (larger on every new owner) and, with a TTL, an expiry.
  */
 export class ConversationLock implements AsyncDisposable {
   private releasing: Promise<void> | undefined;
@@ -39,7 +66,8 @@ export class ConversationLock implements AsyncDisposable {
     private readonly store: FileStore,
     /** The lock file's path in the store. */
     readonly path: string,
-    private readonly record: LockRecord,
+    private record: LockRecord,
+    private readonly ttlMs: number | undefined,
   ) {}
 
   /**
@@ -54,34 +82,42 @@ export class ConversationLock implements AsyncDisposable {
     const { store } = options;
     const path = normalizeStorePath(options.path ?? '.lock');
     const warn = options.onWarning ?? console.warn;
-    const record: LockRecord = {
-      pid: process.pid,
-      hostname: hostname(),
-      started_at: new Date().toISOString(),
-      lock_id: randomUUID(),
-    };
-    const content = formatJson(record);
+    const ttlMs = validTtl(options.ttlMs);
+    const location = store.describe(path);
+    let previousToken = 0;
     let lastOwner: LockOwner | undefined;
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      if (await store.createExclusive(path, content)) {
+      const started = new Date();
+      const record: LockRecord = {
+        pid: process.pid,
+        hostname: hostname(),
+        started_at: started.toISOString(),
+        lock_id: randomUUID(),
+        token: nextToken(location, previousToken),
+        ...(ttlMs === undefined
+          ? {}
+          : { expires_at: new Date(started.getTime() + ttlMs).toISOString() }),
+      };
+      if (await store.createExclusive(path, formatJson(record))) {
         heldLocks.add(record.lock_id);
-        return new ConversationLock(store, path, record);
+        return new ConversationLock(store, path, record, ttlMs);
       }
       const existing = await store.readText(path);
       if (existing === undefined) continue; // released meanwhile: try again
       const owner = parseLockRecord(existing);
-      const location = store.describe(path);
       if (owner === undefined) {
         warn(`Taking over the lock ${location}: its content is not a valid lock record.`);
       } else {
         lastOwner = ownerOf(owner);
+        previousToken = Math.max(previousToken, owner.token ?? 0);
         if (!isStale(owner)) {
           throw new ConversationLockedError(store.describe(parentStorePath(path)), ownerOf(owner));
         }
         warn(
           `Taking over the stale lock ${location} of process ${owner.pid} on ${owner.hostname} ` +
-            `(since ${owner.started_at}), which no longer holds it.`,
+            `(since ${owner.started_at}), which no longer holds it` +
+            (owner.expires_at === undefined ? '.' : ` (it expired at ${owner.expires_at}).`),
         );
       }
       // Remove it only if it is still the stale one just read, not a fresh lock of a racer.
@@ -99,6 +135,44 @@ export class ConversationLock implements AsyncDisposable {
   /** Who holds this lock (this process). */
   get owner(): LockOwner {
     return ownerOf(this.record);
+  }
+
+  /** The fencing token: larger than that of every earlier owner of this lock file. */
+  get token(): number {
+    return this.record.token;
+  }
+
+  /** When the lock lapses unless renewed (ISO-8601), or `undefined` without a TTL. */
+  get expiresAt(): string | undefined {
+    return this.record.expires_at;
+  }
+
+  /**
+   * The token of the lock file's current owner when that is not this lock (taken over, removed,
+   * released): `null` when it is still this lock's, `undefined` when the file is gone or unreadable.
+   */
+  async currentHolder(): Promise<null | { token: number | undefined }> {
+    if (this.releasing === undefined) {
+      const text = await this.store.readText(this.path);
+      const record = text === undefined ? undefined : parseLockRecord(text);
+      if (record?.lock_id === this.record.lock_id) return null;
+      return { token: record?.token };
+    }
+    return { token: undefined };
+  }
+
+  /**
+   * Extends the lock by its TTL (or `ttlMs`) from now, keeping the token. Resolves `false`,
+   * changing nothing, when the lock is no longer this one's.
+   */
+  async renew(ttlMs?: number): Promise<boolean> {
+    const ttl = validTtl(ttlMs) ?? this.ttlMs;
+    if ((await this.currentHolder()) !== null) return false;
+    if (ttl === undefined) return true;
+    const record = { ...this.record, expires_at: new Date(Date.now() + ttl).toISOString() };
+    await this.store.writeAtomic(this.path, formatJson(record));
+    this.record = record;
+    return true;
   }
 
   /** Whether `release()` has been called. */
@@ -134,6 +208,7 @@ function ownerOf(record: LockOwner): LockOwner {
 
 /** Whether a lock's owner is known not to hold it any more. */
 function isStale(owner: Partial<LockRecord> & LockOwner): boolean {
+  if (owner.expires_at !== undefined && Date.parse(owner.expires_at) <= Date.now()) return true;
   if (owner.hostname !== hostname()) return false;
   if (owner.pid === process.pid) {
     return owner.lock_id === undefined || !heldLocks.has(owner.lock_id);
@@ -160,7 +235,8 @@ function parseLockRecord(text: string): (Partial<LockRecord> & LockOwner) | unde
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Record<string, unknown>;
-  const { pid, hostname: host, started_at: startedAt, lock_id: lockId } = record;
+  const { pid, hostname: host, started_at: startedAt, lock_id: lockId, token } = record;
+  const expiresAt = record.expires_at;
   if (!Number.isSafeInteger(pid) || typeof pid !== 'number' || pid <= 0) return undefined;
   if (typeof host !== 'string' || typeof startedAt !== 'string') return undefined;
   return {
@@ -168,5 +244,9 @@ function parseLockRecord(text: string): (Partial<LockRecord> & LockOwner) | unde
     hostname: host,
     started_at: startedAt,
     ...(typeof lockId === 'string' ? { lock_id: lockId } : {}),
+    ...(typeof token === 'number' && Number.isSafeInteger(token) && token > 0 ? { token } : {}),
+    ...(typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))
+      ? { expires_at: expiresAt }
+      : {}),
   };
 }

@@ -3,7 +3,7 @@ import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
 import { joinStorePath, normalizeStorePath } from './store-path';
 import type { StoredEvent } from './stored-event';
-import { storedEventProblem } from './stored-event';
+import { prepareStoredEvent, type PreparedEvent } from './stored-event';
 
 /** Options of `EventLog.open`. */
 export interface EventLogOptions {
@@ -17,6 +17,11 @@ export interface EventLogOptions {
   segmentMaxBytes?: number;
   /** Told about recoverable damage, such as a torn last line cut off (default `console.warn`). */
   onWarning?: (message: string) => void;
+  /**
+   * Open for reading only: a torn last line is left out but not cut off (nothing is written,
+   * nothing is reported), and appends are refused. Default `false`.
+   */
+  readOnly?: boolean;
 }
 
 /** Options of `EventLog.page`. */
@@ -34,11 +39,6 @@ interface Segment {
   size: number;
   /** Index of the segment's first event in the log. */
   firstIndex: number;
-}
-
-interface PreparedEvent {
-  event: StoredEvent;
-  line: string;
 }
 
 /** The default `segmentMaxBytes`: 32 MiB. */
@@ -119,6 +119,10 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       if (scan.torn !== undefined) torn = { path, size: scan.validBytes, ...scan.torn };
     }
 
+    if (options.readOnly === true) {
+      log.closed = true;
+      return log;
+    }
     // Only now that every line checked out may the log be changed.
     if (torn !== undefined) {
       await store.truncate(torn.path, torn.size, { fsync: log.fsync });
@@ -219,7 +223,7 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     let prepared: PreparedEvent[];
     try {
       // Serialised now, so later changes to the caller's objects do not reach the log.
-      prepared = events.map(prepareEvent);
+      prepared = events.map(prepareStoredEvent);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -333,27 +337,6 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     if (segment === undefined) return `index ${index}`;
     return `${this.store.describe(this.pathOf(segment.name))} line ${index - segment.firstIndex + 1}`;
   }
-}
-
-function prepareEvent(event: StoredEvent): PreparedEvent {
-  // undefined for values JSON cannot hold, such as `undefined` itself.
-  let line: string | undefined;
-  try {
-    line = JSON.stringify(event);
-  } catch (error) {
-    throw invalidEvent(`it cannot be written as JSON (${messageOf(error)})`, error);
-  }
-  if (line === undefined) throw invalidEvent('it is not a JSON object');
-  const copy = JSON.parse(line) as unknown;
-  const problem = storedEventProblem(copy);
-  if (problem !== undefined) throw invalidEvent(problem);
-  return { event: copy as StoredEvent, line };
-}
-
-function invalidEvent(reason: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_EVENT_ENVELOPE', `Refusing to append an event: ${reason}.`, {
-    cause,
-  });
 }
 
 function writeFailed(location: string, cause: unknown): FerryError {

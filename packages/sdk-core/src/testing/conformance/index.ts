@@ -7,3 +7,6 @@
  */
 export { describeWorkspaceConformance } from './workspace-conformance';
 export type { ConformanceWorkspace, WorkspaceConformanceOptions } from './workspace-conformance';
+export { describeConversationStoreConformance } from './store/index';
+export type { ConversationStoreConformanceOptions } from './store/index';
+export type { ConversationStoreDamage, ConversationStoreInitializer } from './store/initializer';
