@@ -3,6 +3,7 @@
  * different agent continues it, and teleports back to finish locally.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -77,18 +78,44 @@ async function startServerProcess(
     ],
     { env: { ...process.env, FERRY_API_KEY: apiKey }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const url = await new Promise<string>((resolve, reject) => {
+  return { url: await printedUrl(child, 'ferry-server', /listening on (http:\/\/\S+)/), child };
+}
+
+/**
+ * Starts `ferry-console` over the local conversations folder: the local copy holds the whole
+ * journey (the server's copy stops where the conversation left it).
+ */
+async function startConsoleProcess(
+  folders: Folders,
+  apiKey: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const require = createRequire(import.meta.url);
+  const bin = join(require.resolve('@ferry/server/package.json'), '..', 'bin', 'ferry-console.js');
+  const child = spawn(process.execPath, [bin, folders.conversations, '--port', '0'], {
+    env: { ...process.env, FERRY_CONSOLE_API_KEY: apiKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return { url: await printedUrl(child, 'ferry-console', / at (http:\/\/\S+)\/ui\//), child };
+}
+
+/** The URL a child process prints once it listens. */
+function printedUrl(child: ChildProcess, name: string, pattern: RegExp): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = pattern.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
     child.once('exit', (code) =>
-      reject(new Error(`ferry-server exited (${code}) before listening: ${out}`)),
+      reject(new Error(`${name} exited (${code}) before listening: ${out}`)),
     );
   });
-  return { url, child };
+}
+
+/** A console URL that opens the conversation; the key rides in the fragment, never sent. */
+function consoleUrl(url: string, apiKey: string, conversationId: string): string {
+  return `${url}/ui/#key=${apiKey}&conversation=${conversationId}`;
 }
 
 function agents(llm: { baseUrl?: string }): { local: AgentInput; remote: AgentInput } {
@@ -168,6 +195,7 @@ async function main(): Promise<void> {
   const apiKey = randomBytes(24).toString('hex');
   let llm: ScriptedLLMServer | undefined;
   let server: { url: string; child: ChildProcess } | undefined;
+  let conversationId: string | undefined;
   // Workspaces hold shell sessions; the demo owns them and closes them at the end.
   const workspaces: LocalWorkspace[] = [];
   const track = (workspace: LocalWorkspace) => {
@@ -252,19 +280,31 @@ async function main(): Promise<void> {
     );
     timeline.write(`  time            ${((Date.now() - started) / 1000).toFixed(1)} s`);
     timeline.write(
-      `  viewer          ${server.url}/ui/#${back.id} (API key: ${keep ? apiKey : 'shown with --keep'})`,
+      `  server console  ${keep ? consoleUrl(server.url, apiKey, back.id) : `${server.url}/ui/#${back.id} (kept, with its key, by --keep)`}`,
     );
+    conversationId = back.id;
     await back.close();
     if (status !== 'finished') process.exitCode = 1;
   } finally {
     await Promise.all(workspaces.map((workspace) => workspace.close()));
     await llm?.close();
     if (keep) {
+      const browse = conversationId ? await startConsoleProcess(folders, apiKey) : undefined;
       timeline.note(
-        `\n--keep: server pid ${server?.child.pid} stays at ${server?.url}; folders in ${folders.root}`,
+        `\n--keep: server pid ${server?.child.pid} stays at ${server?.url}; console pid ${browse?.child.pid}; folders in ${folders.root}`,
       );
-      server?.child.unref();
+      // Left running on their own: neither they nor their output pipes keep the demo alive.
+      for (const child of [server?.child, browse?.child]) {
+        child?.unref();
+        (child?.stdout as Socket | null | undefined)?.unref();
+      }
+      if (browse && conversationId) {
+        timeline.write(
+          `\nThe whole journey (LOCAL → REMOTE → LOCAL) in the console:\n  ${consoleUrl(browse.url, apiKey, conversationId)}`,
+        );
+      }
     } else {
+      timeline.note('\nRun with --keep to browse the whole journey in the Ferry console.');
       server?.child.kill('SIGTERM');
       await rm(folders.root, { recursive: true, force: true });
     }

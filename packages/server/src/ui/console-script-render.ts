@@ -252,6 +252,11 @@ function render(event) {
       break;
     }
     case 'ObservationEvent': {
+      // The action already shows what finish and think say; their results only echo it.
+      if (event.tool_name === 'finish' || event.tool_name === 'think') {
+        view.answered.add(event.tool_call_id);
+        break;
+      }
       const result = observationBody(event);
       attachResult(event, result.nodes, result.failed);
       break;
