@@ -253,11 +253,15 @@ describe('Ferry console in Chromium: journeys', () => {
       });
 
       await using localConsole = await startConsole({ persistenceDir, apiKey: 'local-key' });
+      // Without the key in the link, the console asks for it.
       const page = await openConsole(browser, {
         url: localConsole.url,
-        apiKey: 'local-key',
         conversationId: written.id,
       });
+      await page.locator('#login').waitFor();
+      await page.locator('#api-key').fill('local-key');
+      await page.locator('#api-key').press('Enter');
+      await page.locator('#login').waitFor({ state: 'hidden' });
       const list = page.locator('#conversations');
       await list.getByText('Write greet.py').waitFor();
       await list.getByText('Watched live').waitFor();

@@ -43,8 +43,7 @@ export const CONSOLE_HTML = `<!doctype html>
   </section>
   <section id="steer" class="panel" aria-label="Steer" hidden>
     <form id="message-form" class="controls">
-      <label for="message" class="muted" hidden>Message to the agent</label>
-      <textarea id="message" placeholder="Message the agent (Ctrl+Enter sends and runs)"></textarea>
+      <textarea id="message" aria-label="Message to the agent" placeholder="Message the agent (Ctrl+Enter sends and runs)"></textarea>
       <div class="buttons">
         <button id="send" type="submit" class="primary">Send and run</button>
         <button id="run" type="button">Run</button>
