@@ -67,7 +67,11 @@ describe('Ferry console in Chromium: steering', () => {
 
     const browser = await launchChromium();
     try {
-      const page = await openConsole(browser, {
+      const session = await browser.newContext();
+      const urls: string[] = [];
+      session.on('request', (request) => urls.push(request.url()));
+      session.on('page', (opened) => opened.on('websocket', (socket) => urls.push(socket.url())));
+      const page = await openConsole(session, {
         url: server.url,
         apiKey: API_KEY,
         conversationId: created.id,
@@ -111,6 +115,9 @@ describe('Ferry console in Chromium: steering', () => {
         `/api/conversations/${created.id}`,
       );
       expect(info.execution_status).toBe('finished');
+      // The key went in headers and the socket's first frame, never in a URL sent to the server.
+      expect(urls.some((url) => url.includes('/sockets/events/'))).toBe(true);
+      expect(urls.filter((url) => url.includes(API_KEY))).toEqual([]);
     } finally {
       await browser.close();
     }

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { TestContext } from 'vitest';
 import type { AgentInput } from '@ferry/sdk-core';
 
@@ -34,7 +34,7 @@ export function launchChromium(): Promise<Browser> {
 
 /** A laptop-sized page on a conversation, the key given in the fragment as a user would. */
 export async function openConsole(
-  browser: Browser,
+  browser: Browser | BrowserContext,
   options: { url: string; apiKey?: string; conversationId?: string },
 ): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
