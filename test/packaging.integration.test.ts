@@ -81,4 +81,11 @@ describe('published packages', () => {
     });
     expect(out).toContain('--data-dir');
   });
+
+  it('installs the ferry-console command', () => {
+    const out = execFileSync(join(consumer, 'node_modules', '.bin', 'ferry-console'), ['--help'], {
+      encoding: 'utf8',
+    });
+    expect(out).toContain('read-only');
+  });
 });

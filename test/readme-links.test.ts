@@ -28,7 +28,7 @@ describe('root README links', () => {
     .filter((target) => !/^[a-z]+:/i.test(target));
 
   it('has links into the repository, including the server viewer section', () => {
-    expect(links).toContain('packages/server/README.md#viewer-ui');
+    expect(links).toContain('packages/server/README.md#console');
   });
 
   it.each(links)('%s leads to a file and a section that exist', (target) => {

@@ -108,7 +108,7 @@ describe('ferry demo', () => {
     expect(output).toContain('llm.api_key: sent again with the agent (secret, never shown)');
     // Without --keep the server is gone when the demo ends: no address to a dead viewer.
     expect(output).not.toMatch(/\/ui\//);
-    expect(output).toMatch(/viewer +run `pnpm demo --keep`/);
+    expect(output).toMatch(/server console +run `pnpm demo --keep`/);
   });
 
   it('explains real-model mode in --help, in whole sentences', async () => {
@@ -134,17 +134,22 @@ describe('ferry demo', () => {
     for (const line of description.slice(0, -1)) expect(line.length).toBeGreaterThan(60);
   });
 
-  it('with --keep, leaves the server running and says how to stop it', async () => {
+  it('with --keep, leaves the server and the console running and says how to stop them', async () => {
     const { code, output } = await runDemo(['--keep']);
     expect(code).toBe(0);
-    const stop = /Stop it with: kill (\d+) && rm -rf (\S+)/.exec(output);
+    const stop = /Stop them with: kill ([\d ]+) && rm -rf (\S+)/.exec(output);
     expect(stop, output).not.toBeNull();
-    const pid = Number(stop?.[1]);
+    const pids = (stop?.[1] ?? '').trim().split(' ').map(Number);
     try {
-      expect(isRunning(pid)).toBe(true);
-      expect(output).toMatch(/viewer +http:\/\/127\.0\.0\.1:\d+\/ui\/#/);
+      expect(pids).toHaveLength(2);
+      for (const pid of pids) expect(isRunning(pid)).toBe(true);
+      expect(output).toMatch(/server console +http:\/\/127\.0\.0\.1:\d+\/ui\/#key=/);
+      // The demo ends on the console of the whole journey, served over the local folder.
+      expect(output.trimEnd()).toMatch(
+        /in the console:\n +http:\/\/127\.0\.0\.1:\d+\/ui\/#key=\w+&conversation=[\w-]+$/,
+      );
     } finally {
-      process.kill(pid, 'SIGTERM');
+      for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGTERM');
       rmSync(stop?.[2] ?? '', { recursive: true, force: true });
     }
   });

@@ -3,6 +3,7 @@
  * different agent continues it, and teleports back to finish locally.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -83,18 +84,44 @@ async function startServerProcess(
     ],
     { env: { ...process.env, FERRY_API_KEY: apiKey }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const url = await new Promise<string>((resolve, reject) => {
+  return { url: await printedUrl(child, 'ferry-server', /listening on (http:\/\/\S+)/), child };
+}
+
+/**
+ * Starts `ferry-console` over the local conversations folder: the local copy holds the whole
+ * journey (the server's copy stops where the conversation left it).
+ */
+async function startConsoleProcess(
+  folders: Folders,
+  apiKey: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const require = createRequire(import.meta.url);
+  const bin = join(require.resolve('@ferry/server/package.json'), '..', 'bin', 'ferry-console.js');
+  const child = spawn(process.execPath, [bin, folders.conversations, '--port', '0'], {
+    env: { ...process.env, FERRY_CONSOLE_API_KEY: apiKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return { url: await printedUrl(child, 'ferry-console', / at (http:\/\/\S+)\/ui\//), child };
+}
+
+/** The URL a child process prints once it listens. */
+function printedUrl(child: ChildProcess, name: string, pattern: RegExp): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = pattern.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
     child.once('exit', (code) =>
-      reject(new Error(`ferry-server exited (${code}) before listening: ${out}`)),
+      reject(new Error(`${name} exited (${code}) before listening: ${out}`)),
     );
   });
-  return { url, child };
+}
+
+/** A console URL that opens the conversation; the key rides in the fragment, never sent. */
+function consoleUrl(url: string, apiKey: string, conversationId: string): string {
+  return `${url}/ui/#key=${apiKey}&conversation=${conversationId}`;
 }
 
 function agents(llm: { baseUrl?: string }): { local: AgentInput; remote: AgentInput } {
@@ -153,6 +180,9 @@ async function stopServer(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Set once Ctrl-C (or SIGTERM) is stopping the demo, so the failure it causes is not reported. */
+let stoppingForSignal = false;
+
 /** One handler for SIGINT and SIGTERM, set once there is something to clean up. */
 function signalHandler(): {
   set(handler: (signal: NodeJS.Signals) => Promise<void>): void;
@@ -189,6 +219,7 @@ async function main(): Promise<void> {
   let llm: ScriptedLLMServer | undefined;
   let server: { url: string; child: ChildProcess } | undefined;
   const stopOnSignal = signalHandler();
+  let conversationId: string | undefined;
   // Workspaces hold shell sessions; the demo owns them and closes them at the end.
   const workspaces: LocalWorkspace[] = [];
   const track = (workspace: LocalWorkspace) => {
@@ -203,6 +234,7 @@ async function main(): Promise<void> {
     const child = server.child;
     // Ctrl-C (or a SIGTERM) must not leave the server behind, --keep or not.
     stopOnSignal.set(async (signal) => {
+      stoppingForSignal = true;
       process.stderr.write(`\n${signal}: stopping ferry-server (pid ${child.pid})\n`);
       await stopServer(child);
       await rm(folders.root, { recursive: true, force: true });
@@ -291,9 +323,10 @@ async function main(): Promise<void> {
     // Without --keep the server stops with the demo, so its address would be of no use.
     timeline.write(
       keep
-        ? `  viewer          ${server.url}/ui/#${back.id} (API key: ${apiKey})`
-        : '  viewer          run `pnpm demo --keep` to keep the server and open the viewer',
+        ? `  server console  ${consoleUrl(server.url, apiKey, back.id)}`
+        : '  server console  run `pnpm demo --keep` to keep the server and open its console',
     );
+    conversationId = back.id;
     await back.close();
     if (status !== 'finished') process.exitCode = 1;
   } finally {
@@ -301,14 +334,26 @@ async function main(): Promise<void> {
     await llm?.close();
     if (keep && server !== undefined) {
       stopOnSignal.dispose();
+      const browse = conversationId ? await startConsoleProcess(folders, apiKey) : undefined;
+      const pids = [server.child.pid, browse?.child.pid].filter((pid) => pid !== undefined);
       timeline.note(
-        `\n--keep: ferry-server (pid ${server.child.pid}) keeps running at ${server.url}; its ` +
-          `folders are in ${folders.root}.\nStop it with: kill ${server.child.pid} && ` +
+        `\n--keep: ferry-server (pid ${server.child.pid}) keeps running at ${server.url}` +
+          (browse ? `, ferry-console (pid ${browse.child.pid}) at ${browse.url}` : '') +
+          `; their folders are in ${folders.root}.\nStop them with: kill ${pids.join(' ')} && ` +
           `rm -rf ${folders.root}`,
       );
-      server.child.unref();
-      server.child.stdout?.destroy();
+      // Left running on their own: neither they nor their output pipes keep the demo alive.
+      for (const child of [server.child, browse?.child]) {
+        child?.unref();
+        (child?.stdout as Socket | null | undefined)?.unref();
+      }
+      if (browse && conversationId) {
+        timeline.write(
+          `\nThe whole journey (LOCAL → REMOTE → LOCAL) in the console:\n  ${consoleUrl(browse.url, apiKey, conversationId)}`,
+        );
+      }
     } else {
+      timeline.note('\nRun with --keep to browse the whole journey in the Ferry console.');
       await stopServer(server?.child);
       await rm(folders.root, { recursive: true, force: true });
       stopOnSignal.dispose();
@@ -317,6 +362,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Stopping the server on Ctrl-C fails the step in flight; the signal handler sets the exit code.
+  if (stoppingForSignal) return;
   process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

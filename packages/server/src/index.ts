@@ -11,3 +11,5 @@ export type { ConversationRecord } from './conversations/conversation-manager';
 export { HTTP_STATUS_BY_CODE, httpStatusOf } from './errors/http-status';
 export { SocketCloseCode } from './sockets/event-socket';
 export type { LoggerSetting } from './http/logger-options';
+export { startConsole } from './console/start-console';
+export type { FerryConsole, StartConsoleOptions } from './console/start-console';

@@ -12,7 +12,7 @@ import { installErrorHandlers } from './errors/error-handler';
 import { installJsonBodyParser } from './http/json-body-parser';
 import { loggerOptions, type LoggerSetting } from './http/logger-options';
 import { registerOpenApi } from './http/openapi';
-import { viewerRoutes } from './ui/viewer-routes';
+import { consoleRoutes } from './ui/console-routes';
 import { bashRoutes } from './routes/bash';
 import { bundleRoutes } from './routes/bundle-routes';
 import { conversationRoutes } from './routes/conversation-routes';
@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/event-routes';
 import { fileRoutes } from './routes/file';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
+import { teleportRoutes } from './routes/teleport-routes';
 import { eventSocketRoutes } from './sockets/event-socket';
 
 export type { ServerInfo } from './routes/health-routes';
@@ -144,7 +145,8 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     await app.register(bashRoutes, { workspaceRoot });
     await app.register(fileRoutes, { workspaceRoot });
     await app.register(gitRoutes, { workspaceRoot });
-    await viewerRoutes(app);
+    teleportRoutes(app, { manager: conversations });
+    consoleRoutes(app, { mode: 'server', read_only: false });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {
     await conversations.close();

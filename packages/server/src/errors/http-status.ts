@@ -62,6 +62,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   LLM_ABORTED: 502,
   LLM_RATE_LIMIT: 429,
   LLM_TIMEOUT: 504,
+  // Another Ferry server (a teleport's destination) refused or could not be reached.
+  TELEPORT_DESTINATION_REFUSED: 502,
+  TELEPORT_DESTINATION_UNREACHABLE: 502,
+  TELEPORT_INCOMPLETE: 502,
   // The server is stopping.
   SERVER_SHUTTING_DOWN: 503,
   // The server's disk refuses writes (read-only, full, failing): retry once it is fixed.
