@@ -37,3 +37,5 @@ export { BundleConflictError } from './bundle-conflict-error';
 export { BundleFormatError } from './bundle-format-error';
 export { BundleSecurityError } from './bundle-security-error';
 export { BundleTooLargeError } from './bundle-too-large-error';
+export { SandboxUnavailableError } from './sandbox-unavailable-error';
+export type { SandboxUnavailableReason } from './sandbox-unavailable-error';
