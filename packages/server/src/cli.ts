@@ -31,6 +31,15 @@ function parseSeconds(value: string): number {
   return seconds;
 }
 
+/** `--sandbox` / `FERRY_SANDBOX`: on, off, or on without network. */
+function parseSandbox(value: string): boolean | { network: false } {
+  const normalized = value.trim().toLowerCase();
+  if (['', '0', 'false', 'off', 'no'].includes(normalized)) return false;
+  if (['1', 'true', 'on', 'yes'].includes(normalized)) return true;
+  if (normalized === 'no-network') return { network: false };
+  throw new InvalidArgumentError('expected on, off or no-network');
+}
+
 const program = new Command()
   .name('ferry-server')
   .description('Run a Ferry agent server (OpenHands agent-server protocol core).')
@@ -78,6 +87,13 @@ const program = new Command()
       ? undefined
       : parseTrustProxy(process.env.FERRY_TRUST_PROXY),
   )
+  .option(
+    '--sandbox [mode]',
+    'run every conversation (and the /bash, /file, /git routes) in a bubblewrap sandbox; ' +
+      'mode no-network also cuts the network (env FERRY_SANDBOX: on, off or no-network)',
+    parseSandbox,
+    parseSandbox(process.env.FERRY_SANDBOX ?? ''),
+  )
   .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
@@ -101,6 +117,7 @@ interface CliOptions {
   secretKey?: string;
   idleTimeout: number;
   trustProxy?: boolean | number | string[];
+  sandbox: boolean | { network: false };
   log?: boolean;
 }
 
@@ -119,6 +136,7 @@ async function main(): Promise<void> {
     idleTimeout: options.idleTimeout,
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     logger: options.log ?? false,
+    sandbox: options.sandbox,
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);
 

@@ -6,4 +6,4 @@
 export { LocalWorkspace } from './local-workspace';
 export type { LocalWorkspaceOptions } from './local-workspace';
 export type { SandboxOptions } from './sandbox/sandbox-options';
-export { SANDBOX_BASE_ENV } from './sandbox/sandbox';
+export { checkSandbox, SANDBOX_BASE_ENV } from './sandbox/sandbox';

@@ -1,11 +1,33 @@
 import { SandboxUnavailableError } from '@ferry/sdk-core';
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 
 /** Probes that already succeeded in this process, by bwrap program and options. */
 const working = new Set<string>();
 
 /** Seconds the probe may take before bwrap counts as broken. */
 const PROBE_TIMEOUT_MS = 30_000;
+
+/**
+ * The absolute path of the bwrap program: `bwrapPath` itself when it names a path, else the
+ * first executable of that name on this process's `PATH`. Throws
+ * {@link SandboxUnavailableError} (`not_installed`).
+ */
+export function findBwrap(bwrapPath: string): string {
+  if (bwrapPath.includes('/')) return resolve(bwrapPath);
+  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
+    if (folder === '') continue;
+    const candidate = join(folder, bwrapPath);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  throw new SandboxUnavailableError('not_installed', `"${bwrapPath}" is not on PATH.`);
+}
 
 /**
  * Runs `true` in a sandbox made with `baseArguments`, synchronously, so a workspace or server

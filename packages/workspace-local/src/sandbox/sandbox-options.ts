@@ -12,7 +12,7 @@ export interface SandboxOptions {
    * `workingDir` and `allowedRoots` always are.
    */
   readWrite?: readonly string[];
-  /** The bubblewrap program (default `bwrap`, looked up on `PATH`). */
+  /** The bubblewrap program: a path, or a name looked up on `PATH` (default `bwrap`). */
   bwrapPath?: string;
   /**
    * Most processes the sandboxed commands may run at once, so a fork bomb stops there (default

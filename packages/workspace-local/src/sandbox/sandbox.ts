@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { SIGNAL_GRACE_MS, signalProcessGroup, waitForExit } from '../process-group';
 import type { Launch, Launcher } from '../launcher';
 import { bwrapBaseArguments } from './bwrap-arguments';
-import { checkBwrap } from './check-bwrap';
+import { checkBwrap, findBwrap } from './check-bwrap';
 import { PidsCgroup } from './pids-cgroup';
 import { resolveSandboxOptions } from './sandbox-options';
 import type { ResolvedSandboxOptions, SandboxOptions } from './sandbox-options';
@@ -76,7 +76,8 @@ export class Sandbox {
    * Throws `SandboxUnavailableError`.
    */
   static create(create: CreateSandboxOptions): Sandbox {
-    const options = resolveSandboxOptions(create.options);
+    const resolved = resolveSandboxOptions(create.options);
+    const options = { ...resolved, bwrapPath: findBwrap(resolved.bwrapPath) };
     checkBwrap(options.bwrapPath, bwrapBaseArguments(options, { readOnly: [], readWrite: [] }));
     const baseArguments = bwrapBaseArguments(options, {
       readOnly: options.readOnly,
@@ -155,4 +156,13 @@ export class Sandbox {
   async close(): Promise<void> {
     await this.#cgroup?.remove();
   }
+}
+
+/**
+ * Checks, synchronously, that sandboxed workspaces with `options` can run here (bwrap present,
+ * namespaces allowed, a process limit possible): what a server does before it accepts its first
+ * conversation. Throws `SandboxUnavailableError`.
+ */
+export function checkSandbox(options: true | SandboxOptions): void {
+  void Sandbox.create({ options, readWrite: [] }).close();
 }
