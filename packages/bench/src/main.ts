@@ -8,11 +8,12 @@ import { writeReport, type BenchResults } from './report/write-report';
 import { runAppendSuite } from './suites/append';
 import { runLoopSuite, type LoopSize } from './suites/loop';
 import { runResumeSuite, type ResumeSize } from './suites/resume';
+import { runSandboxSuite, type SandboxSize } from './suites/sandbox';
 import { runServerSuite, type ServerSize } from './suites/server';
 import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server'] as const;
+export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'sandbox'] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
@@ -29,6 +30,7 @@ interface Plan {
   loop: LoopSize[];
   teleport: TeleportSize[];
   server: ServerSize[];
+  sandbox: SandboxSize;
 }
 
 const FULL: Plan = {
@@ -53,6 +55,7 @@ const FULL: Plan = {
   ],
   // Each repetition is a fresh server process running every conversation at once.
   server: [{ conversations: 100, steps: 20, repetitions: 3 }],
+  sandbox: { iterations: 30, repetitions: 5 },
 };
 
 const QUICK: Plan = {
@@ -73,6 +76,7 @@ const QUICK: Plan = {
     { count: 10_000, repetitions: 1 },
   ],
   server: [{ conversations: 10, steps: 5, repetitions: 1 }],
+  sandbox: { iterations: 5, repetitions: 1 },
 };
 
 /** The repository root: the folder holding pnpm-workspace.yaml, above this package. */
@@ -160,6 +164,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     }
     if (selected.has('server')) {
       results.server = await runServerSuite({ workDir, sizes: plan.server, log });
+    }
+    if (selected.has('sandbox')) {
+      results.sandbox = await runSandboxSuite({ workDir, size: plan.sandbox, log });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

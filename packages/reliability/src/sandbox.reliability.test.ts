@@ -11,7 +11,7 @@ import {
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
-import { httpRequest, type HttpAnswer } from './hostile-client';
+import { apiRequest, filesUnder, httpRequest, type HttpAnswer } from './hostile-client';
 import { startServerProcess, type ServerProcess } from './teleport-server-process';
 
 // A server with --sandbox (network off), a secret key and an API key, and two conversations:
@@ -43,16 +43,7 @@ let victim: { id: string; workingDir: string };
 let attacks: { name: string; args: Record<string, unknown> }[] = [];
 
 function api(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return httpRequest(server.url, {
-    method,
-    path,
-    headers: {
-      'x-session-api-key': API_KEY,
-      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(payload === undefined ? {} : { body: payload }),
-  });
+  return apiRequest(server.url, API_KEY, method, path, body);
 }
 
 function agent(model: string) {
@@ -77,17 +68,6 @@ async function create(model: string, secrets?: Record<string, string>) {
 async function statusOf(id: string): Promise<string> {
   const info = (await api('GET', `/api/conversations/${id}`)).json as { execution_status: string };
   return info.execution_status;
-}
-
-/** Every file under `root`, as bytes. */
-async function filesUnder(root: string): Promise<{ path: string; bytes: Buffer }[]> {
-  const files: { path: string; bytes: Buffer }[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    files.push({ path, bytes: await readFile(path) });
-  }
-  return files;
 }
 
 const terminal = (command: string, timeout = 60) => ({
@@ -268,9 +248,9 @@ describe('a sandboxed server against its own agent', () => {
 
     // Byte scan: no planted secret in any file of the data directory (state and events).
     const files = await filesUnder(dataDir);
-    const hits = files.flatMap(({ path, bytes }) =>
+    const hits = files.flatMap(({ path, data }) =>
       Object.entries(PLANTED)
-        .filter(([, value]) => bytes.includes(value))
+        .filter(([, value]) => data.includes(value))
         .map(([label]) => `${label} in ${path}`),
     );
     console.info(

@@ -2,9 +2,11 @@ import type { MachineDescription } from '../harness/machine';
 import type { AppendResult } from '../suites/append';
 import type { LoopContender, LoopSuiteResult } from '../suites/loop';
 import type { ResumeSuiteResult } from '../suites/resume';
+import type { SandboxSuiteResult } from '../suites/sandbox';
 import type { ServerSuiteResult } from '../suites/server';
 import type { TeleportSuiteResult } from '../suites/teleport';
 import { formatCount, formatNumber, formatRatio, formatSummary, table } from './format';
+import { sandboxSection } from './sandbox-section';
 
 /** Everything one `pnpm bench` measured. */
 export interface BenchResults {
@@ -20,6 +22,7 @@ export interface BenchResults {
   loop?: LoopSuiteResult;
   teleport?: TeleportSuiteResult;
   server?: ServerSuiteResult;
+  sandbox?: SandboxSuiteResult;
 }
 
 type Verdict = 'met' | 'NOT met' | 'not measured';
@@ -778,5 +781,6 @@ export function writeReport(results: BenchResults): string {
   if (results.teleport !== undefined) sections.push('', teleportSection(results.teleport));
   if (results.server !== undefined) sections.push('', serverSection(results.server));
   if (results.resume !== undefined) sections.push('', scalingSection(results.resume));
+  if (results.sandbox !== undefined) sections.push('', sandboxSection(results.sandbox));
   return `${sections.join('\n')}\n`;
 }
