@@ -182,3 +182,16 @@ describe('LocalWorkspace sandbox: confinement', { timeout: 60_000 }, () => {
     await expect(workspace.readFile('a')).rejects.toMatchObject({ reason: 'is_a_directory' });
   });
 });
+
+describe('LocalWorkspace sandbox: options', () => {
+  it('refuses a mount that does not exist when it is created', async () => {
+    await using dir = await createTemporaryDirectory();
+    const create = () =>
+      new LocalWorkspace({
+        workingDir: dir.path,
+        sandbox: { readOnly: [join(dir.path, 'missing')] },
+      });
+    expect(create).toThrow(SandboxUnavailableError);
+    expect(create).toThrow(/does not exist/);
+  });
+});

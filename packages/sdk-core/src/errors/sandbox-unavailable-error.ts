@@ -25,7 +25,7 @@ const HINTS: Record<SandboxUnavailableReason, string> = {
     'processes in a pids cgroup, and none could be created under /sys/fs/cgroup. Run the server ' +
     'as an unprivileged user (recommended), mount the pids cgroup controller writable, or set ' +
     'the sandbox option `maxProcesses: Infinity` to run without a process limit.',
-  failed: 'Check the bwrap message above; the sandbox options may name a mount that is missing.',
+  failed: 'Check the message above: a sandbox option may name a mount that is missing.',
 };
 
 /**

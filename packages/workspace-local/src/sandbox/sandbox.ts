@@ -1,4 +1,6 @@
+import { SandboxUnavailableError } from '@ferry/sdk-core';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { SIGNAL_GRACE_MS, signalProcessGroup, waitForExit } from '../process-group';
 import type { Launch, Launcher } from '../launcher';
 import { bwrapBaseArguments } from './bwrap-arguments';
@@ -78,6 +80,11 @@ export class Sandbox {
   static create(create: CreateSandboxOptions): Sandbox {
     const resolved = resolveSandboxOptions(create.options);
     const options = { ...resolved, bwrapPath: findBwrap(resolved.bwrapPath) };
+    for (const mount of [...options.readOnly, ...options.readWrite]) {
+      if (!existsSync(mount)) {
+        throw new SandboxUnavailableError('failed', `the mount "${mount}" does not exist.`);
+      }
+    }
     checkBwrap(options.bwrapPath, bwrapBaseArguments(options, { readOnly: [], readWrite: [] }));
     const baseArguments = bwrapBaseArguments(options, {
       readOnly: options.readOnly,
