@@ -1,6 +1,13 @@
 import { SandboxUnavailableError } from '@ferry/sdk-core';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -25,6 +32,7 @@ export class PidsCgroup {
   static create(maxProcesses: number): PidsCgroup {
     const failures: string[] = [];
     for (const parent of candidateParents()) {
+      removeAbandoned(parent);
       const path = join(parent, `ferry-sandbox-${process.pid}-${randomUUID()}`);
       try {
         mkdirSync(path);
@@ -53,6 +61,34 @@ export class PidsCgroup {
   /** Removes the cgroup once its processes are gone (a busy one is left behind). */
   async remove(): Promise<void> {
     await rmdir(this.path).catch(() => undefined);
+  }
+}
+
+/** Removes the empty cgroups that processes gone without closing their workspaces left in `parent`. */
+function removeAbandoned(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = /^ferry-sandbox-(\d+)-/.exec(name)?.[1];
+    if (owner === undefined || isAlive(Number(owner))) continue;
+    try {
+      rmdirSync(join(parent, name));
+    } catch {
+      // Still holds processes, or already gone.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
