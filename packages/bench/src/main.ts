@@ -8,12 +8,13 @@ import { writeReport, type BenchResults } from './report/write-report';
 import { runAppendSuite } from './suites/append';
 import { runLoopSuite, type LoopSize } from './suites/loop';
 import { runResumeSuite, type ResumeSize } from './suites/resume';
+import { runSandboxSuite, type SandboxSize } from './suites/sandbox';
 import { runServerSuite, type ServerSize } from './suites/server';
 import { runStoresSuite, type StoresSize } from './suites/stores';
 import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'stores'] as const;
+export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'stores', 'sandbox'] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
@@ -31,6 +32,7 @@ interface Plan {
   teleport: TeleportSize[];
   server: ServerSize[];
   stores: StoresSize;
+  sandbox: SandboxSize;
 }
 
 const FULL: Plan = {
@@ -56,6 +58,7 @@ const FULL: Plan = {
   // Each repetition is a fresh server process running every conversation at once.
   server: [{ conversations: 100, steps: 20, repetitions: 3 }],
   stores: { appends: 1_000, appendRepetitions: 3, resumeEvents: 10_000, resumeRepetitions: 5 },
+  sandbox: { iterations: 30, repetitions: 5 },
 };
 
 const QUICK: Plan = {
@@ -77,6 +80,7 @@ const QUICK: Plan = {
   ],
   server: [{ conversations: 10, steps: 5, repetitions: 1 }],
   stores: { appends: 200, appendRepetitions: 1, resumeEvents: 10_000, resumeRepetitions: 1 },
+  sandbox: { iterations: 5, repetitions: 1 },
 };
 
 /** The repository root: the folder holding pnpm-workspace.yaml, above this package. */
@@ -168,6 +172,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     }
     if (selected.has('stores')) {
       results.stores = await runStoresSuite({ workDir, size: plan.stores, log });
+    }
+    if (selected.has('sandbox')) {
+      results.sandbox = await runSandboxSuite({ workDir, size: plan.sandbox, log });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -110,3 +110,14 @@ export async function diskState(roots: readonly string[]): Promise<Record<string
   }
   return state;
 }
+
+/** Every file under `root` with its bytes, for scans of what was written. */
+export async function filesUnder(root: string): Promise<{ path: string; data: Buffer }[]> {
+  const files: { path: string; data: Buffer }[] = [];
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.push({ path, data: await readFile(path) });
+  }
+  return files;
+}

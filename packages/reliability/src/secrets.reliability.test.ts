@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -23,6 +22,7 @@ import {
 import { startServer, type FerryServer } from '@ferry/server';
 import { LocalWorkspace } from '@ferry/workspace-local';
 import { RemoteWorkspace, teleport } from '@ferry/workspace-remote';
+import { filesUnder } from './hostile-client';
 
 const API_KEY = `session-${randomBytes(8).toString('hex')}`;
 const suffix = () => randomBytes(12).toString('hex');
@@ -104,16 +104,6 @@ async function recordingProxy(
       server.close(() => resolve());
     });
   return { url: `http://127.0.0.1:${address.port}`, received, close };
-}
-
-async function filesUnder(dir: string): Promise<{ path: string; data: Buffer }[]> {
-  const files: { path: string; data: Buffer }[] = [];
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    files.push({ path, data: await readFile(path) });
-  }
-  return files;
 }
 
 /** Where any planted secret occurs (plain, or base64 as a JSON or header field could carry it). */

@@ -29,6 +29,8 @@ export interface ServerProcessOptions {
   idleTimeout?: number;
   /** Extra node flags, e.g. `--expose-gc`. */
   nodeFlags?: string[];
+  /** Extra `ferry-server` flags, e.g. `--sandbox`. */
+  serverFlags?: string[];
 }
 
 const CLI = join(
@@ -53,6 +55,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       '--workspace-root',
       options.workspaceRoot,
       ...(options.idleTimeout === undefined ? [] : ['--idle-timeout', String(options.idleTimeout)]),
+      ...(options.serverFlags ?? []),
     ],
     {
       // Keys through the environment, never on the command line.

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { startServer } from './server';
+import { startServer, type StartServerOptions } from './server';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -29,6 +29,22 @@ function parseSeconds(value: string): number {
     throw new InvalidArgumentError('expected a positive number of seconds');
   }
   return seconds;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1)
+    throw new InvalidArgumentError('expected a whole number above 0');
+  return count;
+}
+
+/** `--sandbox` / `FERRY_SANDBOX`: on, off, or on without network. */
+function parseSandbox(value: string): boolean | { network: false } {
+  const normalized = value.trim().toLowerCase();
+  if (['', '0', 'false', 'off', 'no'].includes(normalized)) return false;
+  if (['1', 'true', 'on', 'yes'].includes(normalized)) return true;
+  if (normalized === 'no-network') return { network: false };
+  throw new InvalidArgumentError('expected on, off or no-network');
 }
 
 const program = new Command()
@@ -78,6 +94,23 @@ const program = new Command()
       ? undefined
       : parseTrustProxy(process.env.FERRY_TRUST_PROXY),
   )
+  .option(
+    '--sandbox [mode]',
+    'run every conversation (and the /bash, /file, /git routes) in a bubblewrap sandbox; ' +
+      'mode no-network also cuts the network (env FERRY_SANDBOX: on, off or no-network)',
+    parseSandbox,
+    parseSandbox(process.env.FERRY_SANDBOX ?? ''),
+  )
+  .option(
+    '--sandbox-max-processes <count>',
+    'with --sandbox: most processes one sandboxed command may run at once, so a fork bomb ' +
+      'stops there (default 1024; env FERRY_SANDBOX_MAX_PROCESSES)',
+    parseCount,
+    process.env.FERRY_SANDBOX_MAX_PROCESSES === undefined ||
+      process.env.FERRY_SANDBOX_MAX_PROCESSES === ''
+      ? undefined
+      : parseCount(process.env.FERRY_SANDBOX_MAX_PROCESSES),
+  )
   .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
@@ -101,7 +134,16 @@ interface CliOptions {
   secretKey?: string;
   idleTimeout: number;
   trustProxy?: boolean | number | string[];
+  sandbox: boolean | { network: false };
+  sandboxMaxProcesses?: number;
   log?: boolean;
+}
+
+/** What `startServer` gets for `sandbox` from the sandbox flags. */
+function sandboxOptions(options: CliOptions): StartServerOptions['sandbox'] {
+  const { sandbox, sandboxMaxProcesses } = options;
+  if (sandbox === false || sandboxMaxProcesses === undefined) return sandbox;
+  return { ...(sandbox === true ? {} : sandbox), maxProcesses: sandboxMaxProcesses };
 }
 
 async function main(): Promise<void> {
@@ -119,6 +161,7 @@ async function main(): Promise<void> {
     idleTimeout: options.idleTimeout,
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     logger: options.log ?? false,
+    sandbox: sandboxOptions(options),
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);
 

@@ -1,5 +1,6 @@
 import websocket from '@fastify/websocket';
 import type { FileStore, ToolDefinition } from '@ferry/sdk-core';
+import { checkSandbox, type SandboxOptions } from '@ferry/workspace-local';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { mkdir } from 'node:fs/promises';
@@ -67,6 +68,12 @@ export interface StartServerOptions {
    * any address.
    */
   trustProxy?: boolean | number | string | readonly string[];
+  /**
+   * Run every conversation's workspace, and the `/bash`, `/file` and `/git` routes, in a
+   * bubblewrap sandbox (`true`, or `SandboxOptions` such as `{ network: false }`). Starting
+   * fails with `SandboxUnavailableError` where bwrap cannot run; never a silent fallback.
+   */
+  sandbox?: boolean | SandboxOptions;
 }
 
 /** A running Ferry server. */
@@ -94,6 +101,8 @@ const FIRST_FRAME_AUTH_TIMEOUT_MS = 10_000;
 
 /** Starts a Ferry agent server and resolves once it listens. */
 export async function startServer(options: StartServerOptions): Promise<FerryServer> {
+  const sandbox = options.sandbox ?? false;
+  if (sandbox !== false) checkSandbox(sandbox);
   const dataDir = resolve(options.dataDir);
   const workspaceRoot = resolve(options.workspaceRoot ?? `${dataDir}/workspaces`);
   await mkdir(dataDir, { recursive: true });
@@ -126,6 +135,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     idleTimeout: options.idleTimeout,
     tools: options.tools,
     store: options.conversationStore,
+    sandbox,
     logger: app.log.child({ component: 'conversations' }),
   });
   try {
@@ -142,9 +152,9 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
       manager: conversations,
       maxBundleBytes: options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES,
     });
-    await app.register(bashRoutes, { workspaceRoot });
-    await app.register(fileRoutes, { workspaceRoot });
-    await app.register(gitRoutes, { workspaceRoot });
+    await app.register(bashRoutes, { workspaceRoot, sandbox });
+    await app.register(fileRoutes, { workspaceRoot, sandbox });
+    await app.register(gitRoutes, { workspaceRoot, sandbox });
     teleportRoutes(app, { manager: conversations });
     consoleRoutes(app, { mode: 'server', read_only: false });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });

@@ -1,6 +1,8 @@
 import type { CommandResult, OutputListener } from '@ferry/sdk-core';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { hostLauncher } from './launcher';
+import type { Launcher } from './launcher';
 import { SIGNAL_GRACE_MS, shellExitCode, signalProcessGroup, waitForExit } from './process-group';
 import { timeoutMilliseconds } from './timeout';
 
@@ -13,6 +15,8 @@ export interface ExecuteCommandRequest {
   timeout: number;
   signal?: AbortSignal;
   onOutput?: OutputListener;
+  /** Where `bash` runs: on the host (default) or in a sandbox. */
+  launcher?: Launcher;
 }
 
 /**
@@ -22,9 +26,13 @@ export interface ExecuteCommandRequest {
 export async function executeCommand(request: ExecuteCommandRequest): Promise<CommandResult> {
   const { command, signal, onOutput } = request;
   signal?.throwIfAborted();
-  const child = spawn('bash', ['-c', command], {
+  const launch = (request.launcher ?? hostLauncher)(['bash', '-c', command], {
     cwd: request.cwd,
     env: request.env,
+  });
+  const child = spawn(launch.command, launch.args, {
+    cwd: launch.cwd,
+    env: launch.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -35,8 +43,8 @@ export async function executeCommand(request: ExecuteCommandRequest): Promise<Co
   let stoppedBy: 'timeout' | 'abort' | undefined;
   const stop = (reason: 'timeout' | 'abort') => {
     stoppedBy ??= reason;
-    signalProcessGroup(child, 'SIGTERM');
-    setTimeout(() => signalProcessGroup(child, 'SIGKILL'), SIGNAL_GRACE_MS).unref();
+    signalProcessGroup(child, 'SIGTERM', launch.depth);
+    setTimeout(() => signalProcessGroup(child, 'SIGKILL', launch.depth), SIGNAL_GRACE_MS).unref();
   };
   const limit = timeoutMilliseconds(request.timeout);
   const timer = limit === undefined ? undefined : setTimeout(() => stop('timeout'), limit);

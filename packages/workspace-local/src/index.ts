@@ -5,3 +5,5 @@
  */
 export { LocalWorkspace } from './local-workspace';
 export type { LocalWorkspaceOptions } from './local-workspace';
+export type { SandboxOptions } from './sandbox/sandbox-options';
+export { checkSandbox, SANDBOX_BASE_ENV } from './sandbox/sandbox';

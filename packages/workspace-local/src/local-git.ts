@@ -6,36 +6,90 @@ import { dirname, join, relative, sep } from 'node:path';
 import { systemErrorCode } from './file-error';
 
 /** git never takes locks for read-only queries, so an agent's own git commands are not blocked. */
-const GIT_ENV = { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' };
+export const GIT_ENV_OVERRIDES = { GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } as const;
 
-interface GitOutput {
+/** What a git command printed, and whether it succeeded. */
+export interface GitOutput {
   ok: boolean;
   stdout: Buffer;
   stderr: string;
 }
 
-function git(cwd: string, args: readonly string[]): Promise<GitOutput> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      ['-c', 'core.quotepath=false', ...args],
-      { cwd, env: GIT_ENV, encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error !== null && systemErrorCode(error) === 'ENOENT') {
-          reject(
-            new WorkspaceGitError(cwd, 'git is not installed (or not on PATH).', { cause: error }),
-          );
-          return;
-        }
-        resolve({ ok: error === null, stdout, stderr: stderr.toString('utf8').trim() });
-      },
-    );
-  });
+/**
+ * Where the git queries run: git itself and the few file lookups around it. The host's, or a
+ * sandbox's (where a repository's hooks and config, chosen by the agent, cannot reach the host).
+ */
+export interface GitHost {
+  /** Runs `git -c core.quotepath=false ...args` in `cwd`; rejects when git is missing. */
+  git(cwd: string, args: readonly string[]): Promise<GitOutput>;
+  realpath(path: string): Promise<string>;
+  /** The names of the folders directly in `directory` (not symlinks) that hold a `.git`. */
+  repositoriesIn(directory: string): Promise<string[]>;
+  /** The text of `file`; `null` when it does not exist. */
+  readText(file: string): Promise<string | null>;
+  /** `directory` or its nearest ancestor that exists as a folder. */
+  existingAncestor(directory: string): Promise<string>;
 }
 
+/** The error for a git that is not installed. */
+export function gitMissing(cwd: string, cause?: unknown): WorkspaceGitError {
+  return new WorkspaceGitError(cwd, 'git is not installed (or not on PATH).', { cause });
+}
+
+const GIT_ENV = { ...process.env, ...GIT_ENV_OVERRIDES };
+
+/** git and files on the host. */
+export const hostGit: GitHost = {
+  git(cwd, args) {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'git',
+        ['-c', 'core.quotepath=false', ...args],
+        { cwd, env: GIT_ENV, encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          if (error !== null && systemErrorCode(error) === 'ENOENT') {
+            reject(gitMissing(cwd, error));
+            return;
+          }
+          resolve({ ok: error === null, stdout, stderr: stderr.toString('utf8').trim() });
+        },
+      );
+    });
+  },
+  realpath: (path) => realpath(path),
+  async repositoriesIn(directory) {
+    const entries = await readdir(directory, { withFileTypes: true });
+    const names: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const isRepository = await stat(join(directory, entry.name, '.git')).then(
+        () => true,
+        () => false,
+      );
+      if (isRepository) names.push(entry.name);
+    }
+    return names;
+  },
+  readText: (file) =>
+    readFile(file, 'utf8').catch((error: unknown) => {
+      const code = systemErrorCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw error;
+    }),
+  async existingAncestor(directory) {
+    for (let current = directory; ; current = dirname(current)) {
+      const exists = await stat(current).then(
+        (info) => info.isDirectory(),
+        () => false,
+      );
+      if (exists || dirname(current) === current) return current;
+    }
+  },
+};
+
 /** The top folder of the repository containing `directory`, or `undefined` outside one. */
-async function repositoryRoot(directory: string): Promise<string | undefined> {
-  const result = await git(directory, ['rev-parse', '--show-toplevel']);
+async function repositoryRoot(host: GitHost, directory: string): Promise<string | undefined> {
+  const result = await host.git(directory, ['rev-parse', '--show-toplevel']);
   return result.ok ? result.stdout.toString('utf8').trim() : undefined;
 }
 
@@ -44,30 +98,28 @@ async function repositoryRoot(directory: string): Promise<string | undefined> {
  * untracked), with paths relative to `directory`. When `directory` is not in a repository,
  * the repositories directly inside it are listed instead (paths prefixed with their folder).
  */
-export async function listGitChanges(directory: string): Promise<GitChange[]> {
-  const root = await repositoryRoot(directory);
-  if (root !== undefined) return changesInRepository(directory, root);
-  const entries = await readdir(directory, { withFileTypes: true });
+export async function listGitChanges(host: GitHost, directory: string): Promise<GitChange[]> {
+  const root = await repositoryRoot(host, directory);
+  if (root !== undefined) return changesInRepository(host, directory, root);
+  const names = await host.repositoriesIn(directory);
   const changes: GitChange[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory()) continue;
-    const child = join(directory, entry.name);
-    const isRepository = await stat(join(child, '.git')).then(
-      () => true,
-      () => false,
-    );
-    if (!isRepository) continue;
-    const childRoot = await repositoryRoot(child);
+  for (const name of names.sort((a, b) => a.localeCompare(b))) {
+    const child = join(directory, name);
+    const childRoot = await repositoryRoot(host, child);
     if (childRoot === undefined) continue;
-    for (const change of await changesInRepository(child, childRoot)) {
-      changes.push({ ...change, path: `${entry.name}/${change.path}` });
+    for (const change of await changesInRepository(host, child, childRoot)) {
+      changes.push({ ...change, path: `${name}/${change.path}` });
     }
   }
   return changes;
 }
 
-async function changesInRepository(directory: string, root: string): Promise<GitChange[]> {
-  const result = await git(directory, [
+async function changesInRepository(
+  host: GitHost,
+  directory: string,
+  root: string,
+): Promise<GitChange[]> {
+  const result = await host.git(directory, [
     'status',
     '--porcelain=v1',
     '-z',
@@ -77,7 +129,7 @@ async function changesInRepository(directory: string, root: string): Promise<Git
     '.',
   ]);
   if (!result.ok) throw new WorkspaceGitError(directory, result.stderr);
-  const base = await realpath(directory);
+  const base = await host.realpath(directory);
   const fields = result.stdout.toString('utf8').split('\0');
   const changes: GitChange[] = [];
   for (let index = 0; index < fields.length; index++) {
@@ -113,29 +165,15 @@ function changeStatus(code: string): GitChangeStatus | undefined {
  * The text of `file` at `HEAD` and on disk. `file` is absolute and may no longer exist;
  * throws {@link WorkspaceGitError} when it is not inside a repository.
  */
-export async function readGitDiff(file: string): Promise<GitDiff> {
-  const directory = await existingAncestor(dirname(file));
-  const root = await repositoryRoot(directory);
+export async function readGitDiff(host: GitHost, file: string): Promise<GitDiff> {
+  const directory = await host.existingAncestor(dirname(file));
+  const root = await repositoryRoot(host, directory);
   if (root === undefined) throw new WorkspaceGitError(file, 'it is not inside a git repository.');
-  const realDirectory = await realpath(directory);
+  const realDirectory = await host.realpath(directory);
   const pathInRepository = relative(root, join(realDirectory, relative(directory, file)))
     .split(sep)
     .join('/');
-  const original = await git(root, ['show', `HEAD:${pathInRepository}`]);
-  const modified = await readFile(file, 'utf8').catch((error: unknown) => {
-    const code = systemErrorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw error;
-  });
+  const original = await host.git(root, ['show', `HEAD:${pathInRepository}`]);
+  const modified = await host.readText(file);
   return { original: original.ok ? original.stdout.toString('utf8') : null, modified };
-}
-
-async function existingAncestor(directory: string): Promise<string> {
-  for (let current = directory; ; current = dirname(current)) {
-    const exists = await stat(current).then(
-      (info) => info.isDirectory(),
-      () => false,
-    );
-    if (exists || dirname(current) === current) return current;
-  }
 }

@@ -10,6 +10,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { ansiCQuote } from './ansi-c-quote';
+import { hostLauncher } from './launcher';
+import type { Launcher } from './launcher';
 import { SIGNAL_GRACE_MS, shellExitCode, signalProcessGroup, waitForExit } from './process-group';
 import type { ProcessExit } from './process-group';
 import { markerCommand, ShellMarkerParser } from './shell-markers';
@@ -29,6 +31,8 @@ export interface LocalShellSessionOptions {
   id: string;
   workingDir: string;
   env: NodeJS.ProcessEnv;
+  /** Where `bash` runs: on the host (default) or in a sandbox. */
+  launcher?: Launcher;
   /** Called once the session is closed, so the workspace forgets it. */
   onClose?: () => void;
 }
@@ -68,6 +72,8 @@ class RunningCommand {
 /** The running bash of a session. */
 interface ShellProcess {
   child: ChildProcess;
+  /** See `Launch.depth`. */
+  depth: number;
   exited: Promise<ProcessExit>;
   ready: Promise<void>;
 }
@@ -220,7 +226,7 @@ export class LocalShellSession implements ShellSession {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const shell = this.#process;
       if (current.finished !== undefined || shell === undefined) return;
-      signalProcessGroup(shell.child, signal);
+      signalProcessGroup(shell.child, signal, shell.depth);
       // The command may have swallowed the previous marker line (it read stdin), so send a
       // fresh one; whichever marker of this command arrives first ends it.
       const nonce = newNonce();
@@ -260,9 +266,13 @@ export class LocalShellSession implements ShellSession {
 
   #ensureProcess(): ShellProcess {
     if (this.#process !== undefined) return this.#process;
-    const child = spawn('bash', ['--noprofile', '--norc', '+o', 'history', '-i'], {
-      cwd: this.#options.workingDir,
-      env: this.#options.env,
+    const launch = (this.#options.launcher ?? hostLauncher)(
+      ['bash', '--noprofile', '--norc', '+o', 'history', '-i'],
+      { cwd: this.#options.workingDir, env: this.#options.env },
+    );
+    const child = spawn(launch.command, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -294,7 +304,7 @@ export class LocalShellSession implements ShellSession {
     child.stderr.resume();
     child.stdin.on('error', () => undefined);
     const exited = waitForExit(child);
-    const shell: ShellProcess = { child, exited, ready };
+    const shell: ShellProcess = { child, depth: launch.depth, exited, ready };
     exited.then(
       (exit) => {
         failStart(new Error(`bash exited before it was ready (code ${shellExitCode(exit)}).`));
@@ -354,7 +364,7 @@ export class LocalShellSession implements ShellSession {
   async #kill(): Promise<void> {
     const shell = this.#process;
     if (shell === undefined) return;
-    signalProcessGroup(shell.child, 'SIGKILL');
+    signalProcessGroup(shell.child, 'SIGKILL', shell.depth);
     await shell.exited.catch(() => undefined);
   }
 

@@ -18,9 +18,16 @@ import { copyFile, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { executeCommand } from './execute-command';
 import { systemErrorCode, toFileError, withFileErrors } from './file-error';
-import { listGitChanges, readGitDiff } from './local-git';
+import { hostLauncher } from './launcher';
+import type { Launcher } from './launcher';
+import { hostGit, listGitChanges, readGitDiff } from './local-git';
+import type { GitHost } from './local-git';
 import { LocalShellSession } from './local-shell-session';
 import { resolveConfinedPath } from './resolve-path';
+import { Sandbox } from './sandbox/sandbox';
+import { SandboxFiles } from './sandbox/sandbox-files';
+import { sandboxGit } from './sandbox/sandbox-git';
+import type { SandboxOptions } from './sandbox/sandbox-options';
 
 /** Options of {@link LocalWorkspace}. */
 export interface LocalWorkspaceOptions {
@@ -28,8 +35,20 @@ export interface LocalWorkspaceOptions {
   workingDir: string;
   /** Extra folders the agent's file operations may reach besides `workingDir`. */
   allowedRoots?: readonly string[];
-  /** Variables added to the host environment for every command and shell session. */
+  /**
+   * Variables for every command and shell session. Unsandboxed they are added to the host's
+   * environment; sandboxed they are the whole environment besides `PATH`, `HOME` (`/tmp`) and
+   * `LANG`: this is how a conversation's own secrets reach its commands, and nothing else does.
+   */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Run every command, shell session, file operation and git query inside a bubblewrap
+   * sandbox (`true` for the defaults): only `workingDir`, `allowedRoots` and the mounts the
+   * options name are visible, the system folders read-only, with a clean environment and
+   * private `/proc`, `/tmp` and process tree. Throws `SandboxUnavailableError` at once when
+   * bwrap cannot run here; it never falls back to the host.
+   */
+  sandbox?: boolean | SandboxOptions;
 }
 
 /**
@@ -49,14 +68,30 @@ export class LocalWorkspace implements Workspace {
     symlinks: true,
     git: true,
   };
+  /** Whether everything runs in a bubblewrap sandbox. */
+  readonly sandboxed: boolean;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #sandbox: Sandbox | undefined;
+  readonly #files: SandboxFiles | undefined;
+  readonly #git: GitHost;
+  readonly #launcher: Launcher;
   readonly #sessions = new Map<string, LocalShellSession>();
   #workingDirReady: Promise<unknown> | undefined;
 
   constructor(options: LocalWorkspaceOptions) {
     this.workingDir = resolve(options.workingDir);
     this.allowedRoots = [this.workingDir, ...(options.allowedRoots ?? []).map((r) => resolve(r))];
-    this.#env = { ...process.env, ...options.env };
+    const sandbox = options.sandbox ?? false;
+    this.#sandbox =
+      sandbox === false
+        ? undefined
+        : Sandbox.create({ options: sandbox, readWrite: this.allowedRoots });
+    this.sandboxed = this.#sandbox !== undefined;
+    this.#env =
+      this.#sandbox === undefined ? { ...process.env, ...options.env } : { ...options.env };
+    this.#files = this.#sandbox === undefined ? undefined : new SandboxFiles(this.#sandbox);
+    this.#git = this.#sandbox === undefined ? hostGit : sandboxGit(this.#sandbox);
+    this.#launcher = this.#sandbox?.launcher ?? hostLauncher;
   }
 
   /**
@@ -81,6 +116,7 @@ export class LocalWorkspace implements Workspace {
       timeout: options.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
       signal: options.signal,
       onOutput: options.onOutput,
+      launcher: this.#launcher,
     });
   }
 
@@ -93,6 +129,7 @@ export class LocalWorkspace implements Workspace {
       id,
       workingDir: this.workingDir,
       env: this.#env,
+      launcher: this.#launcher,
       onClose: () => {
         if (this.#sessions.get(id) === session) this.#sessions.delete(id);
       },
@@ -109,12 +146,17 @@ export class LocalWorkspace implements Workspace {
 
   async readFile(path: string): Promise<Uint8Array> {
     const absolute = await this.resolvePath(path);
+    if (this.#files !== undefined) return this.#files.readFile(absolute, path);
     const data = await withFileErrors('read', path, () => readFile(absolute));
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
 
   async writeFile(path: string, data: Uint8Array | string): Promise<void> {
     const absolute = await this.resolvePath(path);
+    if (this.#files !== undefined) {
+      await this.#ensureWorkingDir();
+      return this.#files.writeFile(absolute, path, data);
+    }
     await withFileErrors('write', path, async () => {
       await mkdir(dirname(absolute), { recursive: true });
       await writeFile(absolute, data);
@@ -123,6 +165,7 @@ export class LocalWorkspace implements Workspace {
 
   async listFiles(path = '.'): Promise<FileEntry[]> {
     const absolute = await this.resolvePath(path);
+    if (this.#files !== undefined) return this.#files.listFiles(absolute, path);
     const names = await withFileErrors('list', path, () => readdir(absolute));
     const entries = await Promise.all(
       names.map(async (name): Promise<FileEntry | undefined> => {
@@ -138,11 +181,13 @@ export class LocalWorkspace implements Workspace {
 
   async stat(path: string): Promise<FileStat> {
     const absolute = await this.resolvePath(path);
+    if (this.#files !== undefined) return this.#files.stat(absolute, path);
     return describe(absolute, await withFileErrors('stat', path, () => lstat(absolute)));
   }
 
   async exists(path: string): Promise<boolean> {
     const absolute = await this.resolvePath(path);
+    if (this.#files !== undefined) return this.#files.exists(absolute);
     try {
       await lstat(absolute);
       return true;
@@ -156,6 +201,11 @@ export class LocalWorkspace implements Workspace {
   async uploadFile(localPath: string, remotePath: string): Promise<void> {
     const destination = await this.resolvePath(remotePath);
     await this.#requireFile('upload', localPath, localPath);
+    if (this.#files !== undefined) {
+      // The local file is the caller's, read on the host; only the workspace side is sandboxed.
+      const data = await withFileErrors('upload', localPath, () => readFile(localPath));
+      return this.writeFile(destination, data);
+    }
     await withFileErrors('upload to', remotePath, async () => {
       await mkdir(dirname(destination), { recursive: true });
       await copyFile(localPath, destination);
@@ -164,6 +214,13 @@ export class LocalWorkspace implements Workspace {
 
   async downloadFile(remotePath: string, localPath: string): Promise<void> {
     const source = await this.resolvePath(remotePath);
+    if (this.#files !== undefined) {
+      const data = await this.#files.readFile(source, remotePath);
+      return withFileErrors('download to', localPath, async () => {
+        await mkdir(dirname(resolve(localPath)), { recursive: true });
+        await writeFile(localPath, data);
+      });
+    }
     await this.#requireFile('download', remotePath, source);
     await withFileErrors('download to', localPath, async () => {
       await mkdir(dirname(resolve(localPath)), { recursive: true });
@@ -174,11 +231,11 @@ export class LocalWorkspace implements Workspace {
   async gitChanges(path = '.'): Promise<GitChange[]> {
     const directory = await this.resolvePath(path);
     await this.#requireDirectory('list git changes of', directory);
-    return listGitChanges(directory);
+    return listGitChanges(this.#git, directory);
   }
 
   async gitDiff(path: string): Promise<GitDiff> {
-    return readGitDiff(await this.resolvePath(path));
+    return readGitDiff(this.#git, await this.resolvePath(path));
   }
 
   toDescriptor(): WorkspaceDescriptor {
@@ -187,6 +244,7 @@ export class LocalWorkspace implements Workspace {
 
   async close(): Promise<void> {
     await Promise.all([...this.#sessions.values()].map((session) => session.close()));
+    await this.#sandbox?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -204,6 +262,7 @@ export class LocalWorkspace implements Workspace {
   }
 
   async #requireDirectory(operation: string, absolute: string): Promise<void> {
+    if (this.#files !== undefined) return this.#files.requireDirectory(operation, absolute);
     const info = await withFileErrors(operation, absolute, () => stat(absolute));
     if (!info.isDirectory()) throw new WorkspaceFileError(operation, absolute, 'not_a_directory');
   }

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** How long to wait for a process to react to a signal before trying a harder one. */
@@ -10,13 +11,35 @@ const DRAIN_MS = 200;
 /**
  * Sends `signal` to the whole process group led by `child` (spawned with `detached: true`),
  * so the command and everything it started receive it. A group that is gone is ignored.
+ *
+ * `sandboxDepth` is for a program bubblewrap runs `sandboxDepth` processes below `child`: an
+ * interactive bash in there leads a process group of its own, which gets the signal too.
  */
-export function signalProcessGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+export function signalProcessGroup(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  sandboxDepth = 0,
+): void {
   if (child.pid === undefined) return;
+  let pid: number | undefined = child.pid;
+  for (let level = 0; level < sandboxDepth && pid !== undefined; level++) pid = firstChild(pid);
+  const groups = pid === undefined || pid === child.pid ? [child.pid] : [pid, child.pid];
+  for (const group of groups) {
+    try {
+      process.kill(-group, signal);
+    } catch {
+      // The group has already exited (or the process leads none).
+    }
+  }
+}
+
+/** The oldest child of `pid` (Linux's `/proc/<pid>/task/<pid>/children`), if any. */
+function firstChild(pid: number): number | undefined {
   try {
-    process.kill(-child.pid, signal);
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+    return first === undefined || first === '' ? undefined : Number(first);
   } catch {
-    // The group has already exited.
+    return undefined;
   }
 }
 

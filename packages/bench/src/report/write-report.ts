@@ -2,11 +2,13 @@ import type { MachineDescription } from '../harness/machine';
 import type { AppendResult } from '../suites/append';
 import type { LoopContender, LoopSuiteResult } from '../suites/loop';
 import type { ResumeSuiteResult } from '../suites/resume';
+import type { SandboxSuiteResult } from '../suites/sandbox';
 import type { ServerSuiteResult } from '../suites/server';
 import type { StoresSuiteResult } from '../suites/stores';
 import type { TeleportSuiteResult } from '../suites/teleport';
 import { formatCount, formatNumber, formatRatio, formatSummary, table } from './format';
 import { storesSection } from './stores-section';
+import { sandboxSection } from './sandbox-section';
 
 /** Everything one `pnpm bench` measured. */
 export interface BenchResults {
@@ -23,6 +25,7 @@ export interface BenchResults {
   teleport?: TeleportSuiteResult;
   server?: ServerSuiteResult;
   stores?: StoresSuiteResult;
+  sandbox?: SandboxSuiteResult;
 }
 
 type Verdict = 'met' | 'NOT met' | 'not measured';
@@ -782,5 +785,6 @@ export function writeReport(results: BenchResults): string {
   if (results.server !== undefined) sections.push('', serverSection(results.server));
   if (results.resume !== undefined) sections.push('', scalingSection(results.resume));
   if (results.stores !== undefined) sections.push('', storesSection(results.stores, results.quick));
+  if (results.sandbox !== undefined) sections.push('', sandboxSection(results.sandbox));
   return `${sections.join('\n')}\n`;
 }

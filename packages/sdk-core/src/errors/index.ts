@@ -39,3 +39,5 @@ export { BundleSecurityError } from './bundle-security-error';
 export { BundleTooLargeError } from './bundle-too-large-error';
 export { LeaseLostError } from './lease-lost-error';
 export { InvalidOptionError } from './invalid-option-error';
+export { SandboxUnavailableError } from './sandbox-unavailable-error';
+export type { SandboxUnavailableReason } from './sandbox-unavailable-error';

@@ -22,6 +22,7 @@ import {
   parseAgent,
 } from '@ferry/sdk-core';
 import { LocalWorkspace } from '@ferry/workspace-local';
+import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
@@ -60,6 +61,8 @@ export interface ConversationManagerOptions {
   tools?: readonly ToolDefinition[] | undefined;
   /** The store conversations are written through, rooted at `<dataDir>/conversations` (default a `LocalFileStore`). */
   store?: FileStore | undefined;
+  /** Run every conversation's workspace in a bubblewrap sandbox (see `LocalWorkspace`). */
+  sandbox?: boolean | SandboxOptions | undefined;
   logger: FastifyBaseLogger;
 }
 
@@ -371,7 +374,7 @@ export class ConversationManager {
           `fork: conversation ${forkId} already exists; choose another id.`,
         );
       }
-      const workspace = new LocalWorkspace({ workingDir: source.workspace.workingDir });
+      const workspace = this.#newWorkspace(source.workspace.workingDir);
       let fork: LocalConversation;
       try {
         fork = await source.conversation.fork({
@@ -706,6 +709,7 @@ export class ConversationManager {
       realWorkspaceRoot: this.#realWorkspaceRoot,
       conversationId: id,
       requested,
+      refuseRoot: (this.#options.sandbox ?? false) !== false,
     });
   }
 
@@ -720,7 +724,12 @@ export class ConversationManager {
   async #workspace(id: string, requested: string | null | undefined): Promise<LocalWorkspace> {
     const workingDir = await this.#workingDir(id, requested);
     await makeFolder(workingDir);
-    return new LocalWorkspace({ workingDir });
+    return this.#newWorkspace(workingDir);
+  }
+
+  #newWorkspace(workingDir: string): LocalWorkspace {
+    const sandbox = this.#options.sandbox ?? false;
+    return new LocalWorkspace({ workingDir, ...(sandbox === false ? {} : { sandbox }) });
   }
 
   #register(conversation: LocalConversation, workspace: LocalWorkspace): OpenConversation {

@@ -28,6 +28,11 @@ export interface ResolveWorkingDirOptions {
   conversationId: string;
   /** What the client asked for (`workspace.working_dir`), or what the state recorded. */
   requested: string | null | undefined;
+  /**
+   * Sandboxed servers: the workspace root itself is never a conversation's folder (its sandbox
+   * would hold every other conversation's), so asking for it gives the conversation's own.
+   */
+  refuseRoot?: boolean;
 }
 
 /**
@@ -43,5 +48,6 @@ export async function resolveWorkingDir(options: ResolveWorkingDirOptions): Prom
   const candidate = resolve(workspaceRoot, requested);
   if (!isInside(workspaceRoot, candidate) && !isInside(realWorkspaceRoot, candidate)) return own;
   const real = await realpathOfExisting(candidate);
+  if (options.refuseRoot === true && real === realWorkspaceRoot) return own;
   return isInside(realWorkspaceRoot, real) ? candidate : own;
 }

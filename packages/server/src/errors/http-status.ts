@@ -68,6 +68,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   TELEPORT_INCOMPLETE: 502,
   // The server is stopping.
   SERVER_SHUTTING_DOWN: 503,
+  SANDBOX_UNAVAILABLE: 503,
   // The server's disk refuses writes (read-only, full, failing): retry once it is fixed.
   STORAGE_UNAVAILABLE: 503,
   EVENT_LOG_WRITE_FAILED: 503,

@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { BashCommand, BashOutput, ExecuteBashRequest } from './bash-event';
 import type { BashEventStore } from './bash-event-store';
 import { toWorkspaceFileError } from './file-system-error';
+import type { RouteWorkspaces } from './route-workspaces';
 
 /** Characters of pending output that are recorded at once as a `BashOutput` piece. */
 const OUTPUT_PIECE_LENGTH = 64 * 1024;
@@ -31,13 +32,13 @@ export interface StartedCommand {
  * followed by its `BashOutput` pieces.
  */
 export class BashCommandRunner {
-  readonly #workspace: LocalWorkspace;
+  readonly #workspaces: RouteWorkspaces;
   readonly #events: BashEventStore;
   readonly #stop = new AbortController();
   readonly #running = new Set<Promise<FinishedCommand>>();
 
-  constructor(options: { workspace: LocalWorkspace; events: BashEventStore }) {
-    this.#workspace = options.workspace;
+  constructor(options: { workspaces: RouteWorkspaces; events: BashEventStore }) {
+    this.#workspaces = options.workspaces;
     this.#events = options.events;
   }
 
@@ -46,17 +47,18 @@ export class BashCommandRunner {
    * before anything runs or is recorded), then starts the command.
    */
   async start(request: ExecuteBashRequest): Promise<StartedCommand> {
-    const cwd = await this.#resolveCwd(request.cwd ?? undefined);
+    const { workspace } = this.#workspaces.for(request.cwd ?? undefined);
+    const cwd = await resolveCwd(workspace, request.cwd ?? undefined);
     const command: BashCommand = {
       kind: 'BashCommand',
       id: randomUUID(),
       timestamp: new Date().toISOString(),
       command: request.command,
-      cwd: cwd ?? this.#workspace.workingDir,
+      cwd: cwd ?? this.#workspaces.workspaceRoot,
       timeout: request.timeout,
     };
     this.#events.add(command);
-    const finished = this.#run(command, cwd);
+    const finished = this.#run(workspace, command, cwd);
     this.#running.add(finished);
     void finished.finally(() => this.#running.delete(finished));
     return { command, finished };
@@ -68,11 +70,15 @@ export class BashCommandRunner {
     await Promise.all(this.#running);
   }
 
-  async #run(command: BashCommand, cwd: string | undefined): Promise<FinishedCommand> {
+  async #run(
+    workspace: LocalWorkspace,
+    command: BashCommand,
+    cwd: string | undefined,
+  ): Promise<FinishedCommand> {
     const output = new OutputRecorder(this.#events, command.id);
     let result: CommandResult;
     try {
-      result = await this.#workspace.executeCommand(command.command, {
+      result = await workspace.executeCommand(command.command, {
         cwd,
         timeout: command.timeout,
         signal: this.#stop.signal,
@@ -85,18 +91,33 @@ export class BashCommandRunner {
     }
     return output.finish(result.exit_code, result);
   }
+}
 
-  async #resolveCwd(cwd: string | undefined): Promise<string | undefined> {
-    if (cwd === undefined) return undefined;
-    const absolute = await this.#workspace.resolvePath(cwd);
-    const info = await stat(absolute).catch((error: unknown) => {
-      throw toWorkspaceFileError('run a command in', cwd, error);
-    });
-    if (!info.isDirectory()) {
-      throw new WorkspaceFileError('run a command in', cwd, 'not_a_directory');
-    }
-    return absolute;
+/** The absolute `cwd` after checking it is a folder inside `workspace` (it is the root's when absent). */
+async function resolveCwd(
+  workspace: LocalWorkspace,
+  cwd: string | undefined,
+): Promise<string | undefined> {
+  if (cwd === undefined) return undefined;
+  const absolute = await workspace.resolvePath(cwd);
+  // Sandboxed, the sandbox looks (and the command checks a symlink's target itself).
+  const type = workspace.sandboxed
+    ? (
+        await workspace.stat(absolute).catch((error: unknown) => {
+          if (!WorkspaceFileError.isInstance(error)) throw error;
+          throw new WorkspaceFileError('run a command in', cwd, error.reason, { cause: error });
+        })
+      ).type
+    : await stat(absolute).then(
+        (info) => (info.isDirectory() ? 'directory' : 'file'),
+        (error: unknown) => {
+          throw toWorkspaceFileError('run a command in', cwd, error);
+        },
+      );
+  if (type !== 'directory' && type !== 'symlink') {
+    throw new WorkspaceFileError('run a command in', cwd, 'not_a_directory');
   }
+  return absolute;
 }
 
 /** Turns a command's streamed output into numbered `BashOutput` pieces. */

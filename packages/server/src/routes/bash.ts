@@ -1,5 +1,5 @@
 import type {} from '@fastify/swagger';
-import { LocalWorkspace } from '@ferry/workspace-local';
+import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,11 +15,14 @@ import {
 import { BashCommandRunner } from './bash-command-runner';
 import { BashEventStore } from './bash-event-store';
 import { acceptEmptyJsonBodies, readGetBody } from './request-body';
+import { RouteWorkspaces } from './route-workspaces';
 
 /** Options of {@link bashRoutes}. */
 export interface BashRoutesOptions {
   /** Commands run here by default; a request's `cwd` must lie inside it. */
   workspaceRoot: string;
+  /** Run the commands in bubblewrap sandboxes (see {@link RouteWorkspaces}). */
+  sandbox?: boolean | SandboxOptions | undefined;
   /** Bash events kept in memory at most; the oldest go first. Default 10,000. */
   maxEvents?: number;
   /** Characters of commands and output kept in memory at most. Default 32 Mi. */
@@ -38,15 +41,15 @@ const TAGS = ['Bash'];
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin; nothing to await
 export async function bashRoutes(app: FastifyInstance, options: BashRoutesOptions): Promise<void> {
-  const workspace = new LocalWorkspace({ workingDir: options.workspaceRoot });
+  const workspaces = new RouteWorkspaces(options);
   const events = new BashEventStore({
     maxEvents: options.maxEvents ?? 10_000,
     maxTextLength: options.maxEventTextLength ?? 32 * 1024 * 1024,
   });
-  const runner = new BashCommandRunner({ workspace, events });
+  const runner = new BashCommandRunner({ workspaces, events });
   app.addHook('onClose', async () => {
     await runner.close();
-    await workspace.close();
+    await workspaces.close();
   });
   acceptEmptyJsonBodies(app);
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type {} from '@fastify/swagger';
 import { WorkspaceFileError } from '@ferry/sdk-core';
-import { LocalWorkspace } from '@ferry/workspace-local';
+import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createWriteStream } from 'node:fs';
@@ -12,11 +12,14 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { serverErrors } from '../errors/http-status';
 import { toWorkspaceFileError } from './file-system-error';
+import { RouteWorkspaces } from './route-workspaces';
 
 /** Options of {@link fileRoutes}. */
 export interface FileRoutesOptions {
   /** Files are read and written only inside this folder. */
   workspaceRoot: string;
+  /** Read and write files in bubblewrap sandboxes (see {@link RouteWorkspaces}). */
+  sandbox?: boolean | SandboxOptions | undefined;
   /** Largest upload accepted, in bytes (413 beyond). Default 100 MiB. */
   maxUploadBytes?: number;
 }
@@ -38,7 +41,8 @@ const pathQuerySchema = z.object({
  * nothing.
  */
 export async function fileRoutes(app: FastifyInstance, options: FileRoutesOptions): Promise<void> {
-  const workspace = new LocalWorkspace({ workingDir: options.workspaceRoot });
+  const workspaces = new RouteWorkspaces(options);
+  app.addHook('onClose', () => workspaces.close());
   await app.register(multipart, {
     limits: { fileSize: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, files: 1 },
   });
@@ -60,8 +64,9 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
     },
     async (request) => {
       const { path } = request.query;
+      const target = workspaces.for(path);
       // Refuse a path outside before reading the upload.
-      await workspace.resolvePath(path);
+      await target.workspace.resolvePath(target.path);
       const part = await request.file();
       if (part?.fieldname !== 'file') {
         part?.file.resume();
@@ -73,7 +78,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
         const staged = join(staging, 'upload');
         await pipeline(part.file, createWriteStream(staged));
         if (part.file.truncated) throw new app.multipartErrors.RequestFileTooLargeError();
-        await workspace.uploadFile(staged, path);
+        await target.workspace.uploadFile(staged, target.path);
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
@@ -101,7 +106,21 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
     },
     async (request, reply) => {
       const { path } = request.query;
-      const absolute = await workspace.resolvePath(path);
+      const target = workspaces.for(path);
+      const absolute = await target.workspace.resolvePath(target.path);
+      if (target.workspace.sandboxed) {
+        // Read inside the sandbox: whatever a symlink there leads to is resolved in it.
+        const info = await target.workspace.stat(absolute);
+        if (info.type === 'directory') {
+          throw new WorkspaceFileError('download', path, 'is_a_directory');
+        }
+        if (info.type === 'other') throw new WorkspaceFileError('download', path, 'other');
+        const bytes = await target.workspace.readFile(absolute);
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', attachment(basename(absolute)))
+          .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }
       const info = await stat(absolute).catch((error: unknown) => {
         throw toWorkspaceFileError('download', path, error);
       });

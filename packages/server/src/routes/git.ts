@@ -1,15 +1,18 @@
 import type {} from '@fastify/swagger';
 import { gitChangeSchema, gitDiffSchema } from '@ferry/sdk-core';
-import { LocalWorkspace } from '@ferry/workspace-local';
+import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { serverErrors } from '../errors/http-status';
+import { RouteWorkspaces } from './route-workspaces';
 
 /** Options of {@link gitRoutes}. */
 export interface GitRoutesOptions {
   /** Repositories are read only inside this folder. */
   workspaceRoot: string;
+  /** Run git in bubblewrap sandboxes (see {@link RouteWorkspaces}). */
+  sandbox?: boolean | SandboxOptions | undefined;
 }
 
 const TAGS = ['Git'];
@@ -39,7 +42,8 @@ const diffQuerySchema = z.object({
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin; nothing to await
 export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions): Promise<void> {
-  const workspace = new LocalWorkspace({ workingDir: options.workspaceRoot });
+  const workspaces = new RouteWorkspaces(options);
+  app.addHook('onClose', () => workspaces.close());
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get(
@@ -61,7 +65,8 @@ export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions)
       if (ref !== undefined && ref !== 'HEAD') {
         throw serverErrors.gitOptionNotSupported('ref', ref);
       }
-      return workspace.gitChanges(path);
+      const target = workspaces.for(path);
+      return target.workspace.gitChanges(target.path);
     },
   );
 
@@ -84,7 +89,8 @@ export async function gitRoutes(app: FastifyInstance, options: GitRoutesOptions)
         throw serverErrors.gitOptionNotSupported('ref', ref);
       }
       if (commit !== undefined) throw serverErrors.gitOptionNotSupported('commit', commit);
-      return workspace.gitDiff(path);
+      const target = workspaces.for(path);
+      return target.workspace.gitDiff(target.path);
     },
   );
 }
