@@ -2,7 +2,7 @@
  * The packages we publish, found from the repository rather than listed by hand (every
  * `packages/*` that is not private), packed as `changeset publish` would pack them.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ExecFileSyncOptionsWithStringEncoding } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -33,16 +33,24 @@ export function publishedPackages(): PublishedPackage[] {
     .map(({ dir, manifest }) => ({ name: manifest.name, dir }));
 }
 
-/** Runs the repository's pnpm (the one running the tests, else the `packageManager` one). */
+/**
+ * Runs the repository's pnpm (the one running the tests, else the `packageManager` one). Its
+ * stderr is kept out of the test output; a failure throws with it.
+ */
 export function pnpm(args: string[], cwd: string): string {
   const execPath = process.env.npm_execpath;
+  const options: ExecFileSyncOptionsWithStringEncoding = {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  };
   if (execPath?.includes('pnpm')) {
-    return execFileSync(process.execPath, [execPath, ...args], { cwd, encoding: 'utf8' });
+    return execFileSync(process.execPath, [execPath, ...args], options);
   }
   const { packageManager } = JSON.parse(
     readFileSync(join(repositoryRoot, 'package.json'), 'utf8'),
   ) as { packageManager: string };
-  return execFileSync('npx', ['-y', packageManager, ...args], { cwd, encoding: 'utf8' });
+  return execFileSync('npx', ['-y', packageManager, ...args], options);
 }
 
 /** Packs every published package into `destination`; returns the tarballs' paths. */
