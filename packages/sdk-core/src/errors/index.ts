@@ -37,3 +37,6 @@ export { BundleConflictError } from './bundle-conflict-error';
 export { BundleFormatError } from './bundle-format-error';
 export { BundleSecurityError } from './bundle-security-error';
 export { BundleTooLargeError } from './bundle-too-large-error';
+export { ConversationExistsError } from './conversation-exists-error';
+export { OpenHandsConversationFormatError } from './openhands-conversation-format-error';
+export { OpenHandsEventFileError } from './openhands-event-file-error';
