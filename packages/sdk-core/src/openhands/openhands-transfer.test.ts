@@ -83,7 +83,7 @@ async function ferryConversation(persistenceDir: string, workingDir: string): Pr
   return first.id;
 }
 
-describe('OpenHands conversations: import and export', () => {
+describe('OpenHands conversations: import and export', { timeout: 60_000 }, () => {
   // Python parses the reference models once: seconds on a busy machine.
   beforeAll(() => void referenceModels(), 120_000);
 
