@@ -1,16 +1,20 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { knownEventSchema } from '../event/event-schemas';
 import { openHandsEventFields, openHandsStateFields } from './openhands-fields';
-import { openHandsModelProblems, referenceModel, referenceModels } from './openhands-reference';
+import {
+  openHandsModelProblems,
+  openHandsReferenceModel,
+  openHandsReferenceModels,
+} from '../testing/openhands-reference';
 
 describe("OpenHands' field lists", () => {
   // Python parses the whole reference archive once: seconds on a busy machine.
-  beforeAll(() => void referenceModels(), 120_000);
+  beforeAll(() => void openHandsReferenceModels(), 120_000);
 
   it.each(Object.keys(openHandsEventFields))(
     '%s has exactly the fields of the reference model, which forbids others',
     (kind) => {
-      const model = referenceModel(kind);
+      const model = openHandsReferenceModel(kind);
       expect(model.forbidsExtra).toBe(true);
       expect([...(openHandsEventFields[kind] ?? [])].sort()).toEqual(
         [...model.fields, 'kind'].sort(),
@@ -27,7 +31,7 @@ describe("OpenHands' field lists", () => {
 
   it('lists the fields of the reference ConversationState', () => {
     expect([...openHandsStateFields].sort()).toEqual(
-      [...referenceModel('ConversationState').fields].sort(),
+      [...openHandsReferenceModel('ConversationState').fields].sort(),
     );
   });
 

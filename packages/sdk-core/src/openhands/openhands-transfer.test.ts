@@ -10,7 +10,7 @@ import { LocalFileStore } from '../persistence/local-file-store';
 import { createTemporaryDirectory, startScriptedLLMServer, text, toolCall } from '../testing/index';
 import { exportOpenHandsConversation } from './export-openhands';
 import { importOpenHandsConversation } from './import-openhands';
-import { openHandsModelProblems, referenceModels } from './openhands-reference';
+import { openHandsModelProblems, openHandsReferenceModels } from '../testing/openhands-reference';
 import {
   openHandsFixtures,
   readOpenHandsFolderEvents,
@@ -85,7 +85,7 @@ async function ferryConversation(persistenceDir: string, workingDir: string): Pr
 
 describe('OpenHands conversations: import and export', { timeout: 60_000 }, () => {
   // Python parses the reference models once: seconds on a busy machine.
-  beforeAll(() => void referenceModels(), 120_000);
+  beforeAll(() => void openHandsReferenceModels(), 120_000);
 
   it('imports the real OpenHands fixtures with every field, and exports them back as they were', async () => {
     await using dir = await createTemporaryDirectory();

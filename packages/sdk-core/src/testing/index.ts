@@ -28,3 +28,9 @@ export type {
 } from './script-turn';
 export { describeWorkspaceConformance } from './workspace-conformance';
 export type { ConformanceWorkspace, WorkspaceConformanceOptions } from './workspace-conformance';
+export {
+  openHandsModelProblems,
+  openHandsReferenceModel,
+  openHandsReferenceModels,
+} from './openhands-reference';
+export type { OpenHandsReferenceModel } from './openhands-reference';

@@ -1,8 +1,8 @@
 /**
- * Test support (not part of the public API): the field lists of OpenHands' pydantic models,
- * read from the reference agent-server sources (`shared/reference/openhands-agent-server-*.tgz`
- * beside the repository) with Python's own parser, so tests compare Ferry's output with the real
- * models rather than with a copy of them.
+ * The field lists of OpenHands' pydantic models, read from the reference agent-server sources
+ * (`shared/reference/openhands-agent-server-1.43.1.tgz`, found beside the repository or any
+ * folder above it) with Python's own parser (`python3` on the PATH), so tests compare what
+ * Ferry writes or serves with the real models rather than with a copy of them.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const REFERENCE = 'shared/reference/openhands-agent-server-1.43.1.tgz';
 
 /** One model class: every field (inherited ones first) and whether it forbids others. */
-export interface ReferenceModel {
+export interface OpenHandsReferenceModel {
   fields: string[];
   forbidsExtra: boolean;
 }
@@ -67,7 +67,7 @@ json.dump(out, sys.stdout)
 `;
 
 /** The reference archive: `shared/` beside the repository (CI) or beside one of its parents. */
-export function referenceArchive(): string {
+function referenceArchive(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, REFERENCE);
@@ -80,10 +80,13 @@ export function referenceArchive(): string {
   }
 }
 
-let cache: Map<string, ReferenceModel> | undefined;
+let cache: Map<string, OpenHandsReferenceModel> | undefined;
 
-/** Every model class of the reference sources, by class name. */
-export function referenceModels(): Map<string, ReferenceModel> {
+/**
+ * Every model class of the reference sources, by class name (parsed once; seconds on a busy
+ * machine, so call it in a `beforeAll` with a long timeout).
+ */
+export function openHandsReferenceModels(): Map<string, OpenHandsReferenceModel> {
   cache ??= new Map(
     Object.entries(
       JSON.parse(
@@ -91,15 +94,15 @@ export function referenceModels(): Map<string, ReferenceModel> {
           encoding: 'utf8',
           maxBuffer: 64 * 1024 * 1024,
         }),
-      ) as Record<string, ReferenceModel>,
+      ) as Record<string, OpenHandsReferenceModel>,
     ),
   );
   return cache;
 }
 
-/** The class for a document's `kind` (OpenHands' discriminator is the class name). */
-export function referenceModel(kind: string): ReferenceModel {
-  const model = referenceModels().get(kind);
+/** The model for a document's `kind` (OpenHands' discriminator is the class name). */
+export function openHandsReferenceModel(kind: string): OpenHandsReferenceModel {
+  const model = openHandsReferenceModels().get(kind);
   if (model === undefined) throw new Error(`OpenHands has no model named ${kind}`);
   return model;
 }
@@ -126,7 +129,7 @@ export function openHandsModelProblems(document: unknown, path = '$'): string[] 
         ? CONTENT_MODELS[record.type]
         : undefined;
   if (modelName !== undefined) {
-    const model = referenceModels().get(modelName);
+    const model = openHandsReferenceModels().get(modelName);
     if (model === undefined) problems.push(`${path}: OpenHands has no model ${modelName}`);
     else if (model.forbidsExtra) {
       const allowed = new Set([...model.fields, 'kind']);
