@@ -7,6 +7,7 @@ import { canonicalId } from '../bundle/conversation-id';
 import { conversationFolderName } from '../conversation/local-conversation';
 import type { ConversationState } from '../conversation/state-schema';
 import { ConversationExistsError } from '../errors/conversation-exists-error';
+import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
 import { LocalFileStore } from '../persistence/local-file-store';
 import { formatJson } from '../persistence/json-file';
 import type { StoredEvent } from '../persistence/stored-event';
@@ -90,7 +91,9 @@ export interface ExportOpenHandsResult {
  * so a failure leaves nothing behind. The Ferry conversation is only read (never locked or
  * changed); pause a running one first to export a step boundary.
  *
- * @throws ConversationExistsError when the destination folder exists; FerryError
+ * @throws ConversationExistsError when the destination folder exists;
+ *   ConversationTeleportedError when the conversation was teleported away (export it where it
+ *   lives now); FerryError
  *   `CONVERSATION_NOT_FOUND` when there is no such Ferry conversation; `CorruptEventLogError`.
  */
 export async function exportOpenHandsConversation(
@@ -100,6 +103,10 @@ export async function exportOpenHandsConversation(
   const folder = conversationFolderName(conversationId);
   const source = new LocalFileStore({ root: options.persistenceDir }).scope(folder);
   const { state, events } = await readFerryConversation(source);
+  // A parked copy must not come alive in OpenHands while the conversation runs elsewhere.
+  if (state.teleport != null) {
+    throw new ConversationTeleportedError(conversationId, state.teleport.to, state.teleport.at);
+  }
 
   const root = resolve(options.to);
   const location = join(root, folder);

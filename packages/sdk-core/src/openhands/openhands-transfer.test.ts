@@ -413,6 +413,7 @@ describe('OpenHands conversations: import and export', { timeout: 60_000 }, () =
           }),
         ),
       ).toMatchObject({ code: 'CONVERSATION_NOT_FOUND' });
+      expect((await readdir(dir.path)).sort()).toEqual(['ferry', 'oh']);
     });
   });
 });
