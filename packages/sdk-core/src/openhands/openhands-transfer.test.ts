@@ -143,6 +143,44 @@ describe('OpenHands conversations: import and export', { timeout: 60_000 }, () =
     );
   });
 
+  it('resumes a conversation OpenHands wrote and runs it with its history', async () => {
+    await using dir = await createTemporaryDirectory();
+    const { baseState, events } = await openHandsFixtures();
+    const source = await writeOpenHandsFolder({ root: join(dir.path, 'oh'), baseState, events });
+    const { conversationId } = await importOpenHandsConversation({
+      from: source,
+      persistenceDir: join(dir.path, 'ferry'),
+    });
+    await using llm = await startScriptedLLMServer({ script: [text('Review posted.')] });
+    const conversation = await LocalConversation.open({
+      // OpenHands' agent, with this side's model and key; its tools stay as they were.
+      agent: {
+        ...(baseState.agent as AgentInput),
+        llm: { model: 'scripted-model', base_url: llm.baseUrl, api_key: SECRET },
+        condenser: null,
+      },
+      workspace: workspaceOf(dir.path),
+      persistenceDir: join(dir.path, 'ferry'),
+      conversationId,
+      onWarning: () => undefined,
+    });
+    try {
+      await conversation.sendMessage('Post the review.');
+      expect(await conversation.run()).toBe('finished');
+      const messages = llm.requests[0]?.messages ?? [];
+      const firstAction = events.find((event) => event.kind === 'ActionEvent') as {
+        tool_call_id: string;
+      };
+      // The history OpenHands recorded reaches the model: its tool call and its result.
+      expect(messages).toContainEqual(
+        expect.objectContaining({ role: 'tool', tool_call_id: firstAction.tool_call_id }),
+      );
+      expect(messages.at(-1)).toMatchObject({ role: 'user' });
+    } finally {
+      await conversation.close();
+    }
+  });
+
   it('keeps events of kinds Ferry does not know, and exports them unchanged', async () => {
     await using dir = await createTemporaryDirectory();
     const { baseState, events } = await openHandsFixtures();
