@@ -306,6 +306,46 @@ describe('OpenHands conversations: import and export', { timeout: 60_000 }, () =
     );
   });
 
+  it('restores what the export took out even after OpenHands appended events', async () => {
+    await using dir = await createTemporaryDirectory();
+    const id = await ferryConversation(join(dir.path, 'ferry'), dir.path);
+    const original = await readFerry(join(dir.path, 'ferry'), id);
+    const exported = await exportOpenHandsConversation({
+      persistenceDir: join(dir.path, 'ferry'),
+      conversationId: id,
+      to: join(dir.path, 'openhands'),
+    });
+    // OpenHands carried on: a user message, as its EventLog writes it (zone-less timestamp).
+    const appended = {
+      id: 'a2f1c3d4-0000-4000-8000-000000000001',
+      timestamp: '2026-06-16T06:00:00.123456',
+      source: 'user',
+      parent_id: null,
+      llm_message: { role: 'user', content: [{ type: 'text', text: 'One more thing.' }] },
+      activated_skills: [],
+      extended_content: [],
+      kind: 'MessageEvent',
+    };
+    expect(openHandsModelProblems(appended)).toEqual([]);
+    await writeFile(
+      join(
+        exported.location,
+        'events',
+        `event-${String(exported.events).padStart(5, '0')}-${appended.id}.json`,
+      ),
+      JSON.stringify(appended),
+    );
+    const imported = await importOpenHandsConversation({
+      from: exported.location,
+      persistenceDir: join(dir.path, 'ferry-again'),
+    });
+    expect((await readFerry(join(dir.path, 'ferry-again'), id)).events).toEqual([
+      ...original.events,
+      appended,
+    ]);
+    expect(imported.events).toBe(original.events.length + 1);
+  });
+
   it('resumes and runs an imported conversation with its history', async () => {
     await using dir = await createTemporaryDirectory();
     const id = await ferryConversation(join(dir.path, 'ferry'), dir.path);
