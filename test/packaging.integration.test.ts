@@ -4,30 +4,13 @@
  * loads each one from ESM and from CommonJS `require()`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packPublishedPackages, publishedPackages } from './support/published-packages';
 
-const root = resolve(import.meta.dirname, '..');
-const packageNames = [
-  '@ferry/sdk-core',
-  '@ferry/workspace-local',
-  '@ferry/workspace-remote',
-  '@ferry/server',
-];
-const packageDirs = ['sdk-core', 'workspace-local', 'workspace-remote', 'server'];
-
-function pnpm(args: string[], cwd: string): string {
-  const execPath = process.env.npm_execpath;
-  if (execPath?.includes('pnpm')) {
-    return execFileSync(process.execPath, [execPath, ...args], { cwd, encoding: 'utf8' });
-  }
-  const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    packageManager: string;
-  };
-  return execFileSync('npx', ['-y', packageManager, ...args], { cwd, encoding: 'utf8' });
-}
+const packageNames = publishedPackages().map(({ name }) => name);
 
 describe('published packages', () => {
   let consumer: string;
@@ -36,15 +19,12 @@ describe('published packages', () => {
   beforeAll(() => {
     tarballs = mkdtempSync(join(tmpdir(), 'ferry-pack-'));
     consumer = mkdtempSync(join(tmpdir(), 'ferry-consumer-'));
-    for (const dir of packageDirs) {
-      pnpm(['pack', '--pack-destination', tarballs], join(root, 'packages', dir));
-    }
+    const files = packPublishedPackages(tarballs);
     writeFileSync(
       join(consumer, 'package.json'),
       JSON.stringify({ name: 'consumer', private: true }),
     );
-    const files = readdirSync(tarballs).map((file) => join(tarballs, file));
-    // vitest is the optional peer that @ferry/sdk-core/testing's conformance suite needs.
+    // vitest is the optional peer that @ferry/sdk-core/testing/conformance needs.
     execFileSync(
       'npm',
       ['install', '--no-audit', '--no-fund', '--loglevel=error', 'vitest@4', ...files],
@@ -77,11 +57,13 @@ describe('published packages', () => {
       .join('\n');
     writeFileSync(
       join(consumer, 'esm.mjs'),
-      `${script}\nimport * as t from '@ferry/sdk-core/testing'; console.log('testing', typeof t.createTemporaryDirectory);\n`,
+      `${script}\nimport * as t from '@ferry/sdk-core/testing'; console.log('testing', typeof t.createTemporaryDirectory);\n` +
+        `import * as c from '@ferry/sdk-core/testing/conformance'; console.log('conformance', typeof c.describeWorkspaceConformance);\n`,
     );
     const out = execFileSync(process.execPath, ['esm.mjs'], { cwd: consumer, encoding: 'utf8' });
     for (const name of packageNames) expect(out).toMatch(new RegExp(`${name} [1-9]`));
     expect(out).toContain('testing function');
+    expect(out).toContain('conformance function');
   });
 
   it('loads every package from CommonJS require()', () => {

@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'testing/conformance/index': 'src/testing/conformance/index.ts',
     'cli/main': 'src/cli/main.ts',
   },
   format: ['esm'],

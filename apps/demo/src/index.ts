@@ -10,21 +10,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { styleText } from 'node:util';
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { LocalConversation, planResume, type AgentInput, type ResumePlan } from '@ferry/sdk-core';
 import { startScriptedLLMServer, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
 import { LocalWorkspace } from '@ferry/workspace-local';
-import { RemoteWorkspace, teleport, type TeleportProgress } from '@ferry/workspace-remote';
+import { RemoteWorkspace, teleport } from '@ferry/workspace-remote';
+import { TransferProgress } from './progress';
 import { LOCAL_MODEL, REMOTE_MODEL, storyTurn } from './story';
 import { TimelinePrinter } from './timeline';
 
 const program = new Command()
   .name('ferry-demo')
   .description(
-    'A conversation that travels: it runs locally, teleports to a Ferry server where a different\n' +
-      'agent continues it, and comes back to finish locally.',
+    'A conversation that travels: it runs locally, teleports to a Ferry server where a ' +
+      'different agent continues it, and comes back to finish locally.',
   )
-  .option('--keep', 'keep the server running and the temporary folders after the demo')
+  .option(
+    '--keep',
+    'keep the server running and the temporary folders after the demo (it prints how to stop it)',
+  )
   .addHelpText(
     'after',
     `
@@ -35,6 +38,9 @@ To use a real model instead, set:
   LLM_BASE_URL      optional: any OpenAI-compatible endpoint
   REMOTE_LLM_MODEL  optional: another model for the server side`,
   );
+
+/** How long the server gets to shut down before it is killed. */
+const SERVER_STOP_GRACE_MS = 10_000;
 
 interface Folders {
   root: string;
@@ -126,36 +132,50 @@ function printPlan(timeline: TimelinePrinter, title: string, plan: ResumePlan): 
   timeline.note(`planResume → ${verdict}; ${title}:`);
   for (const change of plan.changes) {
     if (change.path.startsWith('tools') || change.path === 'kind') continue;
+    if (change.secret) {
+      // Both sides print masked, and the server never returns a key: say what happens instead.
+      timeline.note(`    ${change.path}: sent again with the agent (secret, never shown)`);
+      continue;
+    }
     timeline.note(
       `    ${change.path}: ${JSON.stringify(change.old)} → ${JSON.stringify(change.new)}`,
     );
   }
 }
 
-function progressBar(label: string): { update(progress: TeleportProgress): void; stop(): void } {
-  const bar = new SingleBar(
-    {
-      format: `  ${label} [{bar}] {percentage}% | {value}/{total} bytes | {events} events`,
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 250,
-    },
-    Presets.shades_classic,
-  );
-  let started = false;
+/** Stops the server process gracefully (SIGTERM), or with SIGKILL if it does not exit. */
+async function stopServer(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One handler for SIGINT and SIGTERM, set once there is something to clean up. */
+function signalHandler(): {
+  set(handler: (signal: NodeJS.Signals) => Promise<void>): void;
+  dispose(): void;
+} {
+  let current: ((signal: NodeJS.Signals) => void) | undefined;
+  const dispose = () => {
+    if (current === undefined) return;
+    process.off('SIGINT', current);
+    process.off('SIGTERM', current);
+    current = undefined;
+  };
   return {
-    update(progress) {
-      const total = progress.totalBytes ?? Math.max(progress.bytes, 1);
-      if (!started) {
-        bar.start(total, 0, { events: 0 });
-        started = true;
-      }
-      bar.setTotal(total);
-      bar.update(progress.bytes, { events: progress.events });
+    set(handler) {
+      dispose();
+      current = (signal) => {
+        dispose();
+        void handler(signal);
+      };
+      process.on('SIGINT', current);
+      process.on('SIGTERM', current);
     },
-    stop() {
-      if (started) bar.stop();
-    },
+    dispose,
   };
 }
 
@@ -168,6 +188,7 @@ async function main(): Promise<void> {
   const apiKey = randomBytes(24).toString('hex');
   let llm: ScriptedLLMServer | undefined;
   let server: { url: string; child: ChildProcess } | undefined;
+  const stopOnSignal = signalHandler();
   // Workspaces hold shell sessions; the demo owns them and closes them at the end.
   const workspaces: LocalWorkspace[] = [];
   const track = (workspace: LocalWorkspace) => {
@@ -179,10 +200,18 @@ async function main(): Promise<void> {
       ? undefined
       : await startScriptedLLMServer({ respond: (request) => storyTurn(request) });
     server = await startServerProcess(folders, apiKey);
+    const child = server.child;
+    // Ctrl-C (or a SIGTERM) must not leave the server behind, --keep or not.
+    stopOnSignal.set(async (signal) => {
+      process.stderr.write(`\n${signal}: stopping ferry-server (pid ${child.pid})\n`);
+      await stopServer(child);
+      await rm(folders.root, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
     const { local, remote } = agents({ ...(llm ? { baseUrl: llm.baseUrl } : {}) });
     timeline.heading('Ferry demo: a conversation that travels');
     timeline.note(
-      `ferry-server (separate process) at ${server.url}; ${llm ? 'scripted LLM at ' + llm.baseUrl : 'real model ' + String(process.env.LLM_MODEL)}`,
+      `ferry-server (separate process, pid ${server.child.pid}) at ${server.url}; ${llm ? 'scripted LLM at ' + llm.baseUrl : 'real model ' + String(process.env.LLM_MODEL)}`,
     );
 
     timeline.heading('1. Locally: write a program and run it');
@@ -200,7 +229,8 @@ async function main(): Promise<void> {
 
     timeline.heading('2. Teleport to the server, with a different agent');
     printPlan(timeline, 'local agent → server agent', planResume(remote, conversation.agent));
-    const upload = progressBar('upload');
+    const upload = new TransferProgress('upload');
+    const remoteTimeline = timeline.listener('REMOTE');
     const onServer = await teleport(conversation, {
       to: new RemoteWorkspace({
         host: server.url,
@@ -210,9 +240,12 @@ async function main(): Promise<void> {
       agent: remote,
       includeWorkspace: true,
       onProgress: (progress) => upload.update(progress),
-      onEvent: timeline.listener('REMOTE'),
+      onEvent: (event) => {
+        upload.finish();
+        remoteTimeline(event);
+      },
     });
-    upload.stop();
+    upload.finish();
     await onServer.sendMessage(
       'Test stats.js, find and fix what is wrong, and run the tests again.',
     );
@@ -220,7 +253,8 @@ async function main(): Promise<void> {
 
     timeline.heading('3. Teleport back and finish locally');
     printPlan(timeline, 'server agent → local agent', planResume(local, onServer.state.agent));
-    const download = progressBar('download');
+    const download = new TransferProgress('download');
+    const localTimeline = timeline.listener('LOCAL');
     const back = await teleport(onServer, {
       to: {
         persistenceDir: folders.conversations,
@@ -229,9 +263,12 @@ async function main(): Promise<void> {
       agent: local,
       includeWorkspace: true,
       onProgress: (progress) => download.update(progress),
-      onEvent: timeline.listener('LOCAL'),
+      onEvent: (event) => {
+        download.finish();
+        localTimeline(event);
+      },
     });
-    download.stop();
+    download.finish();
     await back.sendMessage('Check the fix here and finish.');
     const status = await back.run();
 
@@ -251,22 +288,30 @@ async function main(): Promise<void> {
       `  stats.js fixed  ${fixed.includes('sum / values.length;') ? 'yes' : 'no'} (edited on the server, present locally)`,
     );
     timeline.write(`  time            ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Without --keep the server stops with the demo, so its address would be of no use.
     timeline.write(
-      `  viewer          ${server.url}/ui/#${back.id} (API key: ${keep ? apiKey : 'shown with --keep'})`,
+      keep
+        ? `  viewer          ${server.url}/ui/#${back.id} (API key: ${apiKey})`
+        : '  viewer          run `pnpm demo --keep` to keep the server and open the viewer',
     );
     await back.close();
     if (status !== 'finished') process.exitCode = 1;
   } finally {
     await Promise.all(workspaces.map((workspace) => workspace.close()));
     await llm?.close();
-    if (keep) {
+    if (keep && server !== undefined) {
+      stopOnSignal.dispose();
       timeline.note(
-        `\n--keep: server pid ${server?.child.pid} stays at ${server?.url}; folders in ${folders.root}`,
+        `\n--keep: ferry-server (pid ${server.child.pid}) keeps running at ${server.url}; its ` +
+          `folders are in ${folders.root}.\nStop it with: kill ${server.child.pid} && ` +
+          `rm -rf ${folders.root}`,
       );
-      server?.child.unref();
+      server.child.unref();
+      server.child.stdout?.destroy();
     } else {
-      server?.child.kill('SIGTERM');
+      await stopServer(server?.child);
       await rm(folders.root, { recursive: true, force: true });
+      stopOnSignal.dispose();
     }
   }
 }

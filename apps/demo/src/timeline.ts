@@ -20,6 +20,21 @@ function oneLine(value: string, width = 96): string {
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 
+/**
+ * Where a conversation was, for a reader: a teleport names a folder as a `file://host/path` URL,
+ * printed as the folder and the host; servers keep their URL.
+ */
+export function describePlace(place: string): string {
+  if (!place.startsWith('file:')) return place;
+  try {
+    const url = new URL(place);
+    const folder = decodeURIComponent(url.pathname);
+    return url.hostname === '' ? folder : `${folder} on ${url.hostname}`;
+  } catch {
+    return place;
+  }
+}
+
 /** One readable line for an event, or undefined for events a reader does not need. */
 export function describeEvent(event: AnyEvent): string | undefined {
   if (!isKnownEvent(event)) return undefined;
@@ -38,7 +53,11 @@ export function describeEvent(event: AnyEvent): string | undefined {
         is_error?: boolean;
         exit_code?: unknown;
       };
-      const mark = observation.is_error ? styleText('red', '✗') : styleText('green', '✓');
+      // A command that exited non-zero failed, even though the tool call itself worked.
+      const failed =
+        observation.is_error === true ||
+        (typeof observation.exit_code === 'number' && observation.exit_code !== 0);
+      const mark = failed ? styleText('red', '✗') : styleText('green', '✓');
       const exit =
         typeof observation.exit_code === 'number' ? ` (exit ${observation.exit_code})` : '';
       return `  ${mark} ${oneLine(textOf(observation.content), 88)}${exit}`;
@@ -46,7 +65,10 @@ export function describeEvent(event: AnyEvent): string | undefined {
     case 'AgentErrorEvent':
       return `  ${styleText('red', '✗')} ${oneLine(event.error)}`;
     case 'TeleportEvent':
-      return styleText('bold', `⇄ arrived: ${event.from} → ${event.to}`);
+      return styleText(
+        'bold',
+        `⇄ arrived: ${describePlace(event.from)} → ${describePlace(event.to)}`,
+      );
     case 'ConversationErrorEvent':
       return styleText('red', `! ${event.code}: ${event.detail}`);
     case 'ConversationStateUpdateEvent': {

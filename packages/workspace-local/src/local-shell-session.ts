@@ -8,6 +8,7 @@ import type {
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { ansiCQuote } from './ansi-c-quote';
 import { SIGNAL_GRACE_MS, shellExitCode, signalProcessGroup, waitForExit } from './process-group';
 import type { ProcessExit } from './process-group';
@@ -88,6 +89,8 @@ export class LocalShellSession implements ShellSession {
   #idleOutput = '';
   #workingDir: string;
   #closed = false;
+  /** Calls in progress; while there are none, the shell does not keep the Node process alive. */
+  #holds = 0;
 
   constructor(options: LocalShellSessionOptions) {
     this.id = options.id;
@@ -101,6 +104,10 @@ export class LocalShellSession implements ShellSession {
 
   async run(command: string, options: ShellRunOptions = {}): Promise<ShellRunResult> {
     if (this.#closed) throw new ShellSessionError(this.id, 'closed');
+    return this.#hold(() => this.#run(command, options));
+  }
+
+  async #run(command: string, options: ShellRunOptions): Promise<ShellRunResult> {
     const limit = timeoutMilliseconds(options.timeout);
     options.signal?.throwIfAborted();
     if (this.#waiting) throw new ShellSessionError(this.id, 'busy');
@@ -117,16 +124,18 @@ export class LocalShellSession implements ShellSession {
 
   async reset(): Promise<void> {
     if (this.#closed) throw new ShellSessionError(this.id, 'closed');
-    await this.#kill();
-    this.#idleOutput = '';
-    this.#workingDir = this.#options.workingDir;
-    await this.#ensureProcess().ready;
+    await this.#hold(async () => {
+      await this.#kill();
+      this.#idleOutput = '';
+      this.#workingDir = this.#options.workingDir;
+      await this.#ensureProcess().ready;
+    });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#kill();
+    await this.#hold(() => this.#kill());
     this.#options.onClose?.();
   }
 
@@ -222,6 +231,33 @@ export class LocalShellSession implements ShellSession {
     if (current.finished === undefined) await this.#kill();
   }
 
+  /**
+   * Runs `operation` with the shell counted as busy. An idle shell is unreferenced (the child
+   * and its pipes), so a script that forgets `close()` still exits; while a call waits for the
+   * shell it is referenced again, or Node could exit with that call unsettled.
+   */
+  async #hold<T>(operation: () => Promise<T>): Promise<T> {
+    this.#holds += 1;
+    this.#applyKeepAlive();
+    try {
+      return await operation();
+    } finally {
+      this.#holds -= 1;
+      this.#applyKeepAlive();
+    }
+  }
+
+  #applyKeepAlive(): void {
+    const child = this.#process?.child;
+    if (child === undefined) return;
+    const method = this.#holds > 0 ? 'ref' : 'unref';
+    child[method]();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+      // The pipes are sockets; an unreferenced child still holds the loop through them.
+      (stream as Partial<Pick<Socket, 'ref' | 'unref'>> | null)?.[method]?.();
+    }
+  }
+
   #ensureProcess(): ShellProcess {
     if (this.#process !== undefined) return this.#process;
     const child = spawn('bash', ['--noprofile', '--norc', '+o', 'history', '-i'], {
@@ -270,6 +306,7 @@ export class LocalShellSession implements ShellSession {
       },
     );
     this.#process = shell;
+    this.#applyKeepAlive();
     this.#write(shell, `${SETUP}; ${markerCommand(readyNonce)}\n`);
     return shell;
   }

@@ -1,5 +1,7 @@
 /**
- * Test kit for Ferry users and Ferry's own tests.
+ * Test kit for Ferry users and Ferry's own tests: the scripted LLM server and helpers that need
+ * no test runner (importing this entry never loads `vitest`). The vitest conformance suites live
+ * in `@ferry/sdk-core/testing/conformance`.
  *
  * @packageDocumentation
  */
@@ -26,8 +28,6 @@ export type {
   TurnTiming,
   TurnUsage,
 } from './script-turn';
-export { describeWorkspaceConformance } from './workspace-conformance';
-export type { ConformanceWorkspace, WorkspaceConformanceOptions } from './workspace-conformance';
 export {
   openHandsModelProblems,
   openHandsReferenceModel,

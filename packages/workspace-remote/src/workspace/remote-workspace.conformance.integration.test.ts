@@ -1,5 +1,6 @@
 import { startServer } from '@ferry/server';
-import { createTemporaryDirectory, describeWorkspaceConformance } from '@ferry/sdk-core/testing';
+import { createTemporaryDirectory } from '@ferry/sdk-core/testing';
+import { describeWorkspaceConformance } from '@ferry/sdk-core/testing/conformance';
 import { join } from 'node:path';
 import { RemoteWorkspace } from './remote-workspace';
 

@@ -2,18 +2,18 @@ import { readFile as readLocalFile, writeFile as writeLocalFile } from 'node:fs/
 import { join as joinLocal } from 'node:path';
 import { posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PathOutsideWorkspaceError } from '../errors/path-outside-workspace-error';
-import { ShellSessionError } from '../errors/shell-session-error';
-import { WorkspaceFileError } from '../errors/workspace-file-error';
-import { WorkspaceGitError } from '../errors/workspace-git-error';
-import { commandResultSchema } from '../workspace/command-result';
-import { fileEntrySchema } from '../workspace/file-entry';
-import type { OutputChunk } from '../workspace/output-chunk';
-import { shellRunResultSchema } from '../workspace/shell-session';
-import type { Workspace } from '../workspace/workspace';
-import type { WorkspaceCapabilities } from '../workspace/workspace-capabilities';
-import { workspaceDescriptorSchema } from '../workspace/workspace-descriptor';
-import { createTemporaryDirectory } from './temporary-directory';
+import { PathOutsideWorkspaceError } from '../../errors/path-outside-workspace-error';
+import { ShellSessionError } from '../../errors/shell-session-error';
+import { WorkspaceFileError } from '../../errors/workspace-file-error';
+import { WorkspaceGitError } from '../../errors/workspace-git-error';
+import { commandResultSchema } from '../../workspace/command-result';
+import { fileEntrySchema } from '../../workspace/file-entry';
+import type { OutputChunk } from '../../workspace/output-chunk';
+import { shellRunResultSchema } from '../../workspace/shell-session';
+import type { Workspace } from '../../workspace/workspace';
+import type { WorkspaceCapabilities } from '../../workspace/workspace-capabilities';
+import { workspaceDescriptorSchema } from '../../workspace/workspace-descriptor';
+import { createTemporaryDirectory } from '../temporary-directory';
 
 /** A workspace made for the conformance suite, and how to dispose of it. */
 export interface ConformanceWorkspace {
