@@ -88,4 +88,13 @@ describe('published packages', () => {
     });
     expect(out).toContain('read-only');
   });
+
+  it('installs the ferry command', () => {
+    const out = execFileSync(
+      join(consumer, 'node_modules', '.bin', 'ferry'),
+      ['openhands', 'import', '--help'],
+      { encoding: 'utf8' },
+    );
+    expect(out).toContain('--persistence-dir');
+  });
 });

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
     'testing/conformance/index': 'src/testing/conformance/index.ts',
+    'cli/main': 'src/cli/main.ts',
   },
   format: ['esm'],
   dts: true,

@@ -15,3 +15,4 @@ export * from './conversation/index';
 export * from './tool/index';
 export * from './mcp/index';
 export * from './bundle/index';
+export * from './openhands/index';

@@ -41,3 +41,6 @@ export { LeaseLostError } from './lease-lost-error';
 export { InvalidOptionError } from './invalid-option-error';
 export { SandboxUnavailableError } from './sandbox-unavailable-error';
 export type { SandboxUnavailableReason } from './sandbox-unavailable-error';
+export { ConversationExistsError } from './conversation-exists-error';
+export { OpenHandsConversationFormatError } from './openhands-conversation-format-error';
+export { OpenHandsEventFileError } from './openhands-event-file-error';

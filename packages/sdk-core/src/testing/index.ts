@@ -28,3 +28,9 @@ export type {
   TurnTiming,
   TurnUsage,
 } from './script-turn';
+export {
+  openHandsModelProblems,
+  openHandsReferenceModel,
+  openHandsReferenceModels,
+} from './openhands-reference';
+export type { OpenHandsReferenceModel } from './openhands-reference';
