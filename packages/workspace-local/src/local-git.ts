@@ -8,13 +8,14 @@ import { systemErrorCode } from './file-error';
 /** git never takes locks for read-only queries, so an agent's own git commands are not blocked. */
 const GIT_ENV = { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' };
 
-interface GitOutput {
+export interface GitOutput {
   ok: boolean;
   stdout: Buffer;
   stderr: string;
 }
 
-function git(cwd: string, args: readonly string[]): Promise<GitOutput> {
+/** Runs git in `cwd`; resolves with its output whether it succeeded or not. */
+export function git(cwd: string, args: readonly string[]): Promise<GitOutput> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
@@ -34,7 +35,7 @@ function git(cwd: string, args: readonly string[]): Promise<GitOutput> {
 }
 
 /** The top folder of the repository containing `directory`, or `undefined` outside one. */
-async function repositoryRoot(directory: string): Promise<string | undefined> {
+export async function repositoryRoot(directory: string): Promise<string | undefined> {
   const result = await git(directory, ['rev-parse', '--show-toplevel']);
   return result.ok ? result.stdout.toString('utf8').trim() : undefined;
 }
@@ -43,10 +44,14 @@ async function repositoryRoot(directory: string): Promise<string | undefined> {
  * Files of the repository at `directory` that differ from `HEAD` (staged, unstaged or
  * untracked), with paths relative to `directory`. When `directory` is not in a repository,
  * the repositories directly inside it are listed instead (paths prefixed with their folder).
+ * `inRepository` lists one repository's changes (default: against `HEAD`).
  */
-export async function listGitChanges(directory: string): Promise<GitChange[]> {
+export async function listGitChanges(
+  directory: string,
+  inRepository: (directory: string, root: string) => Promise<GitChange[]> = changesInRepository,
+): Promise<GitChange[]> {
   const root = await repositoryRoot(directory);
-  if (root !== undefined) return changesInRepository(directory, root);
+  if (root !== undefined) return inRepository(directory, root);
   const entries = await readdir(directory, { withFileTypes: true });
   const changes: GitChange[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
@@ -59,7 +64,7 @@ export async function listGitChanges(directory: string): Promise<GitChange[]> {
     if (!isRepository) continue;
     const childRoot = await repositoryRoot(child);
     if (childRoot === undefined) continue;
-    for (const change of await changesInRepository(child, childRoot)) {
+    for (const change of await inRepository(child, childRoot)) {
       changes.push({ ...change, path: `${entry.name}/${change.path}` });
     }
   }
@@ -110,10 +115,12 @@ function changeStatus(code: string): GitChangeStatus | undefined {
 }
 
 /**
- * The text of `file` at `HEAD` and on disk. `file` is absolute and may no longer exist;
- * throws {@link WorkspaceGitError} when it is not inside a repository.
+ * The repository of `file` (absolute, may no longer exist) and its path there; throws
+ * {@link WorkspaceGitError} when it is not inside a repository.
  */
-export async function readGitDiff(file: string): Promise<GitDiff> {
+export async function locateInRepository(
+  file: string,
+): Promise<{ root: string; pathInRepository: string }> {
   const directory = await existingAncestor(dirname(file));
   const root = await repositoryRoot(directory);
   if (root === undefined) throw new WorkspaceGitError(file, 'it is not inside a git repository.');
@@ -121,7 +128,16 @@ export async function readGitDiff(file: string): Promise<GitDiff> {
   const pathInRepository = relative(root, join(realDirectory, relative(directory, file)))
     .split(sep)
     .join('/');
-  const original = await git(root, ['show', `HEAD:${pathInRepository}`]);
+  return { root, pathInRepository };
+}
+
+/**
+ * The text of `file` at `revision` (default `HEAD`) and on disk. `file` is absolute and may no
+ * longer exist; throws {@link WorkspaceGitError} when it is not inside a repository.
+ */
+export async function readGitDiff(file: string, revision = 'HEAD'): Promise<GitDiff> {
+  const { root, pathInRepository } = await locateInRepository(file);
+  const original = await git(root, ['show', `${revision}:${pathInRepository}`]);
   const modified = await readFile(file, 'utf8').catch((error: unknown) => {
     const code = systemErrorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -130,7 +146,8 @@ export async function readGitDiff(file: string): Promise<GitDiff> {
   return { original: original.ok ? original.stdout.toString('utf8') : null, modified };
 }
 
-async function existingAncestor(directory: string): Promise<string> {
+/** `directory` or its nearest ancestor that exists. */
+export async function existingAncestor(directory: string): Promise<string> {
   for (let current = directory; ; current = dirname(current)) {
     const exists = await stat(current).then(
       (info) => info.isDirectory(),

@@ -11,7 +11,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 400,
   FILE_EDITOR_REFUSED: 400,
   UPLOAD_FILE_MISSING: 400,
-  GIT_OPTION_NOT_SUPPORTED: 400,
+  GIT_REF_WITH_COMMIT: 400,
+  GIT_REVISION_NOT_FOUND: 400,
   // Authentication.
   UNAUTHORIZED: 401,
   AUTH_RATE_LIMITED: 429,
@@ -159,10 +160,10 @@ export const serverErrors = {
       'UPLOAD_FILE_MISSING',
       'Send the file as multipart/form-data, in a field named "file".',
     ),
-  gitOptionNotSupported: (name: string, value: string) =>
+  gitRefWithCommit: () =>
     new FerryError(
-      'GIT_OPTION_NOT_SUPPORTED',
-      `Ferry compares with HEAD only; ${name} "${value}" is not supported.`,
+      'GIT_REF_WITH_COMMIT',
+      'Give either ref (compare with it) or commit (what that commit changed), not both.',
     ),
   bashEventNotFound: (id: string) =>
     new FerryError('BASH_EVENT_NOT_FOUND', `No bash event has the id "${id}".`),
