@@ -15,9 +15,11 @@ import { registerOpenApi } from './http/openapi';
 import { viewerRoutes } from './ui/viewer-routes';
 import { bashRoutes } from './routes/bash';
 import { bundleRoutes } from './routes/bundle-routes';
+import { conversationExtraRoutes } from './routes/conversation-extra-routes';
 import { conversationRoutes } from './routes/conversation-routes';
 import { eventRoutes } from './routes/event-routes';
 import { fileRoutes } from './routes/file';
+import { fileBrowseRoutes } from './routes/file-browse';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
 import { eventSocketRoutes } from './sockets/event-socket';
@@ -144,6 +146,9 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     await app.register(bashRoutes, { workspaceRoot });
     await app.register(fileRoutes, { workspaceRoot });
     await app.register(gitRoutes, { workspaceRoot });
+    // OpenHands routes beyond the core (issue 16).
+    conversationExtraRoutes(app, { manager: conversations });
+    await app.register(fileBrowseRoutes, { workspaceRoot });
     await viewerRoutes(app);
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {

@@ -13,6 +13,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UPLOAD_FILE_MISSING: 400,
   GIT_REF_WITH_COMMIT: 400,
   GIT_REVISION_NOT_FOUND: 400,
+  NOT_A_GIT_REPOSITORY: 400,
   // Authentication.
   UNAUTHORIZED: 401,
   AUTH_RATE_LIMITED: 429,
@@ -165,6 +166,8 @@ export const serverErrors = {
       'GIT_REF_WITH_COMMIT',
       'Give either ref (compare with it) or commit (what that commit changed), not both.',
     ),
+  notARepository: (path: string) =>
+    new FerryError('NOT_A_GIT_REPOSITORY', `"${path}" is not inside a git repository.`),
   bashEventNotFound: (id: string) =>
     new FerryError('BASH_EVENT_NOT_FOUND', `No bash event has the id "${id}".`),
 };
