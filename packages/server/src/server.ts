@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import { resolveSecretCipher } from '@ferry/sdk-core';
 import type { FileStore, ToolDefinition } from '@ferry/sdk-core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
@@ -22,6 +23,9 @@ import { fileRoutes } from './routes/file';
 import { fileBrowseRoutes } from './routes/file-browse';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
+import { settingsRoutes } from './routes/settings-routes';
+import { toolRoutes } from './routes/tool-routes';
+import { SettingsStore } from './settings/settings-store';
 import { eventSocketRoutes } from './sockets/event-socket';
 
 export type { ServerInfo } from './routes/health-routes';
@@ -143,11 +147,16 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
       manager: conversations,
       maxBundleBytes: options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES,
     });
-    await app.register(bashRoutes, { workspaceRoot });
+    await app.register(bashRoutes, { workspaceRoot, apiKeys });
     await app.register(fileRoutes, { workspaceRoot });
     await app.register(gitRoutes, { workspaceRoot });
     // OpenHands routes beyond the core (issue 16).
     conversationExtraRoutes(app, { manager: conversations });
+    toolRoutes(app, { tools: options.tools });
+    settingsRoutes(app, {
+      manager: conversations,
+      store: new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) }),
+    });
     await app.register(fileBrowseRoutes, { workspaceRoot });
     await viewerRoutes(app);
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });

@@ -24,6 +24,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EVENT_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   BASH_EVENT_NOT_FOUND: 404,
+  PROFILE_NOT_FOUND: 404,
+  SECRET_NOT_FOUND: 404,
   // The conversation is in a state that forbids the operation.
   CONVERSATION_LOCKED: 409,
   CONVERSATION_RUNNING: 409,
@@ -37,6 +39,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SHELL_SESSION_ERROR: 409,
   BUNDLE_CONFLICT: 409,
   BUNDLE_SOURCE_CHANGED: 409,
+  SECRET_KEY_REQUIRED: 409,
+  PROFILE_LIMIT_REACHED: 409,
+  PROFILE_EXISTS: 409,
   // Too big.
   BODY_TOO_LARGE: 413,
   BUNDLE_TOO_LARGE: 413,

@@ -1,16 +1,14 @@
 import type {} from '@fastify/swagger';
-import { FerryError, redactState } from '@ferry/sdk-core';
+import { redactState } from '@ferry/sdk-core';
 import type { ConversationState } from '@ferry/sdk-core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { IncomingMessage } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalConversationId, folderOf } from '../conversations/conversation-id';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import { serverErrors } from '../errors/http-status';
-import { RequestValidationError } from '../errors/request-validation-error';
 import { zipArchive, type ZipEntry } from '../http/zip-archive';
 import {
   commonErrorResponses,
@@ -18,6 +16,7 @@ import {
   successSchema,
 } from '../schemas/common-schemas';
 import { storedEventSchema } from '../schemas/event-schemas';
+import { readGetBody } from './request-body';
 
 /** Options of {@link conversationExtraRoutes}. */
 export interface ConversationExtraRoutesOptions {
@@ -30,7 +29,7 @@ const eventIdsSchema = z.array(z.string()).max(100);
 
 const batchQuerySchema = z.object({
   event_ids: z
-    .union([z.string(), z.array(z.string())])
+    .union([z.string(), eventIdsSchema])
     .optional()
     .describe('The ids, repeated (`?event_ids=a&event_ids=b`); or send them as a JSON list body'),
 });
@@ -45,24 +44,6 @@ const securityAnalyzerRequestSchema = z.object({
 type LoggedEvent = Record<string, unknown>;
 
 const MAX_GET_BODY_BYTES = 64 * 1024;
-
-/**
- * The JSON body of a GET request (`[]` when there is none). Fastify leaves GET bodies unread;
- * OpenHands' batch route takes its ids there.
- */
-async function getRequestBody(raw: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_GET_BODY_BYTES) {
-      throw new FerryError('BODY_TOO_LARGE', 'Send at most 100 event ids.');
-    }
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks).toString('utf8').trim();
-  return body === '' ? [] : (JSON.parse(body) as unknown);
-}
 
 /** The text parts of a message content list, joined. */
 function textOf(content: unknown): string {
@@ -142,19 +123,10 @@ export function conversationExtraRoutes(
     },
     async (request) => {
       const fromQuery = request.query.event_ids;
-      const parsed = eventIdsSchema.safeParse(
-        fromQuery === undefined ? await getRequestBody(request.raw) : [fromQuery].flat(),
-      );
-      if (!parsed.success) {
-        throw new RequestValidationError(
-          parsed.error.issues.map((issue) => ({
-            loc: [fromQuery === undefined ? 'body' : 'query', ...issue.path.map(String)],
-            msg: issue.message,
-            type: issue.code,
-          })),
-        );
-      }
-      const ids = parsed.data;
+      const ids =
+        fromQuery === undefined
+          ? ((await readGetBody(request, eventIdsSchema.optional(), MAX_GET_BODY_BYTES)) ?? [])
+          : [fromQuery].flat();
       return manager.use(request.params.conversation_id, (entry) => {
         const events = entry.conversation.events;
         return ids.map((id) => {
