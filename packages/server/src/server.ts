@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import { resolveSecretCipher } from '@ferry/sdk-core';
 import type { FileStore, ToolDefinition } from '@ferry/sdk-core';
 import { checkSandbox, type SandboxOptions } from '@ferry/workspace-local';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -16,12 +17,17 @@ import { registerOpenApi } from './http/openapi';
 import { consoleRoutes } from './ui/console-routes';
 import { bashRoutes } from './routes/bash';
 import { bundleRoutes } from './routes/bundle-routes';
+import { conversationExtraRoutes } from './routes/conversation-extra-routes';
 import { conversationRoutes } from './routes/conversation-routes';
 import { eventRoutes } from './routes/event-routes';
 import { fileRoutes } from './routes/file';
+import { fileBrowseRoutes } from './routes/file-browse';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
 import { teleportRoutes } from './routes/teleport-routes';
+import { settingsRoutes } from './routes/settings-routes';
+import { toolRoutes } from './routes/tool-routes';
+import { SettingsStore } from './settings/settings-store';
 import { eventSocketRoutes } from './sockets/event-socket';
 
 export type { ServerInfo } from './routes/health-routes';
@@ -152,11 +158,19 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
       manager: conversations,
       maxBundleBytes: options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES,
     });
-    await app.register(bashRoutes, { workspaceRoot, sandbox });
+    await app.register(bashRoutes, { workspaceRoot, sandbox, apiKeys });
     await app.register(fileRoutes, { workspaceRoot, sandbox });
     await app.register(gitRoutes, { workspaceRoot, sandbox });
     teleportRoutes(app, { manager: conversations });
     consoleRoutes(app, { mode: 'server', read_only: false });
+    // OpenHands routes beyond the core (issue 16).
+    conversationExtraRoutes(app, { manager: conversations });
+    toolRoutes(app, { tools: options.tools });
+    settingsRoutes(app, {
+      manager: conversations,
+      store: new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) }),
+    });
+    await app.register(fileBrowseRoutes, { workspaceRoot });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {
     await conversations.close();

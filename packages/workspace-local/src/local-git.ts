@@ -88,7 +88,10 @@ export const hostGit: GitHost = {
 };
 
 /** The top folder of the repository containing `directory`, or `undefined` outside one. */
-async function repositoryRoot(host: GitHost, directory: string): Promise<string | undefined> {
+export async function repositoryRoot(
+  host: GitHost,
+  directory: string,
+): Promise<string | undefined> {
   const result = await host.git(directory, ['rev-parse', '--show-toplevel']);
   return result.ok ? result.stdout.toString('utf8').trim() : undefined;
 }
@@ -98,16 +101,21 @@ async function repositoryRoot(host: GitHost, directory: string): Promise<string 
  * untracked), with paths relative to `directory`. When `directory` is not in a repository,
  * the repositories directly inside it are listed instead (paths prefixed with their folder).
  */
-export async function listGitChanges(host: GitHost, directory: string): Promise<GitChange[]> {
+export async function listGitChanges(
+  host: GitHost,
+  directory: string,
+  inRepository: (directory: string, root: string) => Promise<GitChange[]> = (inside, root) =>
+    changesInRepository(host, inside, root),
+): Promise<GitChange[]> {
   const root = await repositoryRoot(host, directory);
-  if (root !== undefined) return changesInRepository(host, directory, root);
+  if (root !== undefined) return inRepository(directory, root);
   const names = await host.repositoriesIn(directory);
   const changes: GitChange[] = [];
   for (const name of names.sort((a, b) => a.localeCompare(b))) {
     const child = join(directory, name);
     const childRoot = await repositoryRoot(host, child);
     if (childRoot === undefined) continue;
-    for (const change of await changesInRepository(host, child, childRoot)) {
+    for (const change of await inRepository(child, childRoot)) {
       changes.push({ ...change, path: `${name}/${change.path}` });
     }
   }
@@ -162,10 +170,13 @@ function changeStatus(code: string): GitChangeStatus | undefined {
 }
 
 /**
- * The text of `file` at `HEAD` and on disk. `file` is absolute and may no longer exist;
- * throws {@link WorkspaceGitError} when it is not inside a repository.
+ * The repository holding `file` (absolute, may no longer exist) and its path inside it; throws
+ * {@link WorkspaceGitError} when it is not inside a repository.
  */
-export async function readGitDiff(host: GitHost, file: string): Promise<GitDiff> {
+export async function locateInRepository(
+  host: GitHost,
+  file: string,
+): Promise<{ root: string; pathInRepository: string }> {
   const directory = await host.existingAncestor(dirname(file));
   const root = await repositoryRoot(host, directory);
   if (root === undefined) throw new WorkspaceGitError(file, 'it is not inside a git repository.');
@@ -173,7 +184,20 @@ export async function readGitDiff(host: GitHost, file: string): Promise<GitDiff>
   const pathInRepository = relative(root, join(realDirectory, relative(directory, file)))
     .split(sep)
     .join('/');
-  const original = await host.git(root, ['show', `HEAD:${pathInRepository}`]);
+  return { root, pathInRepository };
+}
+
+/**
+ * The text of `file` at `revision` (default `HEAD`) and on disk. `file` is absolute and may no
+ * longer exist; throws {@link WorkspaceGitError} when it is not inside a repository.
+ */
+export async function readGitDiff(
+  host: GitHost,
+  file: string,
+  revision = 'HEAD',
+): Promise<GitDiff> {
+  const { root, pathInRepository } = await locateInRepository(host, file);
+  const original = await host.git(root, ['show', `${revision}:${pathInRepository}`]);
   const modified = await host.readText(file);
   return { original: original.ok ? original.stdout.toString('utf8') : null, modified };
 }

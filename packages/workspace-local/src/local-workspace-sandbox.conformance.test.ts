@@ -1,4 +1,5 @@
-import { createTemporaryDirectory, describeWorkspaceConformance } from '@ferry/sdk-core/testing';
+import { createTemporaryDirectory } from '@ferry/sdk-core/testing';
+import { describeWorkspaceConformance } from '@ferry/sdk-core/testing/conformance';
 import { join } from 'node:path';
 import { LocalWorkspace } from './local-workspace';
 

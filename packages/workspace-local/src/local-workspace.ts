@@ -1,10 +1,15 @@
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS, WorkspaceFileError } from '@ferry/sdk-core';
+import {
+  DEFAULT_COMMAND_TIMEOUT_SECONDS,
+  WorkspaceFileError,
+  WorkspaceGitError,
+} from '@ferry/sdk-core';
 import type {
   CommandResult,
   ExecuteCommandOptions,
   FileEntry,
   FileStat,
   GitChange,
+  GitCommitsPage,
   GitDiff,
   OpenShellOptions,
   ShellSession,
@@ -20,8 +25,16 @@ import { executeCommand } from './execute-command';
 import { systemErrorCode, toFileError, withFileErrors } from './file-error';
 import { hostLauncher } from './launcher';
 import type { Launcher } from './launcher';
-import { hostGit, listGitChanges, readGitDiff } from './local-git';
+import { hostGit, listGitChanges, readGitDiff, repositoryRoot } from './local-git';
 import type { GitHost } from './local-git';
+import {
+  changesSinceCommit,
+  commitChanges,
+  diffOfCommit,
+  diffSinceCommit,
+  listCommits,
+  resolveCommit,
+} from './local-git-history';
 import { LocalShellSession } from './local-shell-session';
 import { resolveConfinedPath } from './resolve-path';
 import { Sandbox } from './sandbox/sandbox';
@@ -228,14 +241,60 @@ export class LocalWorkspace implements Workspace {
     });
   }
 
-  async gitChanges(path = '.'): Promise<GitChange[]> {
+  /**
+   * Files that differ from `HEAD`, or from the commit `options.ref` names (then untracked files
+   * count as `ADDED` too). A `ref` that names no commit throws `GitRevisionError`.
+   */
+  async gitChanges(path = '.', options: { ref?: string } = {}): Promise<GitChange[]> {
     const directory = await this.resolvePath(path);
     await this.#requireDirectory('list git changes of', directory);
-    return listGitChanges(this.#git, directory);
+    const { ref } = options;
+    if (ref === undefined || ref === 'HEAD') return listGitChanges(this.#git, directory);
+    return listGitChanges(this.#git, directory, async (inside) =>
+      changesSinceCommit(this.#git, inside, await resolveCommit(this.#git, inside, ref)),
+    );
   }
 
-  async gitDiff(path: string): Promise<GitDiff> {
-    return readGitDiff(this.#git, await this.resolvePath(path));
+  /**
+   * One file at `HEAD` (or at `options.ref`) and on disk; with `options.commit`, the change that
+   * commit made to it instead (both sides from git). Throws `WorkspaceGitError` outside a
+   * repository and `GitRevisionError` for a ref or commit that names no commit.
+   */
+  async gitDiff(path: string, options: { ref?: string; commit?: string } = {}): Promise<GitDiff> {
+    const file = await this.resolvePath(path);
+    if (options.commit !== undefined) return diffOfCommit(this.#git, file, options.commit);
+    if (options.ref !== undefined && options.ref !== 'HEAD') {
+      return diffSinceCommit(this.#git, file, options.ref);
+    }
+    return readGitDiff(this.#git, file);
+  }
+
+  /** The newest `limit` (default 50) commits reachable from `HEAD` of the repository at `path`. */
+  async gitCommits(path = '.', options: { limit?: number } = {}): Promise<GitCommitsPage> {
+    const directory = await this.resolvePath(path);
+    await this.#requireDirectory('list git commits of', directory);
+    if ((await repositoryRoot(this.#git, directory)) === undefined) {
+      throw new WorkspaceGitError(path, 'it is not inside a git repository.');
+    }
+    return listCommits(this.#git, directory, options.limit ?? 50);
+  }
+
+  /** The files the commit `revision` changed against its first parent, relative to the repository root. */
+  async gitCommitChanges(path: string, revision: string): Promise<GitChange[]> {
+    const directory = await this.resolvePath(path);
+    await this.#requireDirectory('list git changes of', directory);
+    if ((await repositoryRoot(this.#git, directory)) === undefined) {
+      throw new WorkspaceGitError(path, 'it is not inside a git repository.');
+    }
+    return commitChanges(this.#git, directory, revision);
+  }
+
+  /** Whether `path` (or its nearest existing ancestor) lies inside a git repository. */
+  async isInGitRepository(path: string): Promise<boolean> {
+    const absolute = await this.resolvePath(path);
+    return (
+      (await repositoryRoot(this.#git, await this.#git.existingAncestor(absolute))) !== undefined
+    );
   }
 
   toDescriptor(): WorkspaceDescriptor {

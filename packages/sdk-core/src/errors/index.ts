@@ -20,6 +20,7 @@ export type { ShellSessionErrorReason } from './shell-session-error';
 export { WorkspaceFileError } from './workspace-file-error';
 export type { WorkspaceFileErrorReason } from './workspace-file-error';
 export { WorkspaceGitError } from './workspace-git-error';
+export { GitRevisionError } from './git-revision-error';
 export { LLMError } from './llm-error';
 export type { LLMErrorContext } from './llm-error';
 export { LLMAbortedError } from './llm-aborted-error';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { agentSchema } from '../agent/agent-schema';
 import { renderSystemPrompt } from '../agent/system-prompt';
 import { canonicalId } from '../bundle/conversation-id';
-import { conversationFolderName } from '../conversation/local-conversation';
+import { conversationFolderName } from '../store/conversation-id';
 import type { ConversationState } from '../conversation/state-schema';
 import { ConversationExistsError } from '../errors/conversation-exists-error';
 import { ConversationTeleportedError } from '../errors/conversation-teleported-error';

@@ -6,6 +6,8 @@ export { fileEntrySchema, fileStatSchema, fileTypeSchema } from './file-entry';
 export type { FileEntry, FileStat, FileType } from './file-entry';
 export { gitChangeSchema, gitChangeStatusSchema } from './git-change';
 export type { GitChange, GitChangeStatus } from './git-change';
+export { gitCommitSchema, gitCommitsPageSchema } from './git-commit';
+export type { GitCommit, GitCommitsPage } from './git-commit';
 export { gitDiffSchema } from './git-diff';
 export type { GitDiff } from './git-diff';
 export { isWorkspace } from './is-workspace';

@@ -25,7 +25,7 @@ describe('the one status table', () => {
     expect(httpStatusOf(new WorkspaceFileError('read', 'folder', 'is_a_directory'))).toBe(400);
     expect(httpStatusOf(new WorkspaceGitError('loose.txt', 'not a git repository'))).toBe(422);
     expect(httpStatusOf(serverErrors.uploadFileMissing())).toBe(400);
-    expect(httpStatusOf(serverErrors.gitOptionNotSupported('ref', 'main'))).toBe(400);
+    expect(httpStatusOf(serverErrors.gitRefWithCommit())).toBe(400);
     expect(httpStatusOf(serverErrors.bashEventNotFound('nope'))).toBe(404);
   });
 

@@ -11,7 +11,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 400,
   FILE_EDITOR_REFUSED: 400,
   UPLOAD_FILE_MISSING: 400,
-  GIT_OPTION_NOT_SUPPORTED: 400,
+  GIT_REF_WITH_COMMIT: 400,
+  GIT_REVISION_NOT_FOUND: 400,
+  NOT_A_GIT_REPOSITORY: 400,
   // Authentication.
   UNAUTHORIZED: 401,
   AUTH_RATE_LIMITED: 429,
@@ -22,6 +24,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EVENT_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   BASH_EVENT_NOT_FOUND: 404,
+  PROFILE_NOT_FOUND: 404,
+  SECRET_NOT_FOUND: 404,
   // The conversation is in a state that forbids the operation.
   CONVERSATION_LOCKED: 409,
   CONVERSATION_RUNNING: 409,
@@ -35,6 +39,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SHELL_SESSION_ERROR: 409,
   BUNDLE_CONFLICT: 409,
   BUNDLE_SOURCE_CHANGED: 409,
+  SECRET_KEY_REQUIRED: 409,
+  PROFILE_LIMIT_REACHED: 409,
+  PROFILE_EXISTS: 409,
   // Too big.
   BODY_TOO_LARGE: 413,
   BUNDLE_TOO_LARGE: 413,
@@ -164,11 +171,13 @@ export const serverErrors = {
       'UPLOAD_FILE_MISSING',
       'Send the file as multipart/form-data, in a field named "file".',
     ),
-  gitOptionNotSupported: (name: string, value: string) =>
+  gitRefWithCommit: () =>
     new FerryError(
-      'GIT_OPTION_NOT_SUPPORTED',
-      `Ferry compares with HEAD only; ${name} "${value}" is not supported.`,
+      'GIT_REF_WITH_COMMIT',
+      'Give either ref (compare with it) or commit (what that commit changed), not both.',
     ),
+  notARepository: (path: string) =>
+    new FerryError('NOT_A_GIT_REPOSITORY', `"${path}" is not inside a git repository.`),
   bashEventNotFound: (id: string) =>
     new FerryError('BASH_EVENT_NOT_FOUND', `No bash event has the id "${id}".`),
 };

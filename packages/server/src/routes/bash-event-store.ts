@@ -23,6 +23,7 @@ export class BashEventStore {
   readonly #options: BashEventStoreOptions;
   readonly #events: StoredEvent[] = [];
   readonly #byId = new Map<string, StoredEvent>();
+  readonly #listeners = new Set<(event: BashEvent) => void>();
   #textLength = 0;
   #nextSequence = 0;
 
@@ -49,6 +50,18 @@ export class BashEventStore {
       this.#byId.delete(oldest.event.id);
       this.#textLength -= oldest.textLength;
     }
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Calls `listener` with every event added from now on; returns the function that stops it. */
+  onAdd(listener: (event: BashEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The events kept, oldest first. */
+  all(): BashEvent[] {
+    return this.#events.map((stored) => stored.event);
   }
 
   get(id: string): BashEvent | undefined {

@@ -3,7 +3,9 @@ import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ApiKeyCheck } from '../auth/api-key-check';
 import { serverErrors } from '../errors/http-status';
+import { bashEventSocketRoute } from '../sockets/bash-event-socket';
 import {
   bashCommandSchema,
   bashEventPageSchema,
@@ -27,6 +29,8 @@ export interface BashRoutesOptions {
   maxEvents?: number;
   /** Characters of commands and output kept in memory at most. Default 32 Mi. */
   maxEventTextLength?: number;
+  /** Keys the `/sockets/bash-events` socket accepts (it authenticates by itself); none: no auth. */
+  apiKeys?: ApiKeyCheck;
 }
 
 /** Largest body of the batch `GET bash_events/`: a JSON list of event ids. */
@@ -52,6 +56,13 @@ export async function bashRoutes(app: FastifyInstance, options: BashRoutesOption
     await workspaces.close();
   });
   acceptEmptyJsonBodies(app);
+  if (app.hasDecorator('websocketServer')) {
+    bashEventSocketRoute(app, {
+      events,
+      runner,
+      ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
+    });
+  }
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.post(

@@ -57,7 +57,8 @@ const MAX_EARLY_FRAMES = 100;
 /** How long a dropped subscriber gets to read its close frame before the socket is cut. */
 const TERMINATE_AFTER_MS = 10_000;
 
-function frameText(data: RawData): string {
+/** The text of a WebSocket frame, whichever form `ws` delivered it in. */
+export function frameText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
   return data.toString('utf8');

@@ -256,12 +256,18 @@ export class RemoteWorkspace implements Workspace {
   async gitDiff(path: string): Promise<GitDiff> {
     const absolute = await this.#confine('diff', path);
     try {
-      const answer = await this.#client.json({
+      const response = await this.#client.send({
         path: '/api/git/diff',
         query: { path: absolute },
         context: { path, operation: 'diff' },
       });
-      return gitDiffSchema.parse(answer);
+      // The server answers an empty diff outside a repository, as OpenHands does, and says so
+      // in this header; this interface reports it as an error.
+      if (response.headers.get('x-ferry-git-repository') === 'not-a-repository') {
+        await response.body?.cancel();
+        throw new WorkspaceGitError(path, 'it is not inside a git repository.');
+      }
+      return gitDiffSchema.parse(await response.json());
     } catch (error) {
       if (WorkspaceFileError.isInstance(error) || WorkspaceGitError.isInstance(error)) throw error;
       if (RemoteServerError.isInstance(error) && error.status !== undefined && error.status < 500) {
