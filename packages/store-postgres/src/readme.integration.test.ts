@@ -23,7 +23,7 @@ let project: string;
 /** The README's code block whose first line is `// <name>`. */
 async function example(name: string): Promise<string> {
   const readme = await readFile(join(packageDir, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+  const block = [...readme.matchAll(/```js snippet\n([\s\S]*?)```/g)]
     .map((match) => match[1] ?? '')
     .find((code) => code.startsWith(`// ${name}\n`));
   if (block === undefined) throw new Error(`README.md has no block starting with // ${name}`);
