@@ -11,3 +11,6 @@ export type { EventLogOptions, EventLogPage } from './event-log';
 export { segmentName, segmentNumber } from './event-log-segment';
 export { ConversationLock } from './conversation-lock';
 export type { ConversationLockOptions } from './conversation-lock';
+// For stores written outside sdk-core, so their side files refuse and fail exactly as these do.
+export { joinStorePath, normalizeStorePath, parentStorePath } from './store-path';
+export { hasErrorCode, systemError } from './system-error';

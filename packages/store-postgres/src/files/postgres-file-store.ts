@@ -1,14 +1,9 @@
 import type pg from 'pg';
+import { joinStorePath, normalizeStorePath, parentStorePath, systemError } from '@ferry/sdk-core';
 import type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from '@ferry/sdk-core';
 import type { Database } from '../database';
 import { SQL } from '../sql';
-import {
-  ancestorsOf,
-  joinStorePath,
-  normalizeStorePath,
-  parentStorePath,
-  systemError,
-} from './store-path';
+import { ancestorsOf } from './store-path';
 
 interface Entry {
   path: string;
