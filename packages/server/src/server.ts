@@ -170,7 +170,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
       manager: conversations,
       store: new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) }),
     });
-    await app.register(fileBrowseRoutes, { workspaceRoot });
+    await app.register(fileBrowseRoutes, { workspaceRoot, sandbox });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {
     await conversations.close();

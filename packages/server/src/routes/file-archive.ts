@@ -3,15 +3,15 @@ import { FerryError, GitRevisionError, WorkspaceFileError } from '@ferry/sdk-cor
 import type { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { serverErrors } from '../errors/http-status';
 import { toWorkspaceFileError } from './file-system-error';
+import type { RouteWorkspaces } from './route-workspaces';
 
 /** OpenHands' default excludes: dependencies, caches and build output. */
 const DEFAULT_EXCLUDES = [
@@ -74,42 +74,70 @@ interface Run {
   stderr: string;
 }
 
-function run(
-  command: string,
-  args: readonly string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { cwd, env: { ...env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        resolve({ ok: error === null, stdout: stdout.trim(), stderr: stderr.trim() });
-      },
-    );
-  });
+/**
+ * Runs a program (no shell) in the archived folder with `LC_ALL=C` and `env` added: on the
+ * host, or in the conversation's sandbox, where a repository's hooks, `core.fsmonitor` or
+ * filters (which the agent may have written) cannot reach the host.
+ */
+type Runner = (argv: readonly string[], env?: Record<string, string>) => Promise<Run>;
+
+function hostRunner(cwd: string): Runner {
+  return (argv, env = {}) =>
+    new Promise((resolve) => {
+      const [command = '', ...args] = argv;
+      execFile(
+        command,
+        args,
+        { cwd, env: { ...process.env, ...env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          resolve({ ok: error === null, stdout: stdout.trim(), stderr: stderr.trim() });
+        },
+      );
+    });
+}
+
+/** An archive may take a while; the sandbox's default command timeout is for agents' commands. */
+const SANDBOXED_STEP_TIMEOUT_SECONDS = 600;
+
+function sandboxRunner(workspace: LocalWorkspace, cwd: string): Runner {
+  return async (argv, env = {}) => {
+    const result = await workspace.executeCommand(argv.map(shellQuote).join(' '), {
+      cwd,
+      env: { ...env, LC_ALL: 'C' },
+      timeout: SANDBOXED_STEP_TIMEOUT_SECONDS,
+    });
+    return {
+      ok: result.exit_code === 0,
+      stdout: result.stdout.trim(),
+      stderr: result.stderr.trim(),
+    };
+  };
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /** Writes a gzip tarball of `folder` (entries under its own name) to `output`. */
-async function writeTarball(folder: string, output: string, excludes: string[]): Promise<void> {
+async function writeTarball(
+  run: Runner,
+  folder: string,
+  output: string,
+  excludes: string[],
+): Promise<void> {
   const patterns = [
     ...excludes.map((pattern) => pattern.replace(/\/+$/, '')).filter((pattern) => pattern !== ''),
     ...SENSITIVE_GIT_FILES.flatMap((name) => [`.git/${name}`, `.git/modules/*/${name}`]),
   ];
-  const result = await run(
+  const result = await run([
     'tar',
-    [
-      '-czf',
-      output,
-      ...patterns.map((pattern) => `--exclude=${pattern}`),
-      '-C',
-      dirname(folder),
-      basename(folder),
-    ],
+    '-czf',
+    output,
+    ...patterns.map((pattern) => `--exclude=${pattern}`),
+    '-C',
     dirname(folder),
-  );
+    basename(folder),
+  ]);
   if (!result.ok) throw new FerryError('ARCHIVE_FAILED', `tar failed: ${result.stderr}`);
 }
 
@@ -130,63 +158,47 @@ function excludePathspecs(excludes: readonly string[]): string[] {
  * index so the repository's own index is untouched. Returns the base commit ('' for none).
  */
 async function writeGitDelta(
+  run: Runner,
   folder: string,
   output: string,
   baseRef: string | undefined,
   excludes: string[],
 ): Promise<string> {
-  if ((await run('git', ['rev-parse', '--show-toplevel'], folder)).ok === false) {
+  if ((await run(['git', 'rev-parse', '--show-toplevel'])).ok === false) {
     throw serverErrors.notARepository(folder);
   }
   let base: string;
   let baseCommit = '';
   if (baseRef !== undefined) {
     if (baseRef.startsWith('-')) throw new GitRevisionError(baseRef, 'it cannot start with "-".');
-    const resolved = await run(
-      'git',
-      ['rev-parse', '--verify', '--quiet', `${baseRef}^{commit}`],
-      folder,
-    );
+    const resolved = await run(['git', 'rev-parse', '--verify', '--quiet', `${baseRef}^{commit}`]);
     if (!resolved.ok) throw new GitRevisionError(baseRef, 'no such commit in this repository.');
     base = baseCommit = resolved.stdout;
   } else {
-    const head = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], folder);
+    const head = await run(['git', 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
     baseCommit = head.ok ? head.stdout : '';
     base = head.ok
       ? head.stdout
-      : (await run('git', ['hash-object', '-t', 'tree', '/dev/null'], folder)).stdout;
+      : (await run(['git', 'hash-object', '-t', 'tree', '/dev/null'])).stdout;
   }
-  const env = { ...process.env, GIT_INDEX_FILE: `${output}.index` };
+  const env = { GIT_INDEX_FILE: `${output}.index` };
   const pathspecs = excludePathspecs(excludes);
   for (const args of [
     ['read-tree', base],
     ['add', '-A', '--', '.', ...pathspecs],
+    ['diff', '--binary', '--cached', `--output=${output}`, base, '--', '.', ...pathspecs],
   ]) {
-    const step = await run('git', args, folder, env);
+    const step = await run(['git', ...args], env);
     if (!step.ok)
       throw new FerryError('ARCHIVE_FAILED', `git ${args[0] ?? ''} failed: ${step.stderr}`);
-  }
-  const file = await open(output, 'w');
-  try {
-    const child = spawn('git', ['diff', '--binary', '--cached', base, '--', '.', ...pathspecs], {
-      cwd: folder,
-      env,
-      stdio: ['ignore', file.fd, 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const [code] = (await once(child, 'close')) as [number | null];
-    if (code !== 0) throw new FerryError('ARCHIVE_FAILED', `git diff failed: ${stderr.trim()}`);
-  } finally {
-    await file.close();
   }
   return baseCommit;
 }
 
 /** Headers describing the repository of an archive, percent-encoded. */
-async function repositoryHeaders(folder: string): Promise<Record<string, string>> {
+async function repositoryHeaders(run: Runner): Promise<Record<string, string>> {
   const headers: Record<string, string> = {};
-  const root = await run('git', ['rev-parse', '--show-toplevel'], folder);
+  const root = await run(['git', 'rev-parse', '--show-toplevel']);
   if (!root.ok) return headers;
   headers['x-archive-repo-root'] = encodeURIComponent(root.stdout);
   const probes: [string, string[]][] = [
@@ -195,7 +207,7 @@ async function repositoryHeaders(folder: string): Promise<Record<string, string>
     ['x-archive-repo-remote', ['remote', 'get-url', 'origin']],
   ];
   for (const [header, args] of probes) {
-    const value = await run('git', args, folder);
+    const value = await run(['git', ...args]);
     // A remote URL may carry a token: only its host and path go out.
     if (value.ok && value.stdout !== '')
       headers[header] = encodeURIComponent(withoutCredentials(value.stdout));
@@ -211,7 +223,7 @@ function withoutCredentials(value: string): string {
  * OpenHands' `GET /api/file/archive`: a folder as a git patch or a gzip tarball, built in a
  * scratch folder outside it and deleted once sent.
  */
-export function archiveRoute(app: FastifyInstance, workspace: LocalWorkspace): void {
+export function archiveRoute(app: FastifyInstance, workspaces: RouteWorkspaces): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/file/archive',
     {
@@ -243,21 +255,27 @@ export function archiveRoute(app: FastifyInstance, workspace: LocalWorkspace): v
         ...(useDefaults ? DEFAULT_EXCLUDES : []),
         ...(extra === undefined ? [] : [extra].flat()),
       ];
-      const folder = await workspace.resolvePath(path);
+      const target = workspaces.for(path);
+      const folder = await target.workspace.resolvePath(target.path);
       const info = await stat(folder).catch((error: unknown) => {
         throw toWorkspaceFileError('archive', path, error);
       });
       if (!info.isDirectory()) throw new WorkspaceFileError('archive', path, 'not_a_directory');
       const scratch = await mkdtemp(join(tmpdir(), 'ferry-archive-'));
-      const cleanup = () => rm(scratch, { recursive: true, force: true });
+      const sandbox = workspaces.isolated(path, [scratch]);
+      const cleanup = async () => {
+        await sandbox?.close();
+        await rm(scratch, { recursive: true, force: true });
+      };
       try {
+        const run = sandbox === undefined ? hostRunner(folder) : sandboxRunner(sandbox, folder);
         const suffix = format === 'tar.gz' ? '.tar.gz' : '.patch';
         const output = join(scratch, `archive${suffix}`);
-        const headers = await repositoryHeaders(folder);
+        const headers = await repositoryHeaders(run);
         if (format === 'tar.gz') {
-          await writeTarball(folder, output, excludes);
+          await writeTarball(run, folder, output, excludes);
         } else {
-          const baseCommit = await writeGitDelta(folder, output, baseRef, excludes);
+          const baseCommit = await writeGitDelta(run, folder, output, baseRef, excludes);
           if (baseCommit !== '') {
             headers['x-archive-base-commit'] = baseCommit;
             headers['x-archive-base-ref'] = baseRef ?? 'auto';

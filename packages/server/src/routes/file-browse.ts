@@ -1,19 +1,25 @@
 import type {} from '@fastify/swagger';
 import { WorkspaceFileError } from '@ferry/sdk-core';
-import { LocalWorkspace } from '@ferry/workspace-local';
+import type { LocalWorkspace, SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { successSchema } from '../schemas/common-schemas';
 import { archiveRoute } from './file-archive';
 import { toWorkspaceFileError } from './file-system-error';
+import { RouteWorkspaces } from './route-workspaces';
 
 /** Options of {@link fileBrowseRoutes}. */
 export interface FileBrowseRoutesOptions {
   /** Folders are listed, created and archived only inside this folder. */
   workspaceRoot: string;
+  /**
+   * Act in bubblewrap sandboxes, as the `/file` routes do (see {@link RouteWorkspaces}): inside
+   * a conversation's folder nothing outside it is reached, whatever the agent put there.
+   */
+  sandbox?: boolean | SandboxOptions | undefined;
 }
 
 const TAGS = ['Files'];
@@ -60,6 +66,56 @@ async function subdirectories(
     .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
 }
 
+/** The folders directly inside `path` (never symlinks), listed by `workspace`, sorted. */
+async function subdirectoriesIn(
+  workspace: LocalWorkspace,
+  path: string,
+  includeHidden: boolean,
+): Promise<{ name: string; path: string }[]> {
+  const info = await workspace.stat(path);
+  if (info.type !== 'directory') throw new WorkspaceFileError('list', path, 'not_a_directory');
+  return (await workspace.listFiles(path))
+    .filter((entry) => entry.type === 'directory' && (includeHidden || !entry.name.startsWith('.')))
+    .map((entry) => ({ name: entry.name, path: entry.path }))
+    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+}
+
+/** `mkdir -p`: on the host, or inside the folder's sandbox (where a planted symlink leads nowhere). */
+async function makeDirectory(
+  target: { workspace: LocalWorkspace; path: string },
+  path: string,
+  sandboxed: boolean,
+): Promise<void> {
+  const directory = await target.workspace.resolvePath(target.path);
+  if (sandboxed) {
+    const made = await target.workspace.executeCommand('mkdir -p -- "$FERRY_DIRECTORY"', {
+      env: { FERRY_DIRECTORY: directory },
+    });
+    if (made.exit_code === 0) return;
+    // What is in the way: a file at the path or at a parent of it.
+    const inTheWay = await target.workspace.stat(target.path).then(
+      (info) => info.type !== 'directory',
+      (error: unknown) =>
+        WorkspaceFileError.isInstance(error) && error.reason === 'not_a_directory',
+    );
+    throw new WorkspaceFileError(
+      'create the folder',
+      path,
+      inTheWay ? 'not_a_directory' : 'other',
+      {
+        cause: new Error(made.stderr.trim()),
+      },
+    );
+  }
+  await mkdir(directory, { recursive: true }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new WorkspaceFileError('create the folder', path, 'not_a_directory', { cause: error });
+    }
+    throw toWorkspaceFileError('create the folder', path, error);
+  });
+}
+
 /**
  * OpenHands' folder browser (`/api/file/home`, `/api/file/search_subdirs`,
  * `/api/file/create_directory`) and `/api/file/archive`, confined to the workspace root: the
@@ -70,7 +126,8 @@ export async function fileBrowseRoutes(
   app: FastifyInstance,
   options: FileBrowseRoutesOptions,
 ): Promise<void> {
-  const workspace = new LocalWorkspace({ workingDir: options.workspaceRoot });
+  const workspaces = new RouteWorkspaces(options);
+  app.addHook('onClose', () => workspaces.close());
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get(
@@ -88,7 +145,7 @@ export async function fileBrowseRoutes(
       },
     },
     async (request) => {
-      const home = await workspace.resolvePath('.');
+      const home = await workspaces.for().workspace.resolvePath('.');
       await mkdir(home, { recursive: true });
       const folders = await subdirectories(home, request.query.include_hidden);
       return {
@@ -116,12 +173,8 @@ export async function fileBrowseRoutes(
     },
     async (request) => {
       const { path, page_id: pageId, limit, include_hidden: includeHidden } = request.query;
-      const directory = await workspace.resolvePath(path);
-      const info = await stat(directory).catch((error: unknown) => {
-        throw toWorkspaceFileError('list', path, error);
-      });
-      if (!info.isDirectory()) throw new WorkspaceFileError('list', path, 'not_a_directory');
-      const folders = await subdirectories(directory, includeHidden);
+      const target = workspaces.for(path);
+      const folders = await subdirectoriesIn(target.workspace, target.path, includeHidden);
       const found =
         pageId === undefined ? -1 : folders.findIndex((f) => f.name.toLowerCase() === pageId);
       const start = Math.max(found, 0);
@@ -148,19 +201,10 @@ export async function fileBrowseRoutes(
     },
     async (request) => {
       const { path } = request.query;
-      const directory = await workspace.resolvePath(path);
-      await mkdir(directory, { recursive: true }).catch((error: unknown) => {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST' || code === 'ENOTDIR') {
-          throw new WorkspaceFileError('create the folder', path, 'not_a_directory', {
-            cause: error,
-          });
-        }
-        throw toWorkspaceFileError('create the folder', path, error);
-      });
+      await makeDirectory(workspaces.for(path), path, workspaces.sandboxed);
       return { success: true };
     },
   );
 
-  archiveRoute(app, workspace);
+  archiveRoute(app, workspaces);
 }

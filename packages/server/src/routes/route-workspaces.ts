@@ -12,8 +12,8 @@ export interface RouteWorkspacesOptions {
 }
 
 /**
- * The workspaces behind the `/bash`, `/file` and `/git` routes. Unsandboxed: one
- * `LocalWorkspace` over the workspace root. Sandboxed: a path in a conversation's folder
+ * The workspaces behind the `/bash`, `/file` (with the folder browser and archives) and `/git`
+ * routes. Unsandboxed: one `LocalWorkspace` over the workspace root. Sandboxed: a path in a conversation's folder
  * (`<root>/<folder>/...`) is handled in a sandbox that holds that folder alone, as the
  * conversation's own is, so a symlink, hook or command met there reaches nothing of the other
  * conversations; only paths at the root itself use a sandbox of the whole root.
@@ -44,18 +44,37 @@ export class RouteWorkspaces {
     if (!this.sandboxed) {
       return { workspace: this.#get(this.workspaceRoot), path: path ?? this.workspaceRoot };
     }
-    const rel = relative(this.workspaceRoot, absolute);
-    const first = rel.split(sep)[0] ?? '';
-    const inside = rel !== '' && first !== '..' && !isAbsolute(rel);
-    const folder = resolve(this.workspaceRoot, first);
-    const useFolder = inside && isRealDirectory(folder);
-    return { workspace: this.#get(useFolder ? folder : this.workspaceRoot), path: absolute };
+    return { workspace: this.#get(this.#folderFor(absolute)), path: absolute };
+  }
+
+  /**
+   * For one request that writes outside the workspace (an archive into a scratch folder): a
+   * sandbox of its own over the folder {@link for} would pick for `path`, with `readWrite` also
+   * mounted read-write. The caller closes it. `undefined` when the routes are not sandboxed.
+   */
+  isolated(path: string, readWrite: readonly string[]): LocalWorkspace | undefined {
+    if (this.#sandbox === false) return undefined;
+    const folder = this.#folderFor(resolve(this.workspaceRoot, path));
+    const options = this.#sandbox === true ? {} : this.#sandbox;
+    return new LocalWorkspace({
+      workingDir: folder,
+      sandbox: { ...options, readWrite: [...(options.readWrite ?? []), ...readWrite] },
+    });
   }
 
   async close(): Promise<void> {
     const workspaces = [...this.#workspaces.values()];
     this.#workspaces.clear();
     await Promise.all(workspaces.map((workspace) => workspace.close()));
+  }
+
+  /** The conversation folder `absolute` lies in (a real folder directly in the root), else the root. */
+  #folderFor(absolute: string): string {
+    const rel = relative(this.workspaceRoot, absolute);
+    const first = rel.split(sep)[0] ?? '';
+    const inside = rel !== '' && first !== '..' && !isAbsolute(rel);
+    const folder = resolve(this.workspaceRoot, first);
+    return inside && isRealDirectory(folder) ? folder : this.workspaceRoot;
   }
 
   #get(folder: string): LocalWorkspace {
