@@ -4,7 +4,7 @@
  * loads each one from ESM and from CommonJS `require()`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,5 +96,18 @@ describe('published packages', () => {
       { encoding: 'utf8' },
     );
     expect(out).toContain('--persistence-dir');
+  });
+
+  it('ships every image its README shows', () => {
+    for (const name of packageNames) {
+      const installed = join(consumer, 'node_modules', name);
+      const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+      const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)]
+        .map((match) => match[1] ?? '')
+        .filter((target) => !/^[a-z]+:/i.test(target));
+      for (const image of images) {
+        expect(existsSync(join(installed, image)), `${name}: ${image}`).toBe(true);
+      }
+    }
   });
 });
