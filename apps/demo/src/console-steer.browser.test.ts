@@ -1,7 +1,7 @@
 /**
  * The console steering conversations on a real server, in Debian's Chromium: answering a
- * confirmation, sending a message whose run streams in live, pausing it, switching the LLM and
- * forking from an event.
+ * confirmation, sending a message whose run streams in live, pausing it, switching the LLM,
+ * forking from an event, and interrupting a command that is still running.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -199,6 +199,48 @@ describe('Ferry console in Chromium: steering', () => {
       await page.locator(`#conversations a[href="#${created.id}"]`).waitFor();
     } finally {
       openGate();
+      await browser.close();
+    }
+  });
+
+  it('interrupts a command that is still running: it stops at once and the run waits', async (context) => {
+    await using dir = await createTemporaryDirectory();
+    await using llm = await startScriptedLLMServer({
+      script: [
+        toolCall('terminal', { command: 'sleep 60; echo woke-up', summary: 'a long wait' }),
+        text('Should not be asked.'),
+      ],
+    });
+    await using server = await serverIn(dir.path);
+    const created = await callApi<{ id: string }>(server.url, API_KEY, '/api/conversations', {
+      agent: scriptedAgent('console-interrupt', llm.baseUrl),
+      title: 'A long command',
+    });
+
+    const browser = await launchChromium();
+    try {
+      const page = await openConsole(browser, {
+        url: server.url,
+        apiKey: API_KEY,
+        conversationId: created.id,
+      });
+      await page.locator('#status', { hasText: /^idle$/ }).waitFor();
+      await page.locator('#message').fill('Wait a minute.');
+      await page.locator('#message').press('Control+Enter');
+      await page.locator('.event', { hasText: 'a long wait' }).first().waitFor();
+      await page.locator('#status', { hasText: /^running$/ }).waitFor();
+      expect(await page.locator('#interrupt').isEnabled()).toBe(true);
+
+      await page.locator('#interrupt').click();
+      await page.locator('#status', { hasText: /^paused$/ }).waitFor();
+      await page.getByText('The action was interrupted by the user before it finished.').waitFor();
+      // The command never finished its minute, and the agent was not asked again.
+      expect(llm.requests).toHaveLength(1);
+      expect(await page.locator('pre.output', { hasText: /^woke-up$/m }).count()).toBe(0);
+      expect(await page.locator('#interrupt').isEnabled()).toBe(false);
+      expect(await page.locator('#run').isEnabled()).toBe(true);
+      await screenshot(page, context, 'console-interrupted');
+    } finally {
       await browser.close();
     }
   });
