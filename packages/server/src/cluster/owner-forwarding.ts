@@ -39,7 +39,10 @@ export interface OwnerForwardingOptions {
  * answered here (which takes its lease). Event sockets are never forwarded: they read the shared
  * store on any replica.
  */
-export function installOwnerForwarding(app: FastifyInstance, options: OwnerForwardingOptions): void {
+export function installOwnerForwarding(
+  app: FastifyInstance,
+  options: OwnerForwardingOptions,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers[FORWARDED_HEADER] !== undefined || request.headers.upgrade !== undefined) {
       return;
@@ -48,7 +51,8 @@ export function installOwnerForwarding(app: FastifyInstance, options: OwnerForwa
     const id = match?.[1] === undefined ? undefined : canonicalConversationId(match[1]);
     if (id === undefined) return;
     const holder = await options.store.leaseHolder(id);
-    if (holder === undefined || holder.mine || !holder.live || holder.endpoint === undefined) return;
+    if (holder === undefined || holder.mine || !holder.live || holder.endpoint === undefined)
+      return;
     if (holder.endpoint === options.self()) return;
     reply.hijack();
     forward(request, reply, holder.endpoint, options);

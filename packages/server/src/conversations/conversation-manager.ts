@@ -641,13 +641,14 @@ export class ConversationManager {
       await conversation?.close().catch(() => undefined);
       await workspace.close();
       if (conversation !== undefined) {
-        await this.store.deleteConversation(id).catch(
-          (cleanupError: unknown) =>
+        await this.store
+          .deleteConversation(id)
+          .catch((cleanupError: unknown) =>
             this.#log.warn(
               { conversation_id: id, err: describeError(cleanupError) },
               'could not remove a conversation whose creation failed',
             ),
-        );
+          );
       }
       throw error;
     }

@@ -1,4 +1,9 @@
-import { FerryError, type AnyEvent, type ConversationStore, type MessageContent } from '@ferry/sdk-core';
+import {
+  FerryError,
+  type AnyEvent,
+  type ConversationStore,
+  type MessageContent,
+} from '@ferry/sdk-core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
@@ -169,7 +174,9 @@ class EventSocketSession {
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
     const stored = entry.conversation.events.raw();
     this.#replayEnd = stored.length;
-    const start = this.#replayStart(stored, (eventId) => entry.conversation.events.indexOf(eventId));
+    const start = this.#replayStart(stored, (eventId) =>
+      entry.conversation.events.indexOf(eventId),
+    );
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
