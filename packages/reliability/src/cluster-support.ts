@@ -1,7 +1,9 @@
 import type { AnyEvent } from '@ferry/sdk-core';
 import { toolCall, type ScriptTurn } from '@ferry/sdk-core/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import WebSocket from 'ws';
+import { expectStatus } from './server-http';
 import { startServerProcess, type ServerProcess } from './teleport-server-process';
 
 /** Options of {@link startReplica}. */
@@ -78,4 +80,31 @@ export async function eachLimited<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** An agent of the scripted LLM at `baseUrl` with the `think` tool. */
+export function thinkingAgent(baseUrl: string) {
+  return {
+    kind: 'Agent',
+    llm: { model: 'scripted', base_url: baseUrl, api_key: 'sk-cluster-test' },
+    tools: [{ name: 'think' }],
+  };
+}
+
+/** Waits until every conversation is `finished`, as `baseUrl` reports it. */
+export async function waitAllFinished(
+  baseUrl: string,
+  ids: readonly string[],
+  timeout: number,
+): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      for (const id of ids) {
+        const info = await expectStatus(baseUrl, 200, 'GET', `/api/conversations/${id}`);
+        const status = (info.body as { execution_status: string }).execution_status;
+        if (status !== 'finished') throw new Error(`${id} is ${status}`);
+      }
+    },
+    { timeout, interval: 300 },
+  );
 }

@@ -14,6 +14,8 @@ import {
   recordEvents,
   slowThinkTurn,
   startReplica,
+  thinkingAgent,
+  waitAllFinished,
   type RecordingSocket,
 } from './cluster-support';
 import { duplicateIds, unansweredActions } from './conversation-checks';
@@ -38,14 +40,6 @@ afterAll(async () => {
   await database?.drop();
   await postgres?.stop();
 });
-
-function agent(baseUrl: string) {
-  return {
-    kind: 'Agent',
-    llm: { model: 'scripted', base_url: baseUrl, api_key: 'sk-cluster-test' },
-    tools: [{ name: 'think' }],
-  };
-}
 
 /** The log as PostgreSQL holds it. */
 async function storedLog(id: string): Promise<AnyEvent[]> {
@@ -82,7 +76,7 @@ describe('a cluster of ferry-server replicas on one PostgreSQL', () => {
         async (index) => {
           const owner = replicas[index % 3] as ServerProcess;
           const created = await expectStatus(owner.url, 201, 'POST', '/api/conversations', {
-            agent: agent(llm.baseUrl),
+            agent: thinkingAgent(llm.baseUrl),
           });
           const id = (created.body as { id: string }).id;
           ids[index] = id;
@@ -121,21 +115,7 @@ describe('a cluster of ferry-server replicas on one PostgreSQL', () => {
       for (const id of victimIds) killedCounts.set(id, (await storedLog(id)).length);
 
       const survivors = replicas.slice(1);
-      await vi.waitFor(
-        async () => {
-          for (const id of ids) {
-            const info = await expectStatus(
-              (survivors[0] as ServerProcess).url,
-              200,
-              'GET',
-              `/api/conversations/${id}`,
-            );
-            const status = (info.body as { execution_status: string }).execution_status;
-            if (status !== 'finished') throw new Error(`${id} is ${status}`);
-          }
-        },
-        { timeout: 240_000, interval: 500 },
-      );
+      await waitAllFinished((survivors[0] as ServerProcess).url, ids, 240_000);
 
       let firstTakeoverEvent = Number.POSITIVE_INFINITY;
       let lost = 0;
@@ -194,7 +174,7 @@ describe('a cluster of ferry-server replicas on one PostgreSQL', () => {
     const [runner, survivor] = (await startCluster(2, dir.path)) as [ServerProcess, ServerProcess];
     try {
       const created = await expectStatus(runner.url, 201, 'POST', '/api/conversations', {
-        agent: agent(llm.baseUrl),
+        agent: thinkingAgent(llm.baseUrl),
         initial_message: { content: [{ type: 'text', text: 'think, then finish' }], run: true },
       });
       const id = (created.body as { id: string }).id;

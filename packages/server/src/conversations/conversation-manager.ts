@@ -1,7 +1,9 @@
 import {
   BundleConflictError,
+  ConversationLockedError,
   ConversationRunningError,
   FerryError,
+  LeaseLostError,
   FileConversationStore,
   LocalConversation,
   LocalFileStore,
@@ -111,6 +113,16 @@ export interface ForkConversationInput {
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
+
+/** A cluster conversation whose lease is changing hands: a retry reaches its new holder. */
+function moving(id: string, cause: unknown): FerryError {
+  return new FerryError(
+    'CONVERSATION_MOVING',
+    `Conversation ${id} is changing replicas (another replica holds or took over its lease); ` +
+      'retry in a moment.',
+    { cause },
+  );
+}
 /** State documents read at once when listing. */
 const LIST_CONCURRENCY = 32;
 
@@ -267,6 +279,13 @@ export class ConversationManager {
     const entry = await this.acquire(id);
     try {
       return await work(entry);
+    } catch (error) {
+      // Another replica took the conversation over: it stops here, and the client retries there.
+      if (this.clusterStore !== undefined && LeaseLostError.isInstance(error)) {
+        this.#dropLost(entry, error.message);
+        throw moving(entry.id, error);
+      }
+      throw error;
     } finally {
       this.release(entry);
     }
@@ -280,7 +299,16 @@ export class ConversationManager {
   async acquire(id: string): Promise<OpenConversation> {
     const canonical = canonicalConversationId(id);
     if (canonical === undefined) throw serverErrors.conversationNotFound(id);
-    const entry = await this.#open(canonical);
+    let entry: OpenConversation;
+    try {
+      entry = await this.#open(canonical);
+    } catch (error) {
+      // A replica's lease changing hands between the routing check and this open.
+      if (this.clusterStore !== undefined && ConversationLockedError.isInstance(error)) {
+        throw moving(canonical, error);
+      }
+      throw error;
+    }
     entry.leases += 1;
     entry.lastUsed = Date.now();
     return entry;

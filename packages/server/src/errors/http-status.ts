@@ -81,6 +81,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   POSTGRES_UNAVAILABLE: 503,
   POSTGRES_CONNECTION_LOST: 503,
   OWNER_UNREACHABLE: 503,
+  CONVERSATION_MOVING: 503,
   EVENT_LOG_WRITE_FAILED: 503,
   STATE_WRITE_FAILED: 503,
   BUNDLE_IMPORT_FAILED: 503,
@@ -110,6 +111,7 @@ const STORAGE_CODES: ReadonlySet<string> = new Set([
   'POSTGRES_UNAVAILABLE',
   'POSTGRES_CONNECTION_LOST',
   'OWNER_UNREACHABLE',
+  'CONVERSATION_MOVING',
 ]);
 
 /** Seconds a client should wait before retrying a write the disk refused. */
