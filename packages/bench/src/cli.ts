@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: node dist/cli.js [--quick] [--out FILE] [--only resume,append,loop,teleport,server,stores,sandbox]\n' +
+      'Usage: node dist/cli.js [--quick] [--out FILE] [--only resume,append,loop,teleport,server,stores,sandbox,cluster]\n' +
         '  --quick   one-minute smoke run; prints the report unless --out is given\n' +
         '  --out     where to write the report (default: BENCHMARKS.md at the repository root)\n' +
         '  --only    run some benchmarks only\n',

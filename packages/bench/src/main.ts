@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describeMachine } from './harness/machine';
 import { writeReport, type BenchResults } from './report/write-report';
 import { runAppendSuite } from './suites/append';
+import { runClusterSuite, type ClusterSize } from './suites/cluster';
 import { runLoopSuite, type LoopSize } from './suites/loop';
 import { runResumeSuite, type ResumeSize } from './suites/resume';
 import { runSandboxSuite, type SandboxSize } from './suites/sandbox';
@@ -14,7 +15,16 @@ import { runStoresSuite, type StoresSize } from './suites/stores';
 import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'stores', 'sandbox'] as const;
+export const suiteNames = [
+  'resume',
+  'append',
+  'loop',
+  'teleport',
+  'server',
+  'stores',
+  'sandbox',
+  'cluster',
+] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
@@ -33,6 +43,7 @@ interface Plan {
   server: ServerSize[];
   stores: StoresSize;
   sandbox: SandboxSize;
+  cluster: ClusterSize;
 }
 
 const FULL: Plan = {
@@ -59,6 +70,13 @@ const FULL: Plan = {
   server: [{ conversations: 100, steps: 20, repetitions: 3 }],
   stores: { appends: 1_000, appendRepetitions: 3, resumeEvents: 10_000, resumeRepetitions: 5 },
   sandbox: { iterations: 30, repetitions: 5 },
+  cluster: {
+    conversations: 60,
+    steps: 10,
+    takeoverConversations: 20,
+    leases: 1_000,
+    renewalWindowSeconds: 10,
+  },
 };
 
 const QUICK: Plan = {
@@ -81,6 +99,13 @@ const QUICK: Plan = {
   server: [{ conversations: 10, steps: 5, repetitions: 1 }],
   stores: { appends: 200, appendRepetitions: 1, resumeEvents: 10_000, resumeRepetitions: 1 },
   sandbox: { iterations: 5, repetitions: 1 },
+  cluster: {
+    conversations: 10,
+    steps: 3,
+    takeoverConversations: 3,
+    leases: 100,
+    renewalWindowSeconds: 3,
+  },
 };
 
 /** The repository root: the folder holding pnpm-workspace.yaml, above this package. */
@@ -175,6 +200,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     }
     if (selected.has('sandbox')) {
       results.sandbox = await runSandboxSuite({ workDir, size: plan.sandbox, log });
+    }
+    if (selected.has('cluster')) {
+      results.cluster = await runClusterSuite({ workDir, size: plan.cluster, log });
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -111,13 +111,34 @@ const program = new Command()
       ? undefined
       : parseCount(process.env.FERRY_SANDBOX_MAX_PROCESSES),
   )
+  .option(
+    '--database-url <url>',
+    'keep conversations in PostgreSQL; servers with the same URL form a cluster (env FERRY_DATABASE_URL)',
+    process.env.FERRY_DATABASE_URL === '' ? undefined : process.env.FERRY_DATABASE_URL,
+  )
+  .option(
+    '--lease-ttl <seconds>',
+    'with --database-url: how long a replica holds a conversation unless renewed (env FERRY_LEASE_TTL)',
+    parseSeconds,
+    parseSeconds(process.env.FERRY_LEASE_TTL ?? '15'),
+  )
+  .option(
+    '--advertise-url <url>',
+    'with --database-url: the URL other replicas reach this one at (env FERRY_ADVERTISE_URL; default the listen URL)',
+    process.env.FERRY_ADVERTISE_URL === '' ? undefined : process.env.FERRY_ADVERTISE_URL,
+  )
+  .option(
+    '--no-continue-runs',
+    'after a restart or a replica failure, record interrupted runs as error instead of continuing them',
+  )
   .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
     [
       '',
-      'Conversations live in <data-dir>/conversations/<id without dashes>/; each works in a folder',
-      'under --workspace-root. Docs: <url>/docs, OpenAPI: <url>/openapi.json.',
+      'Conversations live in <data-dir>/conversations/<id without dashes>/ (or, with --database-url,',
+      'in PostgreSQL); each works in a folder under --workspace-root, which every replica of a',
+      'cluster must see. Docs: <url>/docs, OpenAPI: <url>/openapi.json.',
       '',
       'Prefer FERRY_API_KEY and FERRY_SECRET_KEY over the flags, so keys do not show in the',
       'process list. SIGINT/SIGTERM interrupt running conversations, flush them and exit 0.',
@@ -136,6 +157,10 @@ interface CliOptions {
   trustProxy?: boolean | number | string[];
   sandbox: boolean | { network: false };
   sandboxMaxProcesses?: number;
+  databaseUrl?: string;
+  leaseTtl: number;
+  advertiseUrl?: string;
+  continueRuns: boolean;
   log?: boolean;
 }
 
@@ -160,8 +185,13 @@ async function main(): Promise<void> {
     ...(secretKey === undefined || secretKey === '' ? {} : { secretKey }),
     idleTimeout: options.idleTimeout,
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-    logger: options.log ?? false,
+    // A cluster replica logs warnings (takeovers, lost leases) even without --log.
+    logger: options.log ?? (options.databaseUrl === undefined ? false : { level: 'warn' }),
     sandbox: sandboxOptions(options),
+    ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+    ...(options.advertiseUrl === undefined ? {} : { advertiseUrl: options.advertiseUrl }),
+    leaseTtl: options.leaseTtl,
+    continueRuns: options.continueRuns && process.env.FERRY_CONTINUE_RUNS !== 'false',
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);
 

@@ -3,11 +3,17 @@ import {
   startScriptedLLMServer,
   toolCall,
 } from '@ferry/sdk-core/testing';
+import {
+  createTestDatabase,
+  startTestPostgres,
+  type TestDatabase,
+  type TestPostgresServer,
+} from '@ferry/store-postgres/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import type { FerryServer } from './server';
 import {
@@ -32,8 +38,12 @@ afterEach(async () => {
 });
 
 /** Starts `ferry-server` in a child process and resolves with its URL. */
-async function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, '--port', '0', '--data-dir', dataDir], {
+async function startChild(
+  dataDir: string,
+  extraArgs: readonly string[],
+): Promise<{ child: ChildProcess; url: string }> {
+  const args = [cli, '--port', '0', '--data-dir', dataDir, ...extraArgs];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, FERRY_API_KEY: TEST_API_KEY },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,7 +55,11 @@ async function startChild(dataDir: string): Promise<{ child: ChildProcess; url: 
       const match = /listening on (http:\/\/[^\s]+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
-    child.on('exit', (code) => reject(new Error(`ferry-server exited early with ${code}: ${out}`)));
+    let errors = '';
+    child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.on('exit', (code) =>
+      reject(new Error(`ferry-server exited early with ${code}: ${out}${errors}`)),
+    );
   });
   return { child, url };
 }
@@ -55,18 +69,40 @@ function remote(url: string): FerryServer {
   return { url } as FerryServer;
 }
 
-describe('restart in the middle of a run', () => {
-  it('recovers the conversation as error with the action answered, and runs it on to finished', async () => {
+// The same suite on both stores: files under --data-dir, and PostgreSQL with --database-url.
+let postgres: TestPostgresServer | undefined;
+let database: TestDatabase | undefined;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+  database = await createTestDatabase(postgres.url, 'server_restart');
+}, 120_000);
+afterAll(async () => {
+  await database?.drop();
+  await postgres?.stop();
+});
+
+const stores: { name: string; args: () => string[] }[] = [
+  { name: 'files', args: () => [] },
+  { name: 'PostgreSQL', args: () => ['--database-url', database?.url ?? ''] },
+];
+
+/** A scripted LLM whose first step sleeps in the terminal (killed mid-way), then finishes. */
+function sleepThenFinish() {
+  return startScriptedLLMServer({
+    script: [
+      toolCall('terminal', { command: 'sleep 30', timeout: 60 }),
+      toolCall('finish', { message: 'done after the restart' }),
+    ],
+  });
+}
+
+describe.each(stores)('restart in the middle of a run ($name)', ({ args }) => {
+  it('with --no-continue-runs: recovers the conversation as error with the action answered, and runs it on to finished when asked', async () => {
     await using dir = await createTemporaryDirectory();
-    await using llm = await startScriptedLLMServer({
-      script: [
-        toolCall('terminal', { command: 'sleep 30', timeout: 60 }),
-        toolCall('finish', { message: 'done after the restart' }),
-      ],
-    });
+    await using llm = await sleepThenFinish();
     const dataDir = join(dir.path, 'data');
 
-    const first = await startChild(dataDir);
+    const first = await startChild(dataDir, [...args(), '--no-continue-runs']);
     const client = testClient(remote(first.url));
     const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
       body: {
@@ -89,7 +125,7 @@ describe('restart in the middle of a run', () => {
     first.child.kill('SIGKILL');
     await once(first.child, 'exit');
 
-    const second = await startChild(dataDir);
+    const second = await startChild(dataDir, [...args(), '--no-continue-runs']);
     const after = testClient(remote(second.url));
     const recovered = await after.request<ConversationInfo>('GET', `/api/conversations/${id}`);
     expect(recovered.body.execution_status).toBe('error');
@@ -109,5 +145,45 @@ describe('restart in the middle of a run', () => {
     second.child.kill('SIGTERM');
     const [code] = (await once(second.child, 'exit')) as [number | null];
     expect(code).toBe(0);
+  }, 60_000);
+
+  it('continues the interrupted run by itself after the restart, the interruption recorded', async () => {
+    await using dir = await createTemporaryDirectory();
+    await using llm = await sleepThenFinish();
+    const dataDir = join(dir.path, 'data');
+    const first = await startChild(dataDir, args());
+    const client = testClient(remote(first.url));
+    const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm, { tools: ['terminal'] }),
+        initial_message: { content: [{ type: 'text', text: 'Sleep, then finish.' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    const action = await vi.waitFor(
+      async () => {
+        const found = (await allEvents(client, id)).find((event) => event.kind === 'ActionEvent');
+        if (found === undefined) throw new Error('no action yet');
+        return found;
+      },
+      { timeout: 20_000, interval: 20 },
+    );
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+
+    const second = await startChild(dataDir, args());
+    const after = testClient(remote(second.url));
+    const finished = await waitForStatus(after, id, ['finished']);
+    expect(finished.execution_status).toBe('finished');
+    const events = await allEvents(after, id);
+    const answerAt = events.findIndex(
+      (event: EventBody) =>
+        event.kind === 'AgentErrorEvent' && event.tool_call_id === action.tool_call_id,
+    );
+    expect(answerAt).toBeGreaterThan(events.indexOf(action));
+    expect(events.at(-1)?.kind).not.toBe('AgentErrorEvent');
+    expect(llm.requests).toHaveLength(2);
+    second.child.kill('SIGTERM');
+    await once(second.child, 'exit');
   }, 60_000);
 });

@@ -9,6 +9,10 @@ import { resolve } from 'node:path';
 import { version } from '../package.json';
 import { createApiKeyCheck } from './auth/api-key-check';
 import { installAuthHook } from './auth/auth-hook';
+import type { ClusterStore } from './cluster/cluster-store';
+import { connectClusterStore } from './cluster/connect-cluster-store';
+import { installOwnerForwarding } from './cluster/owner-forwarding';
+import { TakeoverLoop } from './cluster/takeover-loop';
 import { ConversationManager } from './conversations/conversation-manager';
 import { installErrorHandlers } from './errors/error-handler';
 import { installJsonBodyParser } from './http/json-body-parser';
@@ -80,6 +84,24 @@ export interface StartServerOptions {
    * fails with `SandboxUnavailableError` where bwrap cannot run; never a silent fallback.
    */
   sandbox?: boolean | SandboxOptions;
+  /**
+   * Keep conversations in PostgreSQL (`postgres://user@host:5432/db`) instead of under
+   * `dataDir`: any number of servers with the same URL form a cluster (see the README's
+   * "Running a cluster"). Needs `@ferry/store-postgres` installed.
+   */
+  databaseUrl?: string;
+  /** Seconds a replica's lease on a conversation lasts unless renewed (default 15; with `databaseUrl`). */
+  leaseTtl?: number;
+  /**
+   * Continue the runs that were `running` when their server stopped (a restart, or a dead
+   * replica), after recording the interruption (default `true`).
+   */
+  continueRuns?: boolean;
+  /**
+   * The URL other replicas reach this one at (default: the URL it listens on). Set it when
+   * binding `0.0.0.0` or behind NAT.
+   */
+  advertiseUrl?: string;
 }
 
 /** A running Ferry server. */
@@ -104,6 +126,7 @@ const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 const DEFAULT_SUBSCRIBER_BUFFER_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
 const FIRST_FRAME_AUTH_TIMEOUT_MS = 10_000;
+const DEFAULT_LEASE_TTL_SECONDS = 15;
 
 /** Starts a Ferry agent server and resolves once it listens. */
 export async function startServer(options: StartServerOptions): Promise<FerryServer> {
@@ -114,6 +137,12 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   await mkdir(dataDir, { recursive: true });
   const startedAt = new Date();
   const apiKeys = createApiKeyCheck(options.apiKey);
+  const leaseTtlMs = Math.round((options.leaseTtl ?? DEFAULT_LEASE_TTL_SECONDS) * 1000);
+  const clusterStore =
+    options.databaseUrl === undefined
+      ? undefined
+      : await connectClusterStore({ databaseUrl: options.databaseUrl, leaseTtlMs });
+  let advertised: string | undefined;
 
   const app = Fastify({
     logger: loggerOptions(options.logger),
@@ -132,6 +161,13 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   // close() waited for it forever.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   installAuthHook(app, apiKeys);
+  if (clusterStore !== undefined) {
+    installOwnerForwarding(app, {
+      store: clusterStore,
+      self: () => advertised,
+      retryAfterSeconds: Math.max(1, Math.ceil(leaseTtlMs / 1000)),
+    });
+  }
   await registerOpenApi(app, { version });
 
   const conversations = await ConversationManager.start({
@@ -141,11 +177,17 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     idleTimeout: options.idleTimeout,
     tools: options.tools,
     store: options.conversationStore,
+    clusterStore,
+    continueRuns: options.continueRuns,
     sandbox,
     logger: app.log.child({ component: 'conversations' }),
+  }).catch(async (error: unknown) => {
+    await clusterStore?.close();
+    throw error;
   });
+  let takeover: TakeoverLoop | undefined;
   try {
-    healthRoutes(app, { version, startedAt });
+    healthRoutes(app, { version, startedAt, ...readiness(clusterStore) });
     conversationRoutes(app, { manager: conversations });
     eventRoutes(app, { manager: conversations });
     eventSocketRoutes(app, {
@@ -175,27 +217,43 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   } catch (error) {
     await conversations.close();
     await app.close();
+    await clusterStore?.close();
     throw error;
   }
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
     await conversations.close();
     await app.close();
+    await clusterStore?.close();
     throw new Error(`ferry-server: unexpected listen address ${String(address)}`);
   }
   const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${displayHost}:${address.port}`;
+  if (clusterStore !== undefined) {
+    advertised = options.advertiseUrl ?? url;
+    clusterStore.advertise(advertised);
+    takeover = new TakeoverLoop({
+      store: clusterStore,
+      manager: conversations,
+      periodMs: Math.max(50, leaseTtlMs / 3),
+      log: app.log.child({ component: 'takeover' }),
+    });
+    await takeover.start();
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+      await takeover?.stop();
       await conversations.close();
       await app.close();
+      await clusterStore?.close();
     })();
     return closing;
   };
   return {
-    url: `http://${displayHost}:${address.port}`,
+    url,
     port: address.port,
     dataDir,
     workspaceRoot,
@@ -203,6 +261,18 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     conversations,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** `/ready` of a cluster replica: ready only while its database answers. */
+function readiness(store: ClusterStore | undefined): { ready?: () => Promise<string | undefined> } {
+  if (store === undefined) return {};
+  return {
+    ready: () =>
+      store.ping().then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      ),
   };
 }
 

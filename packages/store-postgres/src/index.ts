@@ -1,4 +1,5 @@
 export { PostgresStore } from './postgres-store';
+export type { LeaseHolder } from './postgres-store';
 export type { PostgresStoreOptions } from './connection';
 export { LATEST_SCHEMA_VERSION } from './migrations';
 export * from './errors/index';

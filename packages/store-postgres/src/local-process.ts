@@ -9,16 +9,19 @@ import type { LockOwner } from '@ferry/sdk-core';
  */
 export interface OwnerRecord extends LockOwner {
   pid_namespace?: string;
+  /** Where the owner answers requests for its conversations (a cluster replica's URL). */
+  endpoint?: string;
 }
 
 /** This process as a lease owner. */
-export function currentOwner(): OwnerRecord {
+export function currentOwner(endpoint?: string): OwnerRecord {
   const namespace = pidNamespace();
   return {
     pid: process.pid,
     hostname: hostname(),
     started_at: new Date().toISOString(),
     ...(namespace === undefined ? {} : { pid_namespace: namespace }),
+    ...(endpoint === undefined ? {} : { endpoint }),
   };
 }
 
@@ -40,6 +43,7 @@ export function parseOwner(text: string | null): OwnerRecord | undefined {
       return {
         ...lockOwner(value as OwnerRecord),
         ...(typeof value.pid_namespace === 'string' ? { pid_namespace: value.pid_namespace } : {}),
+        ...(typeof value.endpoint === 'string' ? { endpoint: value.endpoint } : {}),
       };
     }
   } catch {

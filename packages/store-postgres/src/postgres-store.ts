@@ -40,11 +40,25 @@ interface AcquireRow {
   r_previous_expired: boolean;
 }
 
-/** A lease this store took, with its TTL and (for leases without `ttlMs`) its renewal timer. */
+/** A lease this store took, with its TTL and whether the store renews it (taken without `ttlMs`). */
 interface HeldLease {
   lease: ConversationLease;
   ttlMs: number;
-  heartbeat: NodeJS.Timeout | undefined;
+  renewed: boolean;
+}
+
+/** Who holds a conversation's lease, from {@link PostgresStore.leaseHolder}. */
+export interface LeaseHolder {
+  /** The lease's fencing token. */
+  token: number;
+  /** The holding process. */
+  owner: LockOwner;
+  /** Where the holder answers requests, when it advertised one (see {@link PostgresStore.advertise}). */
+  endpoint: string | undefined;
+  /** Whether the lease is still in force (not expired). */
+  live: boolean;
+  /** Whether this store holds it. */
+  mine: boolean;
 }
 
 /**
@@ -70,7 +84,12 @@ export class PostgresStore implements ConversationStore {
   private readonly feed: EventFeed;
   private readonly held = new Map<number, HeldLease>();
   private readonly fileStats: FileStoreStats = { fsyncs: 0, writes: 0 };
+  private readonly leaseLostListeners = new Set<(lease: ConversationLease) => void>();
   private closing: Promise<void> | undefined;
+  private endpoint: string | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private renewals = 0;
 
   private constructor(private readonly database: Database) {
     this.feed = new EventFeed(database, (id, from, limit) => this.readEvents(id, { from, limit }));
@@ -115,7 +134,7 @@ export class PostgresStore implements ConversationStore {
     this.ensureOpen();
     const renewed = options.ttlMs === undefined;
     const ttlMs = this.ttl(options.ttlMs);
-    const owner = currentOwner();
+    const owner = currentOwner(this.endpoint);
     let row = await this.tryAcquire(id, owner, ttlMs, null);
     if (!row.r_acquired) {
       const holder = parseOwner(row.r_previous_owner);
@@ -146,13 +165,107 @@ export class PostgresStore implements ConversationStore {
       owner: lockOwner(owner),
       expiresAt: renewed ? undefined : row.r_expires_at.toISOString(),
     };
-    const held: HeldLease = { lease, ttlMs, heartbeat: undefined };
-    if (renewed) {
-      held.heartbeat = setInterval(() => void this.heartbeat(held), Math.max(ttlMs / 3, 10));
-      held.heartbeat.unref();
-    }
-    this.held.set(lease.token, held);
+    this.held.set(lease.token, { lease, ttlMs, renewed });
+    if (renewed) this.startRenewing();
     return lease;
+  }
+
+  /**
+   * Records where this process answers requests for the conversations it holds (a cluster
+   * replica's URL), in the owner record of every lease taken from now on; others read it with
+   * {@link leaseHolder}.
+   */
+  advertise(endpoint: string): void {
+    this.endpoint = endpoint;
+  }
+
+  /**
+   * Tells `listener` about each lease this store renews (taken without `ttlMs`) that turned out
+   * lost: taken over by another owner after this process stalled past its TTL. The store refuses
+   * the conversation's writes from then on; the listener stops what uses it. Returns the
+   * function that removes the listener.
+   */
+  onLeaseLost(listener: (lease: ConversationLease) => void): () => void {
+    this.leaseLostListeners.add(listener);
+    return () => this.leaseLostListeners.delete(listener);
+  }
+
+  /** Who holds the conversation's lease, or `undefined` when nobody does. */
+  async leaseHolder(conversationId: string): Promise<LeaseHolder | undefined> {
+    const id = canonicalConversationId(conversationId);
+    this.ensureOpen();
+    const { rows } = await this.database.query<{
+      lease_token: string | null;
+      lease_owner: string | null;
+      live: boolean | null;
+    }>('reading a lease', SQL.leaseHolder, [id]);
+    const row = rows[0];
+    if (row === undefined || row.lease_token === null) return undefined;
+    const token = Number(row.lease_token);
+    const owner = parseOwner(row.lease_owner);
+    return {
+      token,
+      owner: owner === undefined ? unknownOwner() : lockOwner(owner),
+      endpoint: owner?.endpoint,
+      // A holder on this host whose process is gone holds nothing any more.
+      live: row.live === true && !(owner !== undefined && isGoneLocalProcess(owner)),
+      mine: this.held.has(token),
+    };
+  }
+
+  /**
+   * Conversations (with a state) whose lease another owner holds but has lost the right to: it
+   * expired, or its process on this host is gone. A cluster replica takes these over.
+   */
+  async staleLeases(): Promise<string[]> {
+    this.ensureOpen();
+    const { rows } = await this.database.query<{
+      id: string;
+      lease_token: string;
+      lease_owner: string | null;
+      expired: boolean;
+    }>('listing leases', SQL.heldLeases);
+    return rows
+      .filter((row) => !this.held.has(Number(row.lease_token)))
+      .filter((row) => {
+        if (row.expired) return true;
+        const owner = parseOwner(row.lease_owner);
+        return owner !== undefined && isGoneLocalProcess(owner);
+      })
+      .map((row) => row.id);
+  }
+
+  /** When the conversation was created and last written, or `undefined` when it does not exist. */
+  async conversationTimes(
+    conversationId: string,
+  ): Promise<{ createdAt: string; updatedAt: string } | undefined> {
+    const id = canonicalConversationId(conversationId);
+    this.ensureOpen();
+    const { rows } = await this.database.query<{ created_at: Date; updated_at: Date }>(
+      'reading conversation times',
+      SQL.conversationTimes,
+      [id],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
+  }
+
+  /**
+   * Resolves once the database answers a query; rejects with the store's typed error
+   * (`PostgresUnavailableError`, `PostgresConnectionLostError`) while it does not.
+   */
+  async ping(): Promise<void> {
+    this.ensureOpen();
+    await this.database.query('checking the connection', SQL.ping);
+  }
+
+  /**
+   * Statements this store has sent to renew leases. All the leases it renews go in one
+   * statement every third of the TTL, however many there are.
+   */
+  get renewalStatements(): number {
+    return this.renewals;
   }
 
   async renewLease(
@@ -169,7 +282,7 @@ export class PostgresStore implements ConversationStore {
     );
     const expiry = rows[0]?.lease_expires_at;
     if (expiry === undefined) throw await this.leaseLost(lease);
-    const keepsRenewing = held?.heartbeat !== undefined && options.ttlMs === undefined;
+    const keepsRenewing = held?.renewed === true && options.ttlMs === undefined;
     return { ...lease, expiresAt: keepsRenewing ? undefined : expiry.toISOString() };
   }
 
@@ -351,6 +464,7 @@ export class PostgresStore implements ConversationStore {
   }
 
   private async shutdown(): Promise<void> {
+    clearInterval(this.renewTimer);
     await this.feed.close();
     const leases = [...this.held.values()].map((held) => held.lease);
     for (const lease of leases) this.forget(lease.token);
@@ -391,26 +505,46 @@ export class PostgresStore implements ConversationStore {
     return row;
   }
 
-  /** Keeps a lease taken without `ttlMs` alive while this process runs. */
-  private async heartbeat(held: HeldLease): Promise<void> {
-    if (this.closing !== undefined) return;
-    const { lease, ttlMs } = held;
+  /** Starts the one timer that renews every lease taken without `ttlMs`, every third of the TTL. */
+  private startRenewing(): void {
+    if (this.renewTimer !== undefined) return;
+    const period = Math.max(this.database.settings.leaseTtlMs / 3, 10);
+    this.renewTimer = setInterval(() => void this.renewAll(), period);
+    this.renewTimer.unref();
+  }
+
+  /** Renews all renewed leases in one statement; those it no longer holds are lost. */
+  private async renewAll(): Promise<void> {
+    if (this.closing !== undefined || this.renewing) return;
+    const due = [...this.held.values()].filter((held) => held.renewed);
+    if (due.length === 0) return;
+    this.renewing = true;
     try {
-      const { rowCount } = await this.database.query('renewing a lease', SQL.renewLease, [
-        lease.conversationId,
-        lease.token,
-        ttlMs,
-      ]);
-      // Lost (taken over after this process stalled): its writes are refused from now on.
-      if (rowCount === 0) this.forget(lease.token);
+      this.renewals += 1;
+      const { rows } = await this.database.query<{ lease_token: string }>(
+        'renewing leases',
+        SQL.renewLeases,
+        [
+          due.map((held) => held.lease.conversationId),
+          due.map((held) => held.lease.token),
+          due.map((held) => held.ttlMs),
+        ],
+      );
+      const kept = new Set(rows.map((row) => Number(row.lease_token)));
+      for (const held of due) {
+        // Released while the statement ran, or still held: nothing to tell.
+        if (kept.has(held.lease.token) || this.held.get(held.lease.token) !== held) continue;
+        this.forget(held.lease.token);
+        for (const listener of this.leaseLostListeners) listener(held.lease);
+      }
     } catch {
-      // The server is unreachable for now; the next beat tries again before the lease lapses.
+      // The server is unreachable for now; the next beat tries again before the leases lapse.
+    } finally {
+      this.renewing = false;
     }
   }
 
   private forget(token: number): void {
-    const held = this.held.get(token);
-    if (held?.heartbeat !== undefined) clearInterval(held.heartbeat);
     this.held.delete(token);
   }
 

@@ -21,7 +21,22 @@ export const SQL = {
       SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
     WHERE id = $1 AND lease_token = $2
     RETURNING lease_expires_at`,
+  /** Renews many leases in one statement: ids $1, tokens $2, TTLs (ms) $3; returns those still held. */
+  renewLeases: `UPDATE ferry_conversations c
+      SET lease_expires_at = clock_timestamp() + held.ttl_ms * interval '1 millisecond'
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS held (id, token, ttl_ms)
+    WHERE c.id = held.id AND c.lease_token = held.token
+    RETURNING c.id, c.lease_token`,
   releaseLease: 'SELECT ferry_release_lease($1, $2)',
+  /** The lease of one conversation: its owner record and whether it is still in force. */
+  leaseHolder: `SELECT lease_token, lease_owner, lease_expires_at,
+      lease_expires_at > clock_timestamp() AS live
+    FROM ferry_conversations WHERE id = $1`,
+  /** Conversations whose lease is held but expired, with the holders of all held leases. */
+  heldLeases: `SELECT id, lease_token, lease_owner, lease_expires_at <= clock_timestamp() AS expired
+    FROM ferry_conversations WHERE lease_token IS NOT NULL AND state IS NOT NULL`,
+  conversationTimes: 'SELECT created_at, updated_at FROM ferry_conversations WHERE id = $1',
+  ping: 'SELECT 1',
   currentLease: 'SELECT lease_token FROM ferry_conversations WHERE id = $1',
 
   readState: 'SELECT state FROM ferry_conversations WHERE id = $1',

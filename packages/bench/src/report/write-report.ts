@@ -4,9 +4,11 @@ import type { LoopContender, LoopSuiteResult } from '../suites/loop';
 import type { ResumeSuiteResult } from '../suites/resume';
 import type { SandboxSuiteResult } from '../suites/sandbox';
 import type { ServerSuiteResult } from '../suites/server';
+import type { ClusterSuiteResult } from '../suites/cluster';
 import type { StoresSuiteResult } from '../suites/stores';
 import type { TeleportSuiteResult } from '../suites/teleport';
 import { formatCount, formatNumber, formatRatio, formatSummary, table } from './format';
+import { clusterSection } from './cluster-section';
 import { storesSection } from './stores-section';
 import { sandboxSection } from './sandbox-section';
 
@@ -25,6 +27,7 @@ export interface BenchResults {
   teleport?: TeleportSuiteResult;
   server?: ServerSuiteResult;
   stores?: StoresSuiteResult;
+  cluster?: ClusterSuiteResult;
   sandbox?: SandboxSuiteResult;
 }
 
@@ -785,6 +788,9 @@ export function writeReport(results: BenchResults): string {
   if (results.server !== undefined) sections.push('', serverSection(results.server));
   if (results.resume !== undefined) sections.push('', scalingSection(results.resume));
   if (results.stores !== undefined) sections.push('', storesSection(results.stores, results.quick));
+  if (results.cluster !== undefined) {
+    sections.push('', clusterSection(results.cluster, results.quick));
+  }
   if (results.sandbox !== undefined) sections.push('', sandboxSection(results.sandbox));
   return `${sections.join('\n')}\n`;
 }

@@ -1,19 +1,21 @@
 import {
-  BASE_STATE_FILE,
   BundleConflictError,
+  ConversationLockedError,
   ConversationRunningError,
   FerryError,
+  LeaseLostError,
+  FileConversationStore,
   LocalConversation,
   LocalFileStore,
-  conversationStateSchema,
   exportConversationBundle,
   importConversationBundle,
   readBundleManifest,
-  redactState,
   type AgentInput,
   type BundleManifest,
   type ConfirmationPolicyInput,
+  type ConversationLease,
   type ConversationState,
+  type ConversationStore,
   type FileStore,
   type MessageContent,
   type ToolDefinition,
@@ -25,27 +27,18 @@ import { LocalWorkspace } from '@ferry/workspace-local';
 import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, realpath, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
-import {
-  CONVERSATION_FOLDER,
-  canonicalConversationId,
-  folderOf,
-  idOfFolder,
-} from './conversation-id';
+import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
+import { canonicalConversationId, folderOf } from './conversation-id';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
+import { UPLOADS_FOLDER, isDirectory, makeFolder, removeAbandonedUploads } from './uploads-folder';
 import { resolveWorkingDir } from './working-dir';
 
-/** A conversation as listed: its state (secrets redacted) and its times. */
-export interface ConversationRecord {
-  state: ConversationState;
-  /** ISO-8601. */
-  createdAt: string;
-  /** ISO-8601: the last state write or event append. */
-  updatedAt: string;
-}
+export type { ConversationRecord } from './conversation-catalog';
 
 /** Options of {@link ConversationManager.start}. */
 export interface ConversationManagerOptions {
@@ -61,6 +54,16 @@ export interface ConversationManagerOptions {
   tools?: readonly ToolDefinition[] | undefined;
   /** The store conversations are written through, rooted at `<dataDir>/conversations` (default a `LocalFileStore`). */
   store?: FileStore | undefined;
+  /**
+   * A cluster's shared store (`PostgresStore`): conversations live there instead of under
+   * `dataDir`, and several server processes share them (see `ConversationManager.clustered`).
+   */
+  clusterStore?: ClusterStore | undefined;
+  /**
+   * Continue the runs that were `running` when their owner stopped (this server before a
+   * restart, or a dead replica), after recording the interruption (default `true`).
+   */
+  continueRuns?: boolean | undefined;
   /** Run every conversation's workspace in a bubblewrap sandbox (see `LocalWorkspace`). */
   sandbox?: boolean | SandboxOptions | undefined;
   logger: FastifyBaseLogger;
@@ -110,77 +113,24 @@ export interface ForkConversationInput {
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
-/** State files read at once when listing. */
+
+/** A cluster conversation whose lease is changing hands: a retry reaches its new holder. */
+function moving(id: string, cause: unknown): FerryError {
+  return new FerryError(
+    'CONVERSATION_MOVING',
+    `Conversation ${id} is changing replicas (another replica holds or took over its lease); ` +
+      'retry in a moment.',
+    { cause },
+  );
+}
+/** State documents read at once when listing. */
 const LIST_CONCURRENCY = 32;
 
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-const UPLOADS_FOLDER = '.uploads';
-/** A manager's uploads folder: `<pid>-<uuid>`. */
-const UPLOADS_OWNER = /^(\d+)-[0-9a-f-]{36}$/;
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return hasCode(error, 'EPERM');
-  }
-}
-
 /**
- * Removes what crashed servers left in `<dataDir>/.uploads`: the folders of processes that are
- * gone, and loose files of older versions, keeping the folders of live servers.
- */
-async function removeAbandonedUploads(uploads: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(uploads);
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return;
-    throw error;
-  }
-  for (const name of names) {
-    const owner = UPLOADS_OWNER.exec(name)?.[1];
-    if (owner !== undefined && isProcessAlive(Number(owner))) continue;
-    await rm(join(uploads, name), { recursive: true, force: true });
-  }
-}
-
-/**
- * `mkdir -p`, failing with the real cause: on a read-only file system Node's recursive mkdir
- * reports `ENOENT` for a folder whose parent exists, so that case is asked again directly
- * (and answers `EROFS`, which the server turns into a 503).
- */
-async function makeFolder(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true });
-  } catch (error) {
-    if (!hasCode(error, 'ENOENT')) throw error;
-    try {
-      await mkdir(path);
-    } catch (direct) {
-      if (hasCode(direct, 'EEXIST')) return;
-      throw direct;
-    }
-  }
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return (error as { code?: unknown } | null)?.code === code;
-}
-
-/**
- * Every conversation of the server. Listing, search and count read only the small
- * `base_state.json` files; a conversation's log is loaded when it is used, and it is closed again
- * (lock released) after `idleTimeout` seconds without requests, sockets or a run.
+ * Every conversation of the server, through its `ConversationStore` (the file store under
+ * `<dataDir>/conversations` by default, or a cluster's `PostgresStore`). Listing, search and
+ * count read only the state documents; a conversation's log is loaded when it is used, and it
+ * is closed again (lease released) after `idleTimeout` seconds without requests, sockets or a run.
  */
 export class ConversationManager {
   /** `<dataDir>/conversations`. */
@@ -191,7 +141,15 @@ export class ConversationManager {
    */
   readonly uploadsDir: string;
   readonly workspaceRoot: string;
+  /** Where conversations live. */
+  readonly store: ConversationStore;
+  /**
+   * The shared store when this server is a cluster replica: other processes hold some leases,
+   * and a lease this one held may be taken over.
+   */
+  readonly clusterStore: ClusterStore | undefined;
 
+  readonly #catalog: ConversationCatalog;
   readonly #options: ConversationManagerOptions;
   readonly #log: FastifyBaseLogger;
   readonly #realWorkspaceRoot: string;
@@ -201,6 +159,7 @@ export class ConversationManager {
   readonly #closing = new Map<string, Promise<void>>();
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
+  #stopLeaseWatch: (() => void) | undefined;
 
   private constructor(options: ConversationManagerOptions, realWorkspaceRoot: string) {
     this.#options = options;
@@ -210,6 +169,16 @@ export class ConversationManager {
     this.workspaceRoot = options.workspaceRoot;
     this.#realWorkspaceRoot = realWorkspaceRoot;
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
+    this.clusterStore = options.clusterStore;
+    this.store =
+      options.clusterStore ??
+      new FileConversationStore({
+        files: options.store ?? new LocalFileStore({ root: this.conversationsDir }),
+      });
+    this.#catalog = new ConversationCatalog(
+      this.store,
+      options.clusterStore === undefined ? this.conversationsDir : undefined,
+    );
   }
 
   /**
@@ -225,7 +194,11 @@ export class ConversationManager {
     // same data folder) are not. The folder is made now so requests change nothing else.
     await removeAbandonedUploads(join(options.dataDir, UPLOADS_FOLDER));
     await mkdir(manager.uploadsDir, { recursive: true });
-    await manager.#recoverInterrupted();
+    manager.#stopLeaseWatch = options.clusterStore?.onLeaseLost((lease) =>
+      manager.#leaseLost(lease),
+    );
+    // A cluster replica takes over stale leases (its own included) as they are found.
+    if (options.clusterStore === undefined) await manager.#recoverInterrupted();
     const period = Math.max(50, Math.min(manager.#idleMs / 2, 60_000));
     manager.#sweeper = setInterval(() => manager.#sweep(), period);
     manager.#sweeper.unref();
@@ -254,16 +227,14 @@ export class ConversationManager {
     return canonical === undefined ? 0 : (this.#entries.get(canonical)?.subscribers ?? 0);
   }
 
-  /** Every conversation on disk, from the state files only (no event log is read). */
+  /** Whether conversations continue runs their owner left `running` (`--no-continue-runs`: no). */
+  get continuesRuns(): boolean {
+    return this.#options.continueRuns ?? true;
+  }
+
+  /** Every stored conversation, from the state documents only (no event log is read). */
   async list(): Promise<ConversationRecord[]> {
-    let folders: string[];
-    try {
-      folders = await readdir(this.conversationsDir);
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return [];
-      throw error;
-    }
-    const ids = folders.filter((folder) => CONVERSATION_FOLDER.test(folder)).map(idOfFolder);
+    const ids = await this.#catalog.ids();
     const records: (ConversationRecord | undefined)[] = [];
     // A bounded number of files open at once, however many conversations there are.
     for (let start = 0; start < ids.length; start += LIST_CONCURRENCY) {
@@ -279,7 +250,7 @@ export class ConversationManager {
     } catch (error) {
       this.#log.warn(
         { conversation_id: id, err: describeError(error) },
-        'skipping a conversation folder that cannot be read',
+        'skipping a conversation whose state cannot be read',
       );
       return undefined;
     }
@@ -308,6 +279,13 @@ export class ConversationManager {
     const entry = await this.acquire(id);
     try {
       return await work(entry);
+    } catch (error) {
+      // Another replica took the conversation over: it stops here, and the client retries there.
+      if (this.clusterStore !== undefined && LeaseLostError.isInstance(error)) {
+        this.#dropLost(entry, error.message);
+        throw moving(entry.id, error);
+      }
+      throw error;
     } finally {
       this.release(entry);
     }
@@ -321,7 +299,16 @@ export class ConversationManager {
   async acquire(id: string): Promise<OpenConversation> {
     const canonical = canonicalConversationId(id);
     if (canonical === undefined) throw serverErrors.conversationNotFound(id);
-    const entry = await this.#open(canonical);
+    let entry: OpenConversation;
+    try {
+      entry = await this.#open(canonical);
+    } catch (error) {
+      // A replica's lease changing hands between the routing check and this open.
+      if (this.clusterStore !== undefined && ConversationLockedError.isInstance(error)) {
+        throw moving(canonical, error);
+      }
+      throw error;
+    }
     entry.leases += 1;
     entry.lastUsed = Date.now();
     return entry;
@@ -408,7 +395,7 @@ export class ConversationManager {
       throw serverErrors.conversationNotFound(id);
     }
     await this.#evict(canonical, 'deleted');
-    await rm(join(this.conversationsDir, folderOf(canonical)), { recursive: true, force: true });
+    await this.store.deleteConversation(canonical);
   }
 
   /**
@@ -435,7 +422,8 @@ export class ConversationManager {
     }
     const includeWorkspace = options.includeWorkspace && (await isDirectory(workingDir));
     return exportConversationBundle({
-      store: this.#rootStore().scope(folderOf(canonical)),
+      store: this.store,
+      conversationId: canonical,
       ...(includeWorkspace ? { workspaceDir: workingDir } : {}),
     });
   }
@@ -479,13 +467,9 @@ export class ConversationManager {
     limits: { maxBytes?: number },
   ): Promise<void> {
     const existing = await this.#readState(id).catch(() => undefined);
-    const exists =
-      existing !== undefined || (await isDirectory(join(this.conversationsDir, folderOf(id))));
+    const exists = existing !== undefined || (await this.#hasTraces(id));
     if (exists && existing?.teleport == null && input.overwrite !== true) {
-      throw new BundleConflictError({
-        conversationId: id,
-        location: join(this.conversationsDir, folderOf(id)),
-      });
+      throw new BundleConflictError({ conversationId: id, location: this.store.describe(id) });
     }
     await this.#evict(id, 'replaced');
     const workingDir = await this.#workingDir(
@@ -495,7 +479,7 @@ export class ConversationManager {
     const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
     await importConversationBundle({
       source: input.file,
-      store: this.#rootStore(),
+      store: this.store,
       overwrite: exists,
       // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
       ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
@@ -514,14 +498,14 @@ export class ConversationManager {
     try {
       conversation = await LocalConversation.open({
         workspace,
-        store: this.#rootStore(),
+        store: this.store,
         conversationId: id,
         ...(input.agent === undefined ? {} : { agent: input.agent }),
         ...this.#commonOpenOptions(),
       });
     } catch (error) {
       await workspace.close();
-      await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true });
+      await this.store.deleteConversation(id).catch(() => undefined);
       throw error;
     }
     const entry = this.#register(conversation, workspace);
@@ -582,6 +566,7 @@ export class ConversationManager {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#stopLeaseWatch?.();
     await Promise.allSettled(this.#opening.values());
     await Promise.all([...this.#entries.keys()].map((id) => this.#evict(id, 'shutdown')));
     await Promise.allSettled(this.#closing.values());
@@ -634,7 +619,7 @@ export class ConversationManager {
     try {
       conversation = await LocalConversation.open({
         workspace,
-        store: this.#rootStore(),
+        store: this.store,
         conversationId: id,
         ...this.#commonOpenOptions(),
       });
@@ -658,7 +643,7 @@ export class ConversationManager {
       conversation = await LocalConversation.open({
         agent: input.agent,
         workspace,
-        store: this.#rootStore(),
+        store: this.store,
         conversationId: id,
         ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
         ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
@@ -684,13 +669,14 @@ export class ConversationManager {
       await conversation?.close().catch(() => undefined);
       await workspace.close();
       if (conversation !== undefined) {
-        await rm(join(this.conversationsDir, folderOf(id)), { recursive: true, force: true }).catch(
-          (cleanupError: unknown) =>
+        await this.store
+          .deleteConversation(id)
+          .catch((cleanupError: unknown) =>
             this.#log.warn(
               { conversation_id: id, err: describeError(cleanupError) },
               'could not remove a conversation whose creation failed',
             ),
-        );
+          );
       }
       throw error;
     }
@@ -699,8 +685,12 @@ export class ConversationManager {
     return entry;
   }
 
-  #rootStore(): FileStore {
-    return this.#options.store ?? new LocalFileStore({ root: this.conversationsDir });
+  /** Whether anything of the conversation is stored (events or side files without a state). */
+  async #hasTraces(id: string): Promise<boolean> {
+    if (this.clusterStore === undefined) {
+      return isDirectory(join(this.conversationsDir, folderOf(id)));
+    }
+    return (await this.store.eventCount(id)) > 0;
   }
 
   async #workingDir(id: string, requested: string | null | undefined): Promise<string> {
@@ -733,10 +723,11 @@ export class ConversationManager {
   }
 
   #register(conversation: LocalConversation, workspace: LocalWorkspace): OpenConversation {
-    const entry = new OpenConversation(
+    const entry: OpenConversation = new OpenConversation(
       conversation,
       workspace,
       this.#log.child({ conversation_id: conversation.id }),
+      (error) => this.#dropLost(entry, error.message),
     );
     this.#entries.set(conversation.id, entry);
     return entry;
@@ -769,18 +760,16 @@ export class ConversationManager {
   }
 
   async #recoverInterrupted(): Promise<void> {
-    let folders: string[];
+    let ids: string[];
     try {
-      folders = await readdir(this.conversationsDir);
+      ids = await this.#catalog.ids();
     } catch {
       return;
     }
-    for (const folder of folders.filter((name) => CONVERSATION_FOLDER.test(name))) {
-      const id = idOfFolder(folder);
+    for (const id of ids) {
       try {
         const state = await this.#readState(id);
-        if (state?.execution_status !== 'running') continue;
-        this.release(await this.acquire(id));
+        if (state?.execution_status === 'running') await this.takeOver(id);
       } catch (error) {
         this.#log.warn(
           { conversation_id: id, err: describeError(error) },
@@ -790,30 +779,43 @@ export class ConversationManager {
     }
   }
 
-  /** The persisted state (secrets as sealed on disk), or `undefined` when there is none. */
-  async #readState(id: string): Promise<ConversationState | undefined> {
-    const path = join(this.conversationsDir, folderOf(id), BASE_STATE_FILE);
-    let text: string;
+  /**
+   * Opens a conversation whose owner stopped while it ran (this server before a restart, or a
+   * dead replica whose lease lapsed): opening records the interruption as the resume contract
+   * says, and, unless `continueRuns` is off, the run goes on here. Resolves `true` when it was
+   * taken over and continued.
+   */
+  async takeOver(id: string): Promise<boolean> {
+    const entry = await this.acquire(id);
     try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return undefined;
-      throw error;
+      if (!entry.conversation.openReport.recoveredFromCrash || !this.continuesRuns) return false;
+      this.#log.info({ conversation_id: id }, 'continuing a run its owner left running');
+      await entry.ensureRunning();
+      return true;
+    } finally {
+      this.release(entry);
     }
-    let parsed: ReturnType<typeof conversationStateSchema.safeParse>;
-    try {
-      parsed = conversationStateSchema.safeParse(JSON.parse(text));
-    } catch (error) {
-      throw new FerryError('INVALID_STATE_DOCUMENT', `${path} is not valid JSON.`, {
-        cause: error,
-      });
-    }
-    if (!parsed.success) {
-      throw new FerryError('INVALID_STATE_DOCUMENT', `${path} is not a valid conversation state.`, {
-        cause: parsed.error,
-      });
-    }
-    return parsed.data;
+  }
+
+  /** A lease of this server was taken over: its conversation stops here without writing. */
+  #leaseLost(lease: ConversationLease): void {
+    const entry = this.#entries.get(lease.conversationId);
+    if (entry === undefined || entry.conversation.lease.token !== lease.token) return;
+    this.#dropLost(entry, `lease token ${lease.token} was taken over by another replica`);
+  }
+
+  #dropLost(entry: OpenConversation, why: string): void {
+    if (this.#entries.get(entry.id) !== entry) return;
+    this.#log.error(
+      { conversation_id: entry.id },
+      `lost the conversation's lease (${why}): stopping its run here; the database refuses this replica's writes to it`,
+    );
+    void this.#evict(entry.id, 'replaced');
+  }
+
+  /** The persisted state (secrets as sealed in the store), or `undefined` when there is none. */
+  #readState(id: string): Promise<ConversationState | undefined> {
+    return this.#catalog.readState(id);
   }
 
   async #recordOf(id: string): Promise<ConversationRecord | undefined> {
@@ -823,26 +825,6 @@ export class ConversationManager {
     await open?.settle();
     const state = open === undefined ? await this.#readState(id) : open.conversation.state;
     if (state === undefined) return undefined;
-    const folder = resolve(this.conversationsDir, folderOf(id));
-    const [folderStat, stateStat, lastSegment] = await Promise.all([
-      stat(folder),
-      stat(join(folder, BASE_STATE_FILE)),
-      this.#lastSegmentTime(folder),
-    ]);
-    const born = folderStat.birthtimeMs > 0 ? folderStat.birthtimeMs : folderStat.ctimeMs;
-    const createdAt =
-      typeof state.created_at === 'string' ? state.created_at : new Date(born).toISOString();
-    const updatedAt = new Date(Math.max(stateStat.mtimeMs, lastSegment)).toISOString();
-    return { state: open === undefined ? redactState(state) : state, createdAt, updatedAt };
-  }
-
-  async #lastSegmentTime(folder: string): Promise<number> {
-    try {
-      const names = (await readdir(join(folder, 'events'))).sort();
-      const last = names.at(-1);
-      return last === undefined ? 0 : (await stat(join(folder, 'events', last))).mtimeMs;
-    } catch {
-      return 0;
-    }
+    return this.#catalog.record(id, state, open === undefined);
   }
 }

@@ -1,6 +1,7 @@
 import {
   ConversationRunningError,
   FerryError,
+  LeaseLostError,
   type AnyEvent,
   type LocalConversation,
 } from '@ferry/sdk-core';
@@ -26,10 +27,15 @@ export class OpenConversation {
   readonly #closeListeners = new Set<(reason: CloseReason) => void>();
   #background: Promise<void> | undefined;
 
+  /**
+   * @param onLeaseLost Told when background work failed because another owner took the
+   *   conversation's lease over (the store refused a write): the conversation must stop here.
+   */
   constructor(
     readonly conversation: LocalConversation,
     readonly workspace: LocalWorkspace,
     log: FastifyBaseLogger,
+    private readonly onLeaseLost?: (error: Error) => void,
   ) {
     this.#log = log;
   }
@@ -141,6 +147,7 @@ export class OpenConversation {
     const tracked: Promise<void> = work.then(
       () => undefined,
       (error: unknown) => {
+        if (LeaseLostError.isInstance(error)) this.onLeaseLost?.(error);
         this.#log.warn(
           { conversation_id: this.id, err: describeError(error) },
           `conversation ${what} failed`,

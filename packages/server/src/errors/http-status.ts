@@ -78,6 +78,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SANDBOX_UNAVAILABLE: 503,
   // The server's disk refuses writes (read-only, full, failing): retry once it is fixed.
   STORAGE_UNAVAILABLE: 503,
+  POSTGRES_UNAVAILABLE: 503,
+  POSTGRES_CONNECTION_LOST: 503,
+  OWNER_UNREACHABLE: 503,
+  CONVERSATION_MOVING: 503,
   EVENT_LOG_WRITE_FAILED: 503,
   STATE_WRITE_FAILED: 503,
   BUNDLE_IMPORT_FAILED: 503,
@@ -95,12 +99,19 @@ const FILE_ERROR_STATUS: Readonly<Record<string, number>> = {
   other: 500,
 };
 
-/** Codes answered 503 because the server's disk refused a write; they carry `Retry-After`. */
+/**
+ * Codes answered 503 because the server's disk or database refused, or the replica running the
+ * conversation did not answer; they carry `Retry-After`.
+ */
 const STORAGE_CODES: ReadonlySet<string> = new Set([
   'STORAGE_UNAVAILABLE',
   'EVENT_LOG_WRITE_FAILED',
   'STATE_WRITE_FAILED',
   'BUNDLE_IMPORT_FAILED',
+  'POSTGRES_UNAVAILABLE',
+  'POSTGRES_CONNECTION_LOST',
+  'OWNER_UNREACHABLE',
+  'CONVERSATION_MOVING',
 ]);
 
 /** Seconds a client should wait before retrying a write the disk refused. */

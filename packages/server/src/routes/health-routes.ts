@@ -21,7 +21,12 @@ const serverInfoSchema = z.object({
 /** The open routes: `/alive`, `/health`, `/ready`, `/server_info`. */
 export function healthRoutes(
   app: FastifyInstance,
-  options: { version: string; startedAt: Date },
+  options: {
+    version: string;
+    startedAt: Date;
+    /** Why the server is not ready (a cluster replica's database is unreachable), or `undefined`. */
+    ready?: () => Promise<string | undefined>;
+  },
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const open = { config: { public: true } } as const;
@@ -38,8 +43,21 @@ export function healthRoutes(
   );
   routes.get(
     '/ready',
-    { ...open, schema: { ...schema, response: { 200: z.object({ status: z.literal('ready') }) } } },
-    () => ({ status: 'ready' as const }),
+    {
+      ...open,
+      schema: {
+        ...schema,
+        response: {
+          200: z.object({ status: z.literal('ready') }),
+          503: z.object({ status: z.literal('not_ready'), detail: z.string() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const problem = await options.ready?.();
+      if (problem === undefined) return { status: 'ready' as const };
+      return reply.code(503).send({ status: 'not_ready' as const, detail: problem });
+    },
   );
   routes.get(
     '/server_info',

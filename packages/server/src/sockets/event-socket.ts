@@ -1,9 +1,14 @@
-import type { AnyEvent } from '@ferry/sdk-core';
+import {
+  FerryError,
+  type AnyEvent,
+  type ConversationStore,
+  type MessageContent,
+} from '@ferry/sdk-core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ApiKeyCheck } from '../auth/api-key-check';
-import { presentedKey, verifyKey } from '../auth/auth-hook';
+import { API_KEY_HEADER, presentedKey, verifyKey } from '../auth/auth-hook';
 import { canonicalConversationId } from '../conversations/conversation-id';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
@@ -84,6 +89,10 @@ class EventSocketSession {
   #query: EventSocketQuery = {};
   #authWaiter: ((frame: unknown) => void) | undefined;
   #entry: OpenConversation | undefined;
+  /** Sends a client's message and runs; set once the subscription is ready. */
+  #sender: ((content: MessageContent[]) => Promise<void>) | undefined;
+  /** The API key the client authenticated with, for the requests its frames become. */
+  #key: string | undefined;
   #cleanups: (() => void)[] = [];
   #queue: AnyEvent[] | undefined = [];
   /** Client frames that came before the subscription was ready. */
@@ -135,6 +144,11 @@ class EventSocketSession {
       this.#close(SocketCloseCode.notFound, 'Conversation not found');
       return;
     }
+    const shared = this.#options.manager.clusterStore;
+    if (shared !== undefined) {
+      await this.#runFromStore(id, shared);
+      return;
+    }
     let entry: OpenConversation;
     try {
       entry = await this.#options.manager.acquire(id);
@@ -160,16 +174,76 @@ class EventSocketSession {
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
     const stored = entry.conversation.events.raw();
     this.#replayEnd = stored.length;
-    const start = this.#replayStart(entry, stored);
+    const start = this.#replayStart(stored, (eventId) =>
+      entry.conversation.events.indexOf(eventId),
+    );
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
     }
     await this.#replay(stored, start);
     this.#flushQueue(entry);
+    this.#ready(async (content) => {
+      await entry.conversation.sendMessage({ content });
+      await entry.ensureRunning();
+    });
+  }
+
+  /**
+   * A cluster replica's subscriber: replays from the shared store and then follows its live
+   * events, whichever replica runs the conversation; never opens the conversation here. A
+   * message frame becomes a `POST .../events` on this server, which sends it to the runner.
+   */
+  async #runFromStore(id: string, store: ConversationStore): Promise<void> {
+    const stored = await store.readEvents(id);
+    this.#replayEnd = stored.length;
+    const start = this.#replayStart(stored, (eventId) =>
+      stored.findIndex((event) => event.id === eventId),
+    );
+    if (start === undefined) {
+      this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
+      return;
+    }
+    await this.#replay(stored, start);
+    if (this.#closed) return;
+    const subscription = await store.subscribe(id, {
+      from: stored.length,
+      onEvents: (batch) => {
+        for (const event of batch.events) this.#sendLive(event);
+      },
+      onError: (error) => {
+        this.#request.log.warn({ err: describeError(error) }, 'event feed lost');
+        this.#close(SocketCloseCode.goingAway, 'event feed lost; reconnect');
+      },
+    });
+    this.#cleanups.push(() => void subscription.close());
+    if (this.#closed) {
+      await subscription.close();
+      return;
+    }
+    this.#ready(async (content) => {
+      const response = await this.#request.server.inject({
+        method: 'POST',
+        url: `/api/conversations/${id}/events`,
+        headers: this.#key === undefined ? {} : { [API_KEY_HEADER]: this.#key },
+        payload: { role: 'user', content, run: true },
+      });
+      if (response.statusCode >= 400) {
+        const body = parseJson(response.body) as { code?: unknown; detail?: unknown } | undefined;
+        throw new FerryError(
+          typeof body?.code === 'string' ? body.code : 'ERROR',
+          typeof body?.detail === 'string' ? body.detail : `status ${response.statusCode}`,
+        );
+      }
+    });
+  }
+
+  /** The subscription is live: frames are handled from now on, those that came early first. */
+  #ready(sender: (content: MessageContent[]) => Promise<void>): void {
+    this.#sender = sender;
     const early = this.#earlyFrames ?? [];
     this.#earlyFrames = undefined;
-    for (const frame of early) this.#handleFrame(entry, frame);
+    for (const frame of early) this.#handleFrame(sender, frame);
   }
 
   async #authenticate(): Promise<ReturnType<typeof verifyKey>> {
@@ -177,6 +251,7 @@ class EventSocketSession {
     if (!check.enabled) return { outcome: 'accepted' };
     const address = this.#request.ip;
     const presented = this.#query.session_api_key ?? presentedKey(this.#request);
+    this.#key = presented;
     if (presented !== undefined) return verifyKey(check, address, presented);
     // A limited client is refused before it can send a key in a frame.
     const retryAfter = check.failures.retryAfter(address);
@@ -195,17 +270,18 @@ class EventSocketSession {
     this.#authWaiter = undefined;
     const auth = authFrameSchema.safeParse(frame);
     if (!auth.success) return { outcome: 'refused' };
+    this.#key = auth.data.session_api_key;
     return verifyKey(check, address, auth.data.session_api_key);
   }
 
   /** Index of the first event to replay, or `undefined` for an unknown `after_event_id`. */
   #replayStart(
-    entry: OpenConversation,
     stored: readonly { timestamp: string }[],
+    indexOf: (eventId: string) => number,
   ): number | undefined {
     const query = this.#query;
     if (query.after_event_id !== undefined) {
-      const index = entry.conversation.events.indexOf(query.after_event_id);
+      const index = indexOf(query.after_event_id);
       return index < 0 ? undefined : index + 1;
     }
     const mode =
@@ -282,18 +358,18 @@ class EventSocketSession {
       this.#authWaiter(frame);
       return;
     }
-    if (this.#entry === undefined || this.#earlyFrames !== undefined) {
+    if (this.#sender === undefined || this.#earlyFrames !== undefined) {
       this.#earlyFrames?.push(frame);
       if ((this.#earlyFrames?.length ?? 0) > MAX_EARLY_FRAMES) {
         this.#close(SocketCloseCode.policyViolation, 'too many frames before the subscription');
       }
       return;
     }
-    this.#handleFrame(this.#entry, frame);
+    this.#handleFrame(this.#sender, frame);
   }
 
   /** A client frame after authentication: a message to send and run, as on OpenHands' socket. */
-  #handleFrame(entry: OpenConversation, frame: unknown): void {
+  #handleFrame(send: (content: MessageContent[]) => Promise<void>, frame: unknown): void {
     if (authFrameSchema.safeParse(frame).success) return;
     const message = sendMessageRequestSchema.safeParse(frame);
     // Every field of a message has a default, so any JSON object would parse: without content it
@@ -305,11 +381,7 @@ class EventSocketSession {
       );
       return;
     }
-    const send = async () => {
-      await entry.conversation.sendMessage({ content: message.data.content });
-      await entry.ensureRunning();
-    };
-    send().catch((error: unknown) => {
+    send(message.data.content).catch((error: unknown) => {
       const code = (error as { code?: unknown } | null)?.code;
       this.#sendError(
         typeof code === 'string' ? code : 'ERROR',

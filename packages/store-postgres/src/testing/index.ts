@@ -1,4 +1,12 @@
-export { DEFAULT_TEST_DATABASE_URL, startTestPostgres } from './postgres-server';
-export type { StartTestPostgresOptions, TestPostgresServer } from './postgres-server';
+export {
+  DEFAULT_TEST_DATABASE_URL,
+  startTestPostgres,
+  startThrowawayPostgres,
+} from './postgres-server';
+export type {
+  StartTestPostgresOptions,
+  TestPostgresServer,
+  ThrowawayPostgresServer,
+} from './postgres-server';
 export { createTestDatabase } from './test-database';
 export type { TestDatabase } from './test-database';

@@ -22,6 +22,14 @@ export interface TestPostgresServer {
   stop(): Promise<void>;
 }
 
+/** A throwaway PostgreSQL server of a test's own, which the test may stop and start again. */
+export interface ThrowawayPostgresServer extends TestPostgresServer {
+  /** Stops the server at once (`pg_ctl stop -m immediate`: like a crash), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data after {@link halt}. */
+  resume(): Promise<void>;
+}
+
 /** Options of {@link startTestPostgres}. */
 export interface StartTestPostgresOptions {
   /** The server to use when it answers (default: `FERRY_TEST_DATABASE_URL`, else the local default). */
@@ -48,6 +56,17 @@ export async function startTestPostgres(
       cause: problem,
     });
   }
+  return startThrowaway(options.binDir ?? (await findBinDir()));
+}
+
+/**
+ * Starts a PostgreSQL server of the caller's own from the system's binaries (see
+ * {@link startTestPostgres} for where they are found), for tests that stop and restart the
+ * database under load without disturbing other tests. `stop()` removes it.
+ */
+export async function startThrowawayPostgres(
+  options: Pick<StartTestPostgresOptions, 'binDir'> = {},
+): Promise<ThrowawayPostgresServer> {
   return startThrowaway(options.binDir ?? (await findBinDir()));
 }
 
@@ -114,7 +133,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startThrowaway(binDir: string): Promise<TestPostgresServer> {
+async function startThrowaway(binDir: string): Promise<ThrowawayPostgresServer> {
   const root = await mkdtemp(join(tmpdir(), 'ferry-postgres-'));
   const user = unprivilegedUser();
   if (user !== undefined) await chown(root, user.uid, user.gid);
@@ -155,21 +174,25 @@ async function startThrowaway(binDir: string): Promise<TestPostgresServer> {
       '-c fsync=off',
       '-c max_connections=200',
     ].join(' ');
-    await runAs('pg_ctl', [
-      '-D',
-      dataDir,
-      '-l',
-      join(root, 'server.log'),
-      '-o',
-      settings,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
+    const start = () =>
+      runAs('pg_ctl', [
+        '-D',
+        dataDir,
+        '-l',
+        join(root, 'server.log'),
+        '-o',
+        settings,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+    await start();
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       throwaway: true,
+      halt: () => runAs('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']),
+      resume: start,
       stop: async () => {
         await runAs('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => {});
         await rm(root, { recursive: true, force: true });
