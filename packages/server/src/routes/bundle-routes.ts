@@ -61,6 +61,18 @@ const bundleBaseResponseSchema = z
   .object({ base: bundleBaseSchema })
   .register(apiRegistry, { id: 'BundleBaseResponse' });
 
+/** The answers of both export routes. */
+const bundleResponses = {
+  200: {
+    description:
+      'The bundle; `X-Ferry-Bundle-Id`, `X-Ferry-Event-Count` and (a delta asked for but not ' +
+      'possible) `X-Ferry-Base-Refused` describe it',
+    content: { 'application/gzip': { schema: z.string().describe('binary') } },
+  },
+  409: errorResponseSchema.describe('The conversation is running'),
+  ...commonErrorResponses,
+};
+
 const deltaExportRequestSchema = z.object({
   include_workspace: z
     .boolean()
@@ -244,14 +256,7 @@ export async function bundleRoutes(
         summary: 'Export the conversation as a bundle (.tar.gz, secrets redacted)',
         params: conversationParamsSchema,
         querystring: exportQuerySchema,
-        response: {
-          200: {
-            description: 'The bundle; `X-Ferry-Bundle-Id` and `X-Ferry-Event-Count` describe it',
-            content: { 'application/gzip': { schema: z.string().describe('binary') } },
-          },
-          409: errorResponseSchema.describe('The conversation is running'),
-          ...commonErrorResponses,
-        },
+        response: bundleResponses,
       },
     },
     async (request, reply) =>
@@ -278,15 +283,7 @@ export async function bundleRoutes(
           '`X-Ferry-Base-Refused` saying why.',
         params: conversationParamsSchema,
         body: deltaExportRequestSchema,
-        response: {
-          200: {
-            description:
-              'The bundle; `X-Ferry-Bundle-Id`, `X-Ferry-Event-Count` and `X-Ferry-Base-Refused` describe it',
-            content: { 'application/gzip': { schema: z.string().describe('binary') } },
-          },
-          409: errorResponseSchema.describe('The conversation is running'),
-          ...commonErrorResponses,
-        },
+        response: bundleResponses,
       },
     },
     async (request, reply) =>
