@@ -14,7 +14,15 @@ import { runStoresSuite, type StoresSize } from './suites/stores';
 import { runTeleportSuite, type TeleportSize } from './suites/teleport';
 
 /** The benchmarks `--only` can pick. */
-export const suiteNames = ['resume', 'append', 'loop', 'teleport', 'server', 'stores', 'sandbox'] as const;
+export const suiteNames = [
+  'resume',
+  'append',
+  'loop',
+  'teleport',
+  'server',
+  'stores',
+  'sandbox',
+] as const;
 export type SuiteName = (typeof suiteNames)[number];
 
 export interface BenchOptions {
