@@ -213,6 +213,27 @@ describe('delta bundles', () => {
   });
 });
 
+describe('the export', () => {
+  it('leaves out a torn last line, in a whole bundle and in a delta', async () => {
+    const id = await conversationWith(sourceRoot, 12);
+    await cp(folderOf(sourceRoot, id), folderOf(targetRoot, id), { recursive: true });
+    await addMessages(sourceRoot, id, 3);
+    const segment = firstSegment(sourceRoot, id);
+    const whole = await readFile(segment);
+    await writeFile(segment, Buffer.concat([whole, Buffer.from('{"id": "torn-by-a-cra')]));
+
+    const full = await exportFrom(sourceRoot, id);
+    expect(full.manifest.event_count).toBe(15);
+    const delta = await exportFrom(sourceRoot, id, { base: await baseOf(targetRoot, id) });
+    expect(delta.manifest.event_count).toBe(15);
+    await importConversationBundle({
+      source: delta.bytes,
+      store: new LocalFileStore({ root: targetRoot }),
+    });
+    expect(await readFile(firstSegment(targetRoot, id))).toEqual(whole);
+  });
+});
+
 describe('a destination whose copy diverged', () => {
   async function diverged(change: (segment: string) => Promise<void>) {
     const id = await conversationWith(sourceRoot, 30);

@@ -11,7 +11,6 @@ import { FerryError } from '../errors/ferry-error';
 import { scanSegment, segmentName } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
-import type { StoredEvent } from '../persistence/stored-event';
 import type { ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
@@ -28,7 +27,7 @@ import {
 } from './bundle-manifest';
 import { bundlePathProblem } from './bundle-path';
 import { canonicalId } from './conversation-id';
-import { listConversationFiles } from './conversation-files';
+import { countLines, listConversationFiles } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 import { listWorkspaceFiles, type WorkspaceFile } from './workspace-files';
@@ -159,9 +158,10 @@ export async function exportConversationBundle(
 }
 
 /**
- * Checks the segments (or, in a delta, the tails) about to travel line by line like
- * `EventLog.open` does, and counts their events. A torn last line of the log (an append in
- * flight, or a crash) is left out, so the bundle holds whole events only.
+ * Counts the events of the segments (or, in a delta, the tails) about to travel, and leaves out
+ * a torn last line of the log (an append in flight, or a crash), checked as `EventLog.open`
+ * checks it, so the bundle holds whole events only. The other lines are not parsed here: the
+ * importer checks every event (and a live conversation's log was checked when it was opened).
  */
 function checkSegments(
   files: StoreFile[],
@@ -169,27 +169,26 @@ function checkSegments(
   offsets: ReadonlyMap<string, number>,
 ): StoreFile[] {
   const lastSegment = files.findLast((file) => file.phase === 'events');
-  const events: StoredEvent[] = [];
-  const ids = new Map<string, number>();
   const describe = (path: string) =>
     isConversationStore(store) ? `${store.describe()} ${path}` : store.describe(path);
   return files.map((file) => {
     if (file.phase !== 'events') return file;
-    const before = events.length;
+    if (file !== lastSegment) return { ...file, events: countLines(file.data) };
+    // Only the last line can be torn: check it alone.
+    const data = file.data;
+    const end = data.length > 0 && data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
+    const lastStart = end === 0 ? 0 : data.lastIndexOf(0x0a, end - 1) + 1;
     const offset = offsets.get(file.path) ?? 0;
     const scan = scanSegment({
-      bytes: file.data,
-      file: `${describe(file.path)}${offset === 0 ? '' : ` (from byte ${offset})`}`,
-      allowTornLastLine: file === lastSegment,
-      events,
-      ids,
+      bytes: data.subarray(lastStart),
+      file: `${describe(file.path)} (from byte ${offset + lastStart})`,
+      allowTornLastLine: true,
+      events: [],
+      ids: new Map(),
       locate: (index) => `event ${index + 1}`,
     });
-    return {
-      ...file,
-      data: file.data.subarray(0, scan.validBytes),
-      events: events.length - before,
-    };
+    const valid = data.subarray(0, lastStart + scan.validBytes);
+    return { ...file, data: valid, events: countLines(valid) + (scan.unterminated ? 1 : 0) };
   });
 }
 
