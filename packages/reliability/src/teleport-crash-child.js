@@ -13,7 +13,10 @@
 // itself: `out-upload` (first bundle bytes streamed out), `out-after-import` (the server
 // answered the import, before the hand-over), `back-download` (first bundle bytes in),
 // `back-after-mark` (the server copy is parked, nothing written here yet), `back-import`
-// (first bytes written here), or `none`.
+// (first bytes written here), or `none`. With `again`, back here it runs a step and teleports
+// out once more (a delta: the server holds the copy parked when it came back), printing
+// `again-start`, `again-import-request`, `again-done`; kill points `again-upload` and
+// `again-after-import` are that hop's `out-upload` and `out-after-import`.
 import process from 'node:process';
 import { LocalConversation } from '@ferry/sdk-core';
 import { LocalWorkspace } from '@ferry/workspace-local';
@@ -21,6 +24,8 @@ import { RemoteWorkspace, teleport } from '@ferry/workspace-remote';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const selfKill = options.selfKill ?? 'none';
+// Which hop the teleport's requests belong to: the first way out, or the last (`again`).
+let hop = 'out';
 const out = (line) => process.stdout.write(`${line}\n`);
 const die = () => process.kill(process.pid, 'SIGKILL');
 
@@ -31,11 +36,11 @@ globalThis.fetch = async (input, init) => {
   const method = init?.method ?? 'GET';
   const isImport = method === 'POST' && url.includes('/api/conversations/import');
   const isMark = method === 'POST' && url.includes('/mark_teleported');
-  if (isImport) out('PHASE import-request');
+  if (isImport) out(hop === 'again' ? 'PHASE again-import-request' : 'PHASE import-request');
   const response = await realFetch(input, init);
   if (isImport) {
-    out('PHASE import-answered');
-    if (selfKill === 'out-after-import') die();
+    out(hop === 'again' ? 'PHASE again-import-answered' : 'PHASE import-answered');
+    if (selfKill === `${hop}-after-import`) die();
   }
   if (isMark) {
     out('PHASE mark-answered');
@@ -47,7 +52,7 @@ globalThis.fetch = async (input, init) => {
 const onEvent = (event) => out(`EVENT ${event.id} ${event.kind}`);
 const onProgress = (progress) => {
   if (progress.bytes === 0) return;
-  if (progress.stage === 'upload' && selfKill === 'out-upload') die();
+  if (progress.stage === 'upload' && selfKill === `${hop}-upload`) die();
   if (progress.stage === 'download' && selfKill === 'back-download') die();
   if (progress.stage === 'import' && selfKill === 'back-import') die();
 };
@@ -62,6 +67,12 @@ const agent = {
 };
 
 const workspace = new LocalWorkspace({ workingDir: options.workingDir });
+const serverWorkspace = () =>
+  new RemoteWorkspace({
+    host: options.serverUrl,
+    apiKey: options.apiKey,
+    workingDir: options.remoteWorkingDir,
+  });
 try {
   const local = await LocalConversation.open({
     conversationId: options.conversationId,
@@ -76,11 +87,7 @@ try {
 
   out('PHASE out-start');
   const remote = await teleport(local, {
-    to: new RemoteWorkspace({
-      host: options.serverUrl,
-      apiKey: options.apiKey,
-      workingDir: options.remoteWorkingDir,
-    }),
+    to: serverWorkspace(),
     agent,
     onEvent,
     onProgress,
@@ -97,9 +104,23 @@ try {
     onProgress,
   });
   out('PHASE back-done');
-  await back.sendMessage('Finish the task.');
-  out(`DONE ${await back.run()}`);
-  await back.close();
+  let last = back;
+  if (options.again === true) {
+    await back.sendMessage('Part three.');
+    out(`PHASE local-run-again ${await back.run()}`);
+    hop = 'again';
+    out('PHASE again-start');
+    last = await teleport(back, {
+      to: serverWorkspace(),
+      agent,
+      onEvent,
+      onProgress,
+    });
+    out('PHASE again-done');
+  }
+  await last.sendMessage('Finish the task.');
+  out(`DONE ${await last.run()}`);
+  await last.close();
   await workspace.close();
 } catch (error) {
   out(`FAILED ${error?.code ?? error?.name ?? 'unknown'}`);

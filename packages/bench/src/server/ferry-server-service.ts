@@ -1,4 +1,6 @@
 import { startServer, type ConversationManager } from '@ferry/server';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { peakRssMiB } from '../harness/child';
@@ -23,9 +25,25 @@ export interface FerryServerStopped {
 
 type OpenConversation = Awaited<ReturnType<ConversationManager['acquire']>>;
 
-/** A server that reads each request body to the end and answers with its length. */
+/**
+ * A server that reads each request body to the end and answers with its length; on
+ * `/extract?dir=...` it pipes the body (a `.tar.gz`) into `tar -xzf - -C dir` instead and
+ * answers once tar is done (the teleport floor's other side).
+ */
 async function startSink(): Promise<Server> {
   const sink = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://sink');
+    const dir = url.searchParams.get('dir');
+    if (url.pathname === '/extract' && dir !== null) {
+      mkdirSync(dir, { recursive: true });
+      const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'inherit'] });
+      request.pipe(tar.stdin);
+      tar.on('close', (code) => {
+        response.writeHead(code === 0 ? 200 : 500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ code }));
+      });
+      return;
+    }
     let bytes = 0;
     request.on('data', (chunk: Buffer) => {
       bytes += chunk.length;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ export interface TeleportSize {
 }
 
 /** The contenders, run once each per repetition in a rotating order. */
-export const teleportContenders = ['teleport', 'raw-upload', 'export', 'import'] as const;
+export const teleportContenders = ['teleport', 'floor', 'raw-upload', 'export', 'import'] as const;
 export type TeleportContender = (typeof teleportContenders)[number];
 
 /** The figures of one size (times in ms); every ratio is taken within one repetition. */
@@ -45,8 +46,28 @@ export interface TeleportResult {
   rest: Summary;
   /** One HTTP POST of the bundle's bytes (from memory) to a server that reads them and answers. */
   rawUpload: Summary;
-  /** teleport / raw upload. Bar: at most 2. */
+  /** teleport / raw upload. */
   teleportOverRaw: Summary;
+  /**
+   * The floor: `tar` + `gzip -1` of the conversation folder streamed as one HTTP upload over
+   * loopback into `tar -xzf` on the other side, answered once extracted.
+   */
+  floor: Summary;
+  /** teleport / floor. Bar: at most 1.5. */
+  teleportOverFloor: Summary;
+  /** Teleporting the conversation back here after 50 new events on the server. */
+  back: Summary;
+  /** back / teleport. Bar: at most 0.1. */
+  backOverTeleport: Summary;
+  /** Then to the server again after 50 new events here. */
+  again: Summary;
+  /** again / teleport. */
+  againOverTeleport: Summary;
+  /** Compressed bytes received coming back (a delta bundle). */
+  backBytes: number;
+  /** Bytes of the files the first teleport sent (uncompressed) and the second one to the server. */
+  firstFileBytes: number;
+  againFileBytes: number;
   /** export alone / raw upload. */
   exportOverRaw: Summary;
   /** upload + import alone / raw upload. */
@@ -63,6 +84,12 @@ const API_KEY = 'bench-teleport-key';
 const CONVERSATION_ID = '2b7c9e4d-5a1f-4c3b-8e6d-9f0a1b2c3d4e';
 
 interface Sample {
+  floorMs: number;
+  backMs: number;
+  againMs: number;
+  backBytes: number;
+  firstFileBytes: number;
+  againFileBytes: number;
   teleportMs: number;
   exportMs: number;
   importMs: number;
@@ -151,6 +178,113 @@ async function deleteOnServer(url: string, id: string): Promise<void> {
   if (!response.ok) throw new Error(`teleport: DELETE ${id} answered ${response.status}`);
 }
 
+/**
+ * The floor: `tar -cf - <folder> | gzip -1` streamed as one HTTP POST body (`node:http`) to the
+ * sink, which pipes it into `tar -xzf` and answers once it is extracted.
+ */
+async function floorUpload(
+  sinkUrl: string,
+  root: string,
+  folder: string,
+  target: string,
+): Promise<void> {
+  const archive = spawn('sh', ['-c', `tar -cf - -C "$0" "$1" | gzip -1`, root, folder], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const answer = await new Promise<number>((resolve, reject) => {
+    const upload = request(
+      `${sinkUrl}/extract?dir=${encodeURIComponent(target)}`,
+      { method: 'POST', headers: { 'content-type': 'application/gzip' } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    upload.on('error', reject);
+    archive.stdout.pipe(upload);
+  });
+  if (answer !== 200) throw new Error(`floor: the extract answered ${answer}`);
+}
+
+/**
+ * `teleport()` to the server (measured), 50 new events there, `teleport()` back here (measured),
+ * 50 new events here, `teleport()` to the server again (measured); then the server's copy is
+ * deleted.
+ */
+async function roundTrip(options: {
+  url: string;
+  workRoot: string;
+  count: number;
+  remoteWorkingDir: string;
+}): Promise<
+  Pick<
+    Sample,
+    'teleportMs' | 'backMs' | 'againMs' | 'backBytes' | 'firstFileBytes' | 'againFileBytes'
+  >
+> {
+  const conversation = await LocalConversation.open({
+    persistenceDir: options.workRoot,
+    conversationId: CONVERSATION_ID,
+    agent: benchAgent(),
+    workspace: benchWorkspace,
+  });
+  const to = new RemoteWorkspace({
+    host: options.url,
+    apiKey: API_KEY,
+    workingDir: options.remoteWorkingDir,
+  });
+  let firstFileBytes = 0;
+  let start = process.hrtime.bigint();
+  const remote = await teleport(conversation, {
+    to,
+    onProgress: (step) => (firstFileBytes = step.totalBytes ?? firstFileBytes),
+  });
+  const teleportMs = elapsedMs(start);
+  // The whole log, plus the TeleportEvent of the arrival.
+  if (remote.events.length !== options.count + 1) {
+    throw new Error(
+      `teleport: ${remote.events.length} events arrived, expected ${options.count + 1}`,
+    );
+  }
+  for (let index = 0; index < NEW_EVENTS; index += 1) {
+    await remote.sendMessage(`A new message on the server, number ${index}.`);
+  }
+  let backBytes = 0;
+  start = process.hrtime.bigint();
+  const back = await teleport(remote, {
+    to: { persistenceDir: options.workRoot, workspace: benchWorkspace },
+    onProgress: (step) => {
+      if (step.stage === 'download') backBytes = step.bytes;
+    },
+  });
+  const backMs = elapsedMs(start);
+  const expected = options.count + 2 + NEW_EVENTS;
+  if (back.events.raw().length !== expected) {
+    throw new Error(`back: ${back.events.raw().length} events here, expected ${expected}`);
+  }
+  for (let index = 0; index < NEW_EVENTS; index += 1) {
+    await back.sendMessage(`A new message here, number ${index}.`);
+  }
+  let againFileBytes = 0;
+  start = process.hrtime.bigint();
+  const again = await teleport(back, {
+    to,
+    onProgress: (step) => (againFileBytes = step.totalBytes ?? againFileBytes),
+  });
+  const againMs = elapsedMs(start);
+  if (again.events.length !== expected + NEW_EVENTS + 1) {
+    throw new Error(
+      `again: ${again.events.length} events there, expected ${expected + NEW_EVENTS + 1}`,
+    );
+  }
+  await again.close();
+  await deleteOnServer(options.url, CONVERSATION_ID);
+  return { teleportMs, backMs, againMs, backBytes, firstFileBytes, againFileBytes };
+}
+
+/** Events added on each side between the hops of a round trip. */
+const NEW_EVENTS = 50;
+
 /** One repetition: every contender once, in `order`. */
 async function repetition(options: {
   server: ServiceHandle<FerryServerReady>;
@@ -168,32 +302,30 @@ async function repetition(options: {
   await rm(options.workRoot, { recursive: true, force: true });
   await mkdir(options.workRoot, { recursive: true });
   await cp(join(options.sourceRoot, folder), join(options.workRoot, folder), { recursive: true });
-  const sample: Sample = { teleportMs: NaN, exportMs: NaN, importMs: NaN, rawMs: NaN };
+  const sample: Sample = {
+    teleportMs: NaN,
+    exportMs: NaN,
+    importMs: NaN,
+    rawMs: NaN,
+    floorMs: NaN,
+    backMs: NaN,
+    againMs: NaN,
+    backBytes: NaN,
+    firstFileBytes: NaN,
+    againFileBytes: NaN,
+  };
   for (const contender of options.order) {
     switch (contender) {
       case 'teleport': {
-        const conversation = await LocalConversation.open({
-          persistenceDir: options.workRoot,
-          conversationId: CONVERSATION_ID,
-          agent: benchAgent(),
-          workspace: benchWorkspace,
-        });
+        Object.assign(sample, await roundTrip({ ...options, url: server.ready.url }));
+        break;
+      }
+      case 'floor': {
+        const target = join(options.workRoot, '..', 'floor-extract');
         const start = process.hrtime.bigint();
-        const remote = await teleport(conversation, {
-          to: new RemoteWorkspace({
-            host: server.ready.url,
-            apiKey: API_KEY,
-            workingDir: options.remoteWorkingDir,
-          }),
-        });
-        sample.teleportMs = elapsedMs(start);
-        const arrived = remote.events.length;
-        await remote.close();
-        await deleteOnServer(server.ready.url, CONVERSATION_ID);
-        // The whole log, plus the TeleportEvent of the arrival.
-        if (arrived !== count + 1) {
-          throw new Error(`teleport: ${arrived} events arrived, expected ${count + 1}`);
-        }
+        await floorUpload(server.ready.sinkUrl, options.sourceRoot, folder, target);
+        sample.floorMs = elapsedMs(start);
+        await rm(target, { recursive: true, force: true });
         break;
       }
       case 'raw-upload': {
@@ -277,6 +409,15 @@ export async function runTeleportSuite(options: {
         import: of((sample) => sample.importMs),
         rest: of((sample) => sample.teleportMs - sample.exportMs - sample.importMs),
         rawUpload: of((sample) => sample.rawMs),
+        floor: of((sample) => sample.floorMs),
+        teleportOverFloor: of((sample) => sample.teleportMs / sample.floorMs),
+        back: of((sample) => sample.backMs),
+        backOverTeleport: of((sample) => sample.backMs / sample.teleportMs),
+        again: of((sample) => sample.againMs),
+        againOverTeleport: of((sample) => sample.againMs / sample.teleportMs),
+        backBytes: of((sample) => sample.backBytes).median,
+        firstFileBytes: of((sample) => sample.firstFileBytes).median,
+        againFileBytes: of((sample) => sample.againFileBytes).median,
         teleportOverRaw: of((sample) => sample.teleportMs / sample.rawMs),
         exportOverRaw: of((sample) => sample.exportMs / sample.rawMs),
         importOverRaw: of((sample) => sample.importMs / sample.rawMs),

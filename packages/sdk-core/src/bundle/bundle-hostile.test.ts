@@ -108,10 +108,15 @@ describe('importing a damaged or hostile bundle changes nothing', () => {
 
   it('refuses a newer version, another format and a broken manifest', async () => {
     const newer = await expectRefused(
+      pack(withManifest(valid, (manifest) => (manifest.version = 3))),
+      isFormat,
+    );
+    expect((newer as Error).message).toMatch(/version 3 is newer than this Ferry reads \(2\)/);
+    const deltaWithoutBase = await expectRefused(
       pack(withManifest(valid, (manifest) => (manifest.version = 2))),
       isFormat,
     );
-    expect((newer as Error).message).toMatch(/version 2 is newer than this Ferry reads \(1\)/);
+    expect((deltaWithoutBase as Error).message).toMatch(/must name its "base"/);
     await expectRefused(
       pack(withManifest(valid, (manifest) => (manifest.format = 'zip'))),
       isFormat,

@@ -5,8 +5,14 @@ import { bundlePathProblem } from './bundle-path';
 /** The `format` of every Ferry conversation bundle's manifest. */
 export const BUNDLE_FORMAT = 'ferry-conversation-bundle';
 
-/** The bundle version this Ferry writes, and the newest it reads. */
+/** The version of a full bundle: the whole conversation, readable by every Ferry. */
 export const BUNDLE_VERSION = 1;
+
+/**
+ * The version of a delta bundle (the newest this Ferry reads): only what the destination lacks,
+ * on top of a `base` the destination must hold byte for byte.
+ */
+export const DELTA_BUNDLE_VERSION = 2;
 
 /** The manifest's name in the archive; always the first entry. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -30,16 +36,31 @@ export const bundleFileSchema = z.looseObject({
 });
 export type BundleFile = z.infer<typeof bundleFileSchema>;
 
+/**
+ * What a delta bundle extends: the destination's files it keeps, each as the destination must
+ * hold it (size and SHA-256). An event segment listed here and also in `files` grows by the
+ * archive entry's bytes (appended); every other archive entry replaces or adds a file.
+ */
+export const bundleBaseRefSchema = z.looseObject({
+  /** Events in the kept segments. */
+  event_count: z.number().int().nonnegative(),
+  files: z.array(bundleFileSchema),
+});
+export type BundleBaseRef = z.infer<typeof bundleBaseRefSchema>;
+
 /** `manifest.json`: what the bundle holds, with a checksum for each file. */
 export const bundleManifestSchema = z.looseObject({
   format: z.literal(BUNDLE_FORMAT),
-  version: z.literal(BUNDLE_VERSION),
+  /** 1: a full bundle; 2: a delta bundle (with `base`). */
+  version: z.union([z.literal(BUNDLE_VERSION), z.literal(DELTA_BUNDLE_VERSION)]),
   /** This bundle's own id, so a receiver can tell two exports of one conversation apart. */
   bundle_id: z.string().regex(UUID, 'must be a lowercase UUID'),
   conversation_id: z.string().regex(UUID, 'must be a lowercase UUID with dashes'),
   created_at: z.iso.datetime(),
-  /** Events in all of `events/segment-*.jsonl` together. */
+  /** Events in all of `events/segment-*.jsonl` together (with a `base`, once it is applied). */
   event_count: z.number().int().nonnegative(),
+  /** Present in a delta bundle (version 2) only: what the destination must already hold. */
+  base: bundleBaseRefSchema.optional(),
   /** Whether the files under `workspace/` are the workspace (all of it that was not ignored). */
   includes_workspace: z.boolean(),
   files: z.array(bundleFileSchema).superRefine((files, context) => {
@@ -109,9 +130,9 @@ export function parseBundleManifest(value: unknown): BundleManifest {
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     throw manifestError(`"version" must be a positive integer, got ${JSON.stringify(version)}`);
   }
-  if (version > BUNDLE_VERSION) {
+  if (version > DELTA_BUNDLE_VERSION) {
     throw manifestError(
-      `bundle version ${version} is newer than this Ferry reads (${BUNDLE_VERSION}); upgrade ` +
+      `bundle version ${version} is newer than this Ferry reads (${DELTA_BUNDLE_VERSION}); upgrade ` +
         '@ferry/sdk-core on this side',
     );
   }
@@ -121,6 +142,14 @@ export function parseBundleManifest(value: unknown): BundleManifest {
       (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
     );
     throw manifestError(`invalid fields: ${problems.slice(0, 5).join('; ')}`);
+  }
+  const delta = parsed.data.version === DELTA_BUNDLE_VERSION;
+  if (delta !== (parsed.data.base !== undefined)) {
+    throw manifestError(
+      delta
+        ? 'a version 2 (delta) bundle must name its "base"'
+        : 'only a version 2 bundle has a "base"',
+    );
   }
   return parsed.data;
 }

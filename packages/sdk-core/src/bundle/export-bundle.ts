@@ -8,18 +8,18 @@ import { constants, createGzip } from 'node:zlib';
 import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
 import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
-import { scanSegment, segmentName, segmentNumber } from '../persistence/event-log-segment';
+import { scanSegment, segmentName } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
-import type { StoredEvent } from '../persistence/stored-event';
 import type { ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
-import { hasErrorCode } from '../persistence/system-error';
 import { redactState } from '../secrets/secret-codec';
+import type { BundleBase } from './bundle-base';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
+  DELTA_BUNDLE_VERSION,
   MANIFEST_FILE,
   WORKSPACE_PREFIX,
   type BundleManifest,
@@ -27,11 +27,14 @@ import {
 } from './bundle-manifest';
 import { bundlePathProblem } from './bundle-path';
 import { canonicalId } from './conversation-id';
+import { countLines, listConversationFiles } from './conversation-files';
+import { planDelta, type SourceFile } from './delta-plan';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 import { listWorkspaceFiles, type WorkspaceFile } from './workspace-files';
 
-/** The default `maxWorkspaceBytes`: 200 MiB. */
-export const DEFAULT_MAX_WORKSPACE_BYTES = 200 * 1024 * 1024;
+import { DEFAULT_MAX_WORKSPACE_BYTES } from './workspace-limits';
+
+export { DEFAULT_MAX_WORKSPACE_BYTES } from './workspace-limits';
 
 /** Options of {@link exportConversationBundle}. */
 export interface ExportBundleOptions {
@@ -48,16 +51,23 @@ export interface ExportBundleOptions {
   maxWorkspaceBytes?: number;
   /** Told as the bundle's files are streamed out. */
   onProgress?: (progress: BundleProgress) => void;
+  /**
+   * What the destination already holds (its `readBundleBase()`): the bundle is then a delta
+   * (version 2) carrying only what it lacks, when its copy is a prefix of this one; otherwise
+   * the whole conversation (see `baseRefused`).
+   */
+  base?: BundleBase;
 }
 
-/** What a bundle holds, read from the store before anything is streamed. */
-interface StoreFile {
-  path: string;
-  data: Uint8Array;
-  phase: 'events' | 'files';
-  /** Events in this file (segments only). */
-  events: number;
+/** What {@link exportConversationBundle} gives. */
+export interface ExportedBundle {
+  manifest: BundleManifest;
+  stream: Readable;
+  /** With a `base` the bundle could not extend: why it holds the whole conversation. */
+  baseRefused?: string;
 }
+
+type StoreFile = SourceFile;
 
 /**
  * Exports a conversation as a bundle: a gzip-compressed tar whose first entry is
@@ -78,28 +88,46 @@ interface StoreFile {
  */
 export async function exportConversationBundle(
   options: ExportBundleOptions,
-): Promise<{ manifest: BundleManifest; stream: Readable }> {
+): Promise<ExportedBundle> {
   const { state, storeFiles: conversationFiles } = await conversationSource(options);
   const conversationId = canonicalId(state.id);
-  const storeFiles = [
+  const allFiles = [
     { path: BASE_STATE_FILE, data: Buffer.from(formatJson(state)), phase: 'files', events: 0 },
     ...conversationFiles,
   ] satisfies StoreFile[];
-  const workspaceFiles =
+  const allWorkspaceFiles =
     options.workspaceDir === undefined
       ? []
       : await listWorkspaceFiles({
           dir: options.workspaceDir,
           maxBytes: options.maxWorkspaceBytes ?? DEFAULT_MAX_WORKSPACE_BYTES,
         });
+  const plan =
+    options.base === undefined
+      ? undefined
+      : planDelta({
+          conversationId,
+          base: options.base,
+          storeFiles: allFiles,
+          workspaceFiles: allWorkspaceFiles,
+        });
+  const delta = plan?.kind === 'delta' ? plan : undefined;
+  const storeFiles = checkSegments(
+    delta?.storeFiles ?? allFiles,
+    options.store,
+    delta?.offsets ?? new Map(),
+  );
+  const workspaceFiles = delta?.workspaceFiles ?? allWorkspaceFiles;
+  const sentEvents = storeFiles.reduce((sum, file) => sum + file.events, 0);
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
-    version: BUNDLE_VERSION,
+    version: delta === undefined ? BUNDLE_VERSION : DELTA_BUNDLE_VERSION,
     bundle_id: randomUUID(),
     conversation_id: conversationId,
     created_at: new Date().toISOString(),
-    event_count: storeFiles.reduce((sum, file) => sum + file.events, 0),
+    event_count: sentEvents + (delta?.base.event_count ?? 0),
+    ...(delta === undefined ? {} : { base: delta.base }),
     includes_workspace: options.workspaceDir !== undefined,
     files: [
       ...storeFiles.map((file) => ({
@@ -126,7 +154,42 @@ export async function exportConversationBundle(
   const gzip = createGzip({ level: constants.Z_BEST_SPEED });
   // pipeline destroys the gzip stream with the source's error, so a reader sees the failure.
   pipeline(Readable.from(chunks), gzip).catch(() => undefined);
-  return { manifest, stream: gzip };
+  return { manifest, stream: gzip, ...(plan?.kind === 'full' ? { baseRefused: plan.reason } : {}) };
+}
+
+/**
+ * Counts the events of the segments (or, in a delta, the tails) about to travel, and leaves out
+ * a torn last line of the log (an append in flight, or a crash), checked as `EventLog.open`
+ * checks it, so the bundle holds whole events only. The other lines are not parsed here: the
+ * importer checks every event (and a live conversation's log was checked when it was opened).
+ */
+function checkSegments(
+  files: StoreFile[],
+  store: ConversationStore | FileStore,
+  offsets: ReadonlyMap<string, number>,
+): StoreFile[] {
+  const lastSegment = files.findLast((file) => file.phase === 'events');
+  const describe = (path: string) =>
+    isConversationStore(store) ? `${store.describe()} ${path}` : store.describe(path);
+  return files.map((file) => {
+    if (file.phase !== 'events') return file;
+    if (file !== lastSegment) return { ...file, events: countLines(file.data) };
+    // Only the last line can be torn: check it alone.
+    const data = file.data;
+    const end = data.length > 0 && data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
+    const lastStart = end === 0 ? 0 : data.lastIndexOf(0x0a, end - 1) + 1;
+    const offset = offsets.get(file.path) ?? 0;
+    const scan = scanSegment({
+      bytes: data.subarray(lastStart),
+      file: `${describe(file.path)} (from byte ${offset + lastStart})`,
+      allowTornLastLine: true,
+      events: [],
+      ids: new Map(),
+      locate: (index) => `event ${index + 1}`,
+    });
+    const valid = data.subarray(0, lastStart + scan.validBytes);
+    return { ...file, data: valid, events: countLines(valid) + (scan.unterminated ? 1 : 0) };
+  });
 }
 
 /**
@@ -160,7 +223,7 @@ async function conversationSource(
     const persisted = await readJson(store, BASE_STATE_FILE);
     return {
       state: redactedState(persisted, store.describe(''), store.describe(BASE_STATE_FILE)),
-      storeFiles: [...(await eventSegments(store)), ...(await sideFiles(store))],
+      storeFiles: await folderFiles(store),
     };
   }
   if (options.conversationId === undefined) {
@@ -176,7 +239,7 @@ async function conversationSource(
     const persisted = await readJson(folder, BASE_STATE_FILE);
     return {
       state: redactedState(persisted, folder.describe(''), folder.describe(BASE_STATE_FILE)),
-      storeFiles: [...(await eventSegments(folder)), ...(await sideFiles(folder))],
+      storeFiles: await folderFiles(folder),
     };
   }
   const location = store.describe(id);
@@ -194,7 +257,13 @@ async function conversationSource(
             events: events.length,
           },
         ];
-  return { state, storeFiles: [...storeFiles, ...(await sideFiles(folder))] };
+  return {
+    state,
+    storeFiles: [
+      ...storeFiles,
+      ...(await sideFiles(folder, (await listConversationFiles(folder)).side)),
+    ],
+  };
 }
 
 function redactedState(persisted: unknown, location: string, stateLocation: string) {
@@ -216,51 +285,21 @@ function redactedState(persisted: unknown, location: string, stateLocation: stri
   return redactState(parsed.data);
 }
 
-/**
- * The log's segments in order, each checked line by line like `EventLog.open` does. A torn last
- * line (an append in flight, or a crash) is left out, so the bundle holds whole events only.
- */
-async function eventSegments(store: FileStore): Promise<StoreFile[]> {
-  const segments = (await store.list(EVENTS_DIR))
-    .map((name) => ({ name, number: segmentNumber(name) }))
-    .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
-    .sort((left, right) => left.number - right.number);
-  const events: StoredEvent[] = [];
-  const ids = new Map<string, number>();
+/** A folder's segments in log order (bytes as they are, checked later), then its side files. */
+async function folderFiles(store: FileStore): Promise<StoreFile[]> {
+  const { segments, side } = await listConversationFiles(store);
   const files: StoreFile[] = [];
-  for (const [position, { name }] of segments.entries()) {
-    const path = `${EVENTS_DIR}/${name}`;
-    const bytes = (await store.read(path)) ?? new Uint8Array(0);
-    const before = events.length;
-    const scan = scanSegment({
-      bytes,
-      file: store.describe(path),
-      allowTornLastLine: position === segments.length - 1,
-      events,
-      ids,
-      locate: (index) => `event ${index + 1}`,
-    });
-    files.push({
-      path,
-      data: bytes.subarray(0, scan.validBytes),
-      phase: 'events',
-      events: events.length - before,
-    });
+  for (const path of segments) {
+    const data = (await store.read(path)) ?? new Uint8Array(0);
+    files.push({ path, data, phase: 'events', events: 0 });
   }
-  return files;
+  return [...files, ...(await sideFiles(store, side))];
 }
 
-/** Every other file of the conversation folder, sorted, but the lock and temp files. */
-async function sideFiles(store: FileStore): Promise<StoreFile[]> {
+/** The side files (see `listConversationFiles`), refusing paths a bundle cannot carry. */
+async function sideFiles(store: FileStore, paths: readonly string[]): Promise<StoreFile[]> {
   const files: StoreFile[] = [];
-  for (const path of await filesUnder(store, '')) {
-    if (path === BASE_STATE_FILE || path === '.lock' || isTemporary(path)) continue;
-    if (
-      path.startsWith(`${EVENTS_DIR}/`) &&
-      segmentNumber(path.slice(EVENTS_DIR.length + 1)) !== undefined
-    ) {
-      continue;
-    }
+  for (const path of paths) {
     if (path === MANIFEST_FILE || path.startsWith(WORKSPACE_PREFIX)) {
       throw new FerryError(
         'BUNDLE_RESERVED_PATH',
@@ -279,28 +318,6 @@ async function sideFiles(store: FileStore): Promise<StoreFile[]> {
     if (data !== undefined) files.push({ path, data, phase: 'files', events: 0 });
   }
   return files;
-}
-
-/** Paths of the files under `dir`, recursively, sorted. */
-async function filesUnder(store: FileStore, dir: string): Promise<string[]> {
-  const paths: string[] = [];
-  for (const name of await store.list(dir)) {
-    const path = dir === '' ? name : `${dir}/${name}`;
-    let children: string[] | undefined;
-    try {
-      children = await filesUnder(store, path);
-    } catch (error) {
-      if (!hasErrorCode(error, 'ENOTDIR')) throw error;
-    }
-    if (children === undefined) paths.push(path);
-    else paths.push(...children);
-  }
-  return paths;
-}
-
-/** The temp files of `writeAtomic` and `createExclusive`: `.<name>.<uuid>.tmp`. */
-function isTemporary(path: string): boolean {
-  return /^\..+\.tmp$/.test(path.slice(path.lastIndexOf('/') + 1));
 }
 
 function sha256(data: Uint8Array): string {

@@ -38,6 +38,7 @@ export { BundleConflictError } from './bundle-conflict-error';
 export { BundleFormatError } from './bundle-format-error';
 export { BundleSecurityError } from './bundle-security-error';
 export { BundleTooLargeError } from './bundle-too-large-error';
+export { BundleBaseMismatchError } from './bundle-base-mismatch-error';
 export { LeaseLostError } from './lease-lost-error';
 export { InvalidOptionError } from './invalid-option-error';
 export { SandboxUnavailableError } from './sandbox-unavailable-error';

@@ -9,9 +9,12 @@ import {
   LocalFileStore,
   exportConversationBundle,
   importConversationBundle,
+  readBundleBase,
   readBundleManifest,
+  type BundleBase,
   type AgentInput,
   type BundleManifest,
+  type ExportedBundle,
   type ConfirmationPolicyInput,
   type ConversationLease,
   type ConversationState,
@@ -405,27 +408,59 @@ export class ConversationManager {
    */
   async exportBundle(
     id: string,
-    options: { includeWorkspace: boolean },
-  ): Promise<{ manifest: BundleManifest; stream: Readable }> {
-    const canonical = canonicalConversationId(id);
-    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
-    const open = this.#entries.get(canonical);
-    let workingDir: string;
-    if (open !== undefined) {
-      await open.settle();
-      if (open.conversation.isRunning) throw new ConversationRunningError(canonical, 'export');
-      workingDir = open.workspace.workingDir;
-    } else {
-      const state = await this.#readState(canonical);
-      if (state === undefined) throw serverErrors.conversationNotFound(id);
-      workingDir = await this.#workingDir(canonical, state.workspace.working_dir);
-    }
+    options: { includeWorkspace: boolean; base?: BundleBase | undefined },
+  ): Promise<ExportedBundle> {
+    const { canonical, workingDir } = await this.#exportable(id);
     const includeWorkspace = options.includeWorkspace && (await isDirectory(workingDir));
     return exportConversationBundle({
       store: this.store,
       conversationId: canonical,
       ...(includeWorkspace ? { workspaceDir: workingDir } : {}),
+      ...(options.base === undefined ? {} : { base: options.base }),
     });
+  }
+
+  /**
+   * What this server holds of a conversation, for a teleport to send only what it lacks
+   * (`readBundleBase`): its files' sizes and SHA-256, and with `includeWorkspace` those of the
+   * folder a bundle imported with `workingDir` would write its workspace to. `undefined` when it
+   * holds no copy.
+   */
+  async bundleBase(
+    id: string,
+    options: { includeWorkspace: boolean; workingDir?: string | undefined },
+  ): Promise<BundleBase | undefined> {
+    const canonical = canonicalConversationId(id);
+    if (canonical === undefined) return undefined;
+    const state = await this.#readState(canonical).catch(() => undefined);
+    if (state === undefined) return undefined;
+    const workingDir = await this.#workingDir(
+      canonical,
+      options.workingDir ?? state.workspace.working_dir,
+    );
+    return readBundleBase({
+      store: this.store,
+      conversationId: canonical,
+      ...(options.includeWorkspace ? { workspaceDir: workingDir } : {}),
+    });
+  }
+
+  /** A conversation that may be exported now (settled, not running), and its working folder. */
+  async #exportable(id: string): Promise<{ canonical: string; workingDir: string }> {
+    const canonical = canonicalConversationId(id);
+    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
+    const open = this.#entries.get(canonical);
+    if (open !== undefined) {
+      await open.settle();
+      if (open.conversation.isRunning) throw new ConversationRunningError(canonical, 'export');
+      return { canonical, workingDir: open.workspace.workingDir };
+    }
+    const state = await this.#readState(canonical);
+    if (state === undefined) throw serverErrors.conversationNotFound(id);
+    return {
+      canonical,
+      workingDir: await this.#workingDir(canonical, state.workspace.working_dir),
+    };
   }
 
   /**

@@ -3,10 +3,12 @@ import {
   BundleTooLargeError,
   FerryError,
   agentSchema,
+  bundleBaseSchema,
   bundleManifestSchema,
   type AgentInput,
+  type ExportedBundle,
 } from '@ferry/sdk-core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -26,6 +28,7 @@ import {
 } from '../schemas/common-schemas';
 import { conversationInfoSchema } from '../schemas/conversation-schemas';
 import { RequestValidationError } from '../errors/request-validation-error';
+import { serverErrors } from '../errors/http-status';
 
 /** Options of {@link bundleRoutes}. */
 export interface BundleRoutesOptions {
@@ -41,6 +44,47 @@ const BUNDLE_TYPES = ['application/gzip', 'application/x-gzip', 'application/oct
 const tags = ['Ferry extensions'];
 
 apiRegistry.add(bundleManifestSchema, { id: 'BundleManifest' });
+apiRegistry.add(bundleBaseSchema, { id: 'BundleBase' });
+
+const bundleBaseQuerySchema = z.object({
+  include_workspace: z
+    .stringbool()
+    .default(false)
+    .describe("Also list the working folder's files (those an import would write to)"),
+  working_dir: z
+    .string()
+    .optional()
+    .describe('The working folder an import would use (default the copy’s own)'),
+});
+
+const bundleBaseResponseSchema = z
+  .object({ base: bundleBaseSchema })
+  .register(apiRegistry, { id: 'BundleBaseResponse' });
+
+/** The answers of both export routes. */
+const bundleResponses = {
+  200: {
+    description:
+      'The bundle; `X-Ferry-Bundle-Id`, `X-Ferry-Event-Count` and (a delta asked for but not ' +
+      'possible) `X-Ferry-Base-Refused` describe it',
+    content: { 'application/gzip': { schema: z.string().describe('binary') } },
+  },
+  409: errorResponseSchema.describe('The conversation is running'),
+  ...commonErrorResponses,
+};
+
+const deltaExportRequestSchema = z.object({
+  include_workspace: z
+    .boolean()
+    .default(false)
+    .describe("Also carry the working folder's files (respecting .gitignore)"),
+  base: bundleBaseSchema
+    .optional()
+    .describe(
+      'What the destination holds (its GET .../bundle_base answer): the bundle then carries ' +
+        'only what it lacks (a version 2 delta), or the whole conversation if its copy diverged',
+    ),
+});
 
 const exportQuerySchema = z.object({
   include_workspace: z
@@ -124,6 +168,20 @@ function parseAgent(json: string, location: (string | number)[]): AgentInput {
   return parsed.data;
 }
 
+/** Answers with a bundle stream and the headers that describe it. */
+function sendBundle(reply: FastifyReply, bundle: ExportedBundle): FastifyReply {
+  const { manifest } = bundle;
+  reply
+    .type('application/gzip')
+    .header('content-disposition', `attachment; filename="${manifest.conversation_id}.tar.gz"`)
+    .header('x-ferry-bundle-id', manifest.bundle_id)
+    .header('x-ferry-event-count', String(manifest.event_count));
+  if (bundle.baseRefused !== undefined) {
+    reply.header('x-ferry-base-refused', encodeURIComponent(bundle.baseRefused));
+  }
+  return reply.send(bundle.stream);
+}
+
 /** Counts bytes through, failing past `limit`. */
 function byteLimit(limit: number): Transform {
   let size = 0;
@@ -198,27 +256,69 @@ export async function bundleRoutes(
         summary: 'Export the conversation as a bundle (.tar.gz, secrets redacted)',
         params: conversationParamsSchema,
         querystring: exportQuerySchema,
-        response: {
-          200: {
-            description: 'The bundle; `X-Ferry-Bundle-Id` and `X-Ferry-Event-Count` describe it',
-            content: { 'application/gzip': { schema: z.string().describe('binary') } },
-          },
-          409: errorResponseSchema.describe('The conversation is running'),
-          ...commonErrorResponses,
-        },
+        response: bundleResponses,
       },
     },
-    async (request, reply) => {
+    async (request, reply) =>
+      sendBundle(
+        reply,
+        await manager.exportBundle(request.params.conversation_id, {
+          includeWorkspace: request.query.include_workspace,
+        }),
+      ),
+  );
+
+  app.post<{
+    Params: z.output<typeof conversationParamsSchema>;
+    Body: z.output<typeof deltaExportRequestSchema>;
+  }>(
+    '/api/conversations/:conversation_id/export',
+    {
+      schema: {
+        tags,
+        summary: 'Export only what a destination lacks (a delta bundle), given what it holds',
+        description:
+          'Answers a version 2 (delta) bundle extending `base` when the destination’s copy is a ' +
+          'byte-for-byte prefix of this one, else the whole conversation (version 1) with ' +
+          '`X-Ferry-Base-Refused` saying why.',
+        params: conversationParamsSchema,
+        body: deltaExportRequestSchema,
+        response: bundleResponses,
+      },
+    },
+    async (request, reply) =>
+      sendBundle(
+        reply,
+        await manager.exportBundle(request.params.conversation_id, {
+          includeWorkspace: request.body.include_workspace,
+          base: request.body.base,
+        }),
+      ),
+  );
+
+  routes.get(
+    '/api/conversations/:conversation_id/bundle_base',
+    {
+      schema: {
+        tags,
+        summary: 'What this server holds of a conversation, for a delta teleport',
+        description:
+          'Every file of its copy but the state, with its size and SHA-256 (and the working ' +
+          "folder's files with `include_workspace`). A teleport sends it to the source, which " +
+          'answers a delta bundle; 404 when there is no copy here.',
+        params: conversationParamsSchema,
+        querystring: bundleBaseQuerySchema,
+        response: { 200: bundleBaseResponseSchema, ...commonErrorResponses },
+      },
+    },
+    async (request) => {
       const id = request.params.conversation_id;
-      const { manifest, stream } = await manager.exportBundle(id, {
+      const base = await manager.bundleBase(id, {
         includeWorkspace: request.query.include_workspace,
+        workingDir: request.query.working_dir,
       });
-      return reply
-        .type('application/gzip')
-        .header('content-disposition', `attachment; filename="${manifest.conversation_id}.tar.gz"`)
-        .header('x-ferry-bundle-id', manifest.bundle_id)
-        .header('x-ferry-event-count', String(manifest.event_count))
-        .send(stream);
+      if (base === undefined) throw serverErrors.conversationNotFound(id);
+      return { base };
     },
   );
 

@@ -1,5 +1,6 @@
 import {
   AgentKindMismatchError,
+  BundleBaseMismatchError,
   BundleConflictError,
   BundleFormatError,
   BundleSecurityError,
@@ -106,6 +107,11 @@ export function errorFromResponse(options: {
         conversationId,
         location: `${host} (${text(body.location) ?? 'server'})`,
         files: texts(body.files),
+      });
+    case 'BUNDLE_BASE_MISMATCH':
+      return new BundleBaseMismatchError({
+        conversationId,
+        problem: `${host} answered: ${text(body.problem) ?? text(body.detail) ?? 'its copy is not the base'}`,
       });
     case 'BUNDLE_INVALID':
       return new BundleFormatError({

@@ -1,94 +1,32 @@
 import {
-  BASE_STATE_FILE,
-  BundleConflictError,
+  BundleBaseMismatchError,
   ConversationClosedError,
   ConversationRunningError,
   ConversationTeleportedError,
   FerryError,
-  LocalConversation,
   LocalFileStore,
-  conversationFolderName,
+  bundleBaseSchema,
   conversationStateSchema,
   exportConversationBundle,
-  importConversationBundle,
-  readBundleManifest,
   verifyAgent,
-  type AgentInput,
+  type BundleBase,
   type BundleManifest,
   type BundleProgress,
-  type ConversationWorkspace,
-  type EventListener,
+  type LocalConversation,
   type StoredEvent,
 } from '@ferry/sdk-core';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { resolve } from 'node:path';
 import { z } from 'zod';
-import { closeAsDeparted, RemoteConversation } from '../conversation/remote-conversation';
+import { RemoteConversation } from '../conversation/remote-conversation';
 import { RemoteServerError } from '../errors/remote-server-error';
 import { HttpClient } from '../http/http-client';
 import { multipartStream } from '../http/multipart-stream';
 import type { RemoteWorkspace } from '../workspace/remote-workspace';
-import { readDeparture, writeDeparture } from './departure-record';
-import { workspaceConflicts } from './workspace-conflicts';
+import { writeDeparture } from './departure-record';
+import { localPlace, type LocalDestination, type TeleportOptions } from './teleport-options';
+import { toLocal } from './teleport-to-local';
 
-/** Where a conversation coming back from a server lands. */
-export interface LocalDestination {
-  /** The root folder of local conversations (as `LocalConversation.open` takes it). */
-  persistenceDir: string;
-  /** The local workspace to run in, e.g. `new LocalWorkspace({ workingDir })`. */
-  workspace: ConversationWorkspace;
-}
-
-/** How far a teleport has come, for a progress bar. */
-export interface TeleportProgress {
-  /**
-   * `upload`: the bundle streams to the server (local -> remote); `download`: it streams from
-   * the server; `import`: it is checked and written locally (remote -> local).
-   */
-  stage: 'upload' | 'download' | 'import';
-  /** Bytes of the bundle's files done so far (compressed bytes while downloading). */
-  bytes: number;
-  /** Bytes in all, when known. */
-  totalBytes?: number;
-  /** Events done so far. */
-  events: number;
-  /** Events in the conversation, when known. */
-  totalEvents?: number;
-}
-
-/** Options of {@link teleport}. */
-export interface TeleportOptions<Destination> {
-  /** A `RemoteWorkspace` (to a server), or `{ persistenceDir, workspace }` (back here). */
-  to: Destination;
-  /**
-   * The agent to run with on arrival (verified like a resume: same kind, no tool removed). Its
-   * secrets travel only in this request, never in the bundle. Without one, the conversation
-   * keeps its agent, with its secrets redacted.
-   */
-  agent?: AgentInput;
-  /**
-   * Carry the working directory's files (respecting `.gitignore`, at most
-   * `maxWorkspaceBytes`), so the other side sees the same files.
-   */
-  includeWorkspace?: boolean;
-  /**
-   * Coming back: replace local workspace files changed since the conversation left (else
-   * `BundleConflictError` lists them and nothing changes), and a local copy of the
-   * conversation that is not the parked one it left behind.
-   */
-  overwrite?: boolean;
-  /** Most bytes of workspace files to carry (default 200 MiB). */
-  maxWorkspaceBytes?: number;
-  /** Told as the bundle moves. */
-  onProgress?: (progress: TeleportProgress) => void;
-  /** Called with every new event of the conversation at its destination. */
-  onEvent?: EventListener;
-}
+export type { LocalDestination, TeleportOptions, TeleportProgress } from './teleport-options';
 
 const importResponseSchema = z.looseObject({
   conversation: z.looseObject({ id: z.string() }),
@@ -165,11 +103,6 @@ function isRemoteWorkspace(value: unknown): value is RemoteWorkspace {
   );
 }
 
-/** How this machine's copy is named in `state.teleport` and `TeleportEvent`s. */
-function localPlace(persistenceDir: string): string {
-  return `file://${hostname()}${resolve(persistenceDir)}`;
-}
-
 async function toRemote(
   conversation: LocalConversation,
   options: TeleportOptions<RemoteWorkspace>,
@@ -224,65 +157,22 @@ async function toRemote(
 
   const store = new LocalFileStore({ root: folder });
   const from = localPlace(resolve(folder, '..'));
-  // Known once the export has read the log, before the bundle starts streaming.
-  const totals: { events?: number } = {};
-  // The conversation's files are read now: the bundle is this snapshot, whatever happens later.
-  const { manifest, stream } = await exportConversationBundle({
-    store,
-    ...(options.includeWorkspace === true
-      ? { workspaceDir: conversation.workspace.workingDir }
-      : {}),
-    ...(options.maxWorkspaceBytes === undefined
-      ? {}
-      : { maxWorkspaceBytes: options.maxWorkspaceBytes }),
-    onProgress: (progress: BundleProgress) =>
-      options.onProgress?.({
-        stage: 'upload',
-        bytes: progress.bytes,
-        ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
-        events: progress.events ?? 0,
-        ...(totals.events === undefined ? {} : { totalEvents: totals.events }),
-      }),
-  });
-  totals.events = manifest.event_count;
-  const events = conversation.events.raw().slice();
-  if (events.length !== manifest.event_count) {
-    stream.destroy();
-    throw new FerryError(
-      'TELEPORT_SOURCE_CHANGED',
-      `Conversation ${conversation.id} changed while it was being teleported (${manifest.event_count} ` +
-        `events exported, it now has ${events.length}); it stays here. Teleport it again.`,
-    );
-  }
-
-  // 1. The server imports it pending: parked there, still living here. Whatever happens to
-  //    this upload (a refusal, the server dying, a lost answer), this copy stays runnable and
-  //    the server's, if any, does not run. The agent (with its keys) goes in the body, never in
-  //    a URL or a header.
-  const body = multipartStream([
-    ...(options.agent === undefined
-      ? []
-      : [{ name: 'agent', value: JSON.stringify(options.agent) }]),
-    { name: 'bundle', filename: 'conversation.tar.gz', contentType: 'application/gzip', stream },
-  ]);
+  const workspaceDir =
+    options.includeWorkspace === true ? conversation.workspace.workingDir : undefined;
+  const upload = (base: BundleBase | undefined) =>
+    uploadBundle({ conversation, client, store, workspaceDir, from, base, options });
+  // What the server already holds of it (a copy parked there when it last came back): only
+  // what that copy lacks travels. A copy that diverged gets the whole conversation.
+  const base = await serverBase(client, conversation.id, workspaceDir !== undefined, remote);
+  let manifest: BundleManifest;
   try {
-    importResponseSchema.parse(
-      await client.json({
-        method: 'POST',
-        path: '/api/conversations/import',
-        query: { working_dir: remote.workingDir, teleport_from: from, pending: 'true' },
-        headers: { 'content-type': body.contentType },
-        // fetch streams an async iterable body (with `duplex: 'half'`).
-        body: body.body,
-        streamBody: true,
-        timeout: null,
-        context: { conversationId: conversation.id, operation: 'import the conversation' },
-      }),
-    );
+    manifest = await upload(base);
   } catch (error) {
-    stream.destroy();
-    throw error;
+    // The server's copy changed between its description and the delta: send it all.
+    if (base === undefined || !BundleBaseMismatchError.isInstance(error)) throw error;
+    manifest = await upload(undefined);
   }
+  const events = conversation.events.raw().slice();
 
   // 2. Parked here, then 3. confirmed there. Only a cut between the two leaves no runnable copy,
   //    and teleporting this copy to the same server again confirms the arrival.
@@ -365,131 +255,6 @@ function refusedByServer(error: unknown): boolean {
   return true;
 }
 
-async function toLocal(
-  conversation: RemoteConversation,
-  options: TeleportOptions<LocalDestination>,
-): Promise<LocalConversation> {
-  const { persistenceDir, workspace } = options.to;
-  if (conversation.closed) throw new ConversationClosedError(conversation.id);
-  const id = conversation.id;
-  const root = new LocalFileStore({ root: persistenceDir });
-  const folder = root.scope(conversationFolderName(id));
-  const place = localPlace(persistenceDir);
-  const includeWorkspace = options.includeWorkspace === true;
-  const current = await conversation.refresh();
-  const parked = current.teleport;
-  // An earlier teleport back here was cut off after the server's copy was parked for here.
-  const resuming = parked !== undefined && parked !== null;
-  if (resuming && parked.to !== place) {
-    throw new ConversationTeleportedError(id, parked.to, parked.at);
-  }
-  if (!resuming && current.execution_status === 'running') {
-    throw new ConversationRunningError(id, 'teleport');
-  }
-  if (options.agent !== undefined) verifyAgent(options.agent, current.agent);
-  if (resuming && (await localCopyIsLive(folder))) {
-    // It had arrived: only the hand-over was left.
-    await closeAsDeparted(conversation, { to: place, at: parked.at });
-    return openHere(id, options, conversation.host, undefined);
-  }
-
-  const client = new HttpClient({
-    host: conversation.host,
-    apiKey: conversation.apiKey,
-    timeout: 60,
-    caller: 'teleport',
-  });
-  const staging = await mkdtemp(join(tmpdir(), 'ferry-teleport-'));
-  try {
-    const bundle = join(staging, 'conversation.tar.gz');
-    await download(client, id, includeWorkspace, bundle, options.onProgress);
-    const manifest = await readBundleManifest(bundle);
-    await checkLocalCopy(folder, id, options.overwrite === true);
-    if (includeWorkspace && options.overwrite !== true) {
-      const conflicts = await workspaceConflicts({
-        manifest,
-        workspaceDir: workspace.workingDir,
-        departure: await readDeparture(folder),
-      });
-      if (conflicts.length > 0) {
-        throw new BundleConflictError({
-          conversationId: id,
-          location: workspace.workingDir,
-          files: conflicts,
-        });
-      }
-    }
-    // Parked on the server before it is written here, and only if nothing was appended there
-    // since the export: from here on at most one copy is ever runnable. A crash from now until
-    // the import below is done leaves it parked there for here; teleporting it back again
-    // finishes the move.
-    if (!resuming) await markServerCopy(client, id, place, manifest);
-    try {
-      await importConversationBundle({
-        source: bundle,
-        store: root,
-        ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
-        // Conflicts were checked above: what is left to replace is the parked copy and files
-        // only the other side changed.
-        overwrite: true,
-        onProgress: (progress) =>
-          options.onProgress?.({
-            stage: 'import',
-            bytes: progress.bytes,
-            ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
-            events: progress.events ?? 0,
-            totalEvents: manifest.event_count,
-          }),
-      });
-    } catch (error) {
-      throw new FerryError(
-        'TELEPORT_INCOMPLETE',
-        `Conversation ${id} is parked on ${conversation.host} for ${place}, but writing it here ` +
-          `failed: ${error instanceof Error ? error.message : String(error)}. Teleport it back again to finish the move.`,
-        { cause: error },
-      );
-    }
-    await closeAsDeparted(conversation, { to: place, at: new Date().toISOString() });
-    return await openHere(id, options, conversation.host, manifest.bundle_id);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-}
-
-/** Opens the conversation that arrived here and records the hop. */
-async function openHere(
-  id: string,
-  options: TeleportOptions<LocalDestination>,
-  from: string,
-  bundleId: string | undefined,
-): Promise<LocalConversation> {
-  const { persistenceDir, workspace } = options.to;
-  let local: LocalConversation;
-  try {
-    local = await LocalConversation.open({
-      ...(options.agent === undefined ? {} : { agent: options.agent }),
-      workspace,
-      persistenceDir,
-      conversationId: id,
-      ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-    });
-  } catch (error) {
-    throw new FerryError(
-      'TELEPORT_OPEN_FAILED',
-      `Conversation ${id} now lives in ${persistenceDir}, but opening it failed: ` +
-        `${error instanceof Error ? error.message : String(error)}. Open it with LocalConversation.open().`,
-      { cause: error },
-    );
-  }
-  const place = localPlace(persistenceDir);
-  if (bundleId !== undefined) {
-    await local.recordArrival({ from, to: place, bundleId });
-  } else if (local.state.teleport !== undefined && local.state.teleport !== null) {
-    await local.updateState({ teleport: null });
-  }
-  return local;
-}
-
 /** The conversation on the server: absent, runnable, or parked (for which bundle). */
 async function serverCopy(
   client: HttpClient,
@@ -510,90 +275,106 @@ async function serverCopy(
   }
 }
 
-/** Whether this machine holds a runnable (not parked) copy of the conversation. */
-async function localCopyIsLive(folder: LocalFileStore): Promise<boolean> {
-  const text = await folder.readText(BASE_STATE_FILE);
-  if (text === undefined) return false;
-  const state = conversationStateSchema.safeParse(JSON.parse(text));
-  return state.success && (state.data.teleport === undefined || state.data.teleport === null);
-}
-
-/** Refuses to replace a local copy that is not the one this conversation left parked here. */
-async function checkLocalCopy(
-  folder: LocalFileStore,
-  id: string,
-  overwrite: boolean,
-): Promise<void> {
-  const text = await folder.readText(BASE_STATE_FILE);
-  if (text === undefined || overwrite) return;
-  const state = conversationStateSchema.safeParse(JSON.parse(text));
-  const parked = state.success && state.data.teleport !== undefined && state.data.teleport !== null;
-  if (!parked) {
-    throw new BundleConflictError({ conversationId: id, location: folder.describe('') });
-  }
-}
-
-/** Streams the server's bundle of the conversation to `file`. */
-async function download(
+/**
+ * What the server holds of the conversation (`GET .../bundle_base`), or `undefined` when it
+ * holds none, or is a Ferry without delta bundles (it then gets the whole conversation).
+ */
+async function serverBase(
   client: HttpClient,
   id: string,
   includeWorkspace: boolean,
-  file: string,
-  onProgress: TeleportOptions<LocalDestination>['onProgress'],
-): Promise<void> {
-  const response = await client.send({
-    path: `/api/conversations/${id}/export`,
-    query: { include_workspace: includeWorkspace },
-    headers: { accept: 'application/gzip' },
-    timeout: null,
-    context: { conversationId: id, operation: 'export the conversation' },
-  });
-  if (response.body === null) {
-    throw new RemoteServerError(`The server sent an empty bundle for conversation ${id}.`);
-  }
-  const length = Number(response.headers.get('content-length'));
-  let bytes = 0;
-  const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  source.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    onProgress?.({
-      stage: 'download',
-      bytes,
-      ...(Number.isFinite(length) && length > 0 ? { totalBytes: length } : {}),
-      events: 0,
+  remote: RemoteWorkspace,
+): Promise<BundleBase | undefined> {
+  try {
+    const answer = await client.json({
+      path: `/api/conversations/${id}/bundle_base`,
+      query: { include_workspace: includeWorkspace, working_dir: remote.workingDir },
+      timeout: null,
+      context: { conversationId: id, operation: 'describe its copy' },
     });
-  });
-  await pipeline(source, createWriteStream(file));
+    const parsed = z.object({ base: bundleBaseSchema }).safeParse(answer);
+    return parsed.success ? parsed.data.base : undefined;
+  } catch (error) {
+    if (RemoteServerError.isInstance(error) && error.status === 404) return undefined;
+    if (FerryError.isInstance(error) && error.code === 'CONVERSATION_NOT_FOUND') return undefined;
+    throw error;
+  }
 }
 
 /**
- * Parks the server's copy: from now on it refuses to run, saying where it went. The server
- * refuses (409 `BUNDLE_SOURCE_CHANGED`) when events were appended there since the export.
+ * Exports the conversation (a delta on `base`, when the server's copy is its prefix) and has the
+ * server import it *pending*: parked there, still living here. Whatever happens to this upload
+ * (a refusal, the server dying, a lost answer), this copy stays runnable and the server's, if
+ * any, does not run. The agent (with its keys) goes in the body, never in a URL or a header.
  */
-async function markServerCopy(
-  client: HttpClient,
-  id: string,
-  to: string,
-  manifest: BundleManifest,
-): Promise<void> {
+async function uploadBundle(input: {
+  conversation: LocalConversation;
+  client: HttpClient;
+  store: LocalFileStore;
+  workspaceDir: string | undefined;
+  from: string;
+  base: BundleBase | undefined;
+  options: TeleportOptions<RemoteWorkspace>;
+}): Promise<BundleManifest> {
+  const { conversation, options } = input;
+  // Known once the export has read the log, before the bundle starts streaming.
+  const totals: { events?: number; baseEvents?: number } = {};
+  // The conversation's files are read now: the bundle is this snapshot, whatever happens later.
+  const { manifest, stream } = await exportConversationBundle({
+    store: input.store,
+    ...(input.workspaceDir === undefined ? {} : { workspaceDir: input.workspaceDir }),
+    ...(input.base === undefined ? {} : { base: input.base }),
+    ...(options.maxWorkspaceBytes === undefined
+      ? {}
+      : { maxWorkspaceBytes: options.maxWorkspaceBytes }),
+    onProgress: (progress: BundleProgress) =>
+      options.onProgress?.({
+        stage: 'upload',
+        bytes: progress.bytes,
+        ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
+        // A delta counts its new events on top of those the server's copy holds.
+        events: (totals.baseEvents ?? 0) + (progress.events ?? 0),
+        ...(totals.events === undefined ? {} : { totalEvents: totals.events }),
+      }),
+  });
+  totals.events = manifest.event_count;
+  totals.baseEvents = manifest.base?.event_count ?? 0;
+  const held = conversation.events.raw().length;
+  if (held !== manifest.event_count) {
+    stream.destroy();
+    throw new FerryError(
+      'TELEPORT_SOURCE_CHANGED',
+      `Conversation ${conversation.id} changed while it was being teleported (${manifest.event_count} ` +
+        `events exported, it now has ${held}); it stays here. Teleport it again.`,
+    );
+  }
+  const body = multipartStream([
+    ...(options.agent === undefined
+      ? []
+      : [{ name: 'agent', value: JSON.stringify(options.agent) }]),
+    { name: 'bundle', filename: 'conversation.tar.gz', contentType: 'application/gzip', stream },
+  ]);
   try {
-    await client.json({
-      method: 'POST',
-      path: `/api/conversations/${id}/mark_teleported`,
-      json: { to, bundle_id: manifest.bundle_id, event_count: manifest.event_count },
-      context: { conversationId: id, operation: 'mark the conversation teleported' },
-    });
+    importResponseSchema.parse(
+      await input.client.json({
+        method: 'POST',
+        path: '/api/conversations/import',
+        query: {
+          working_dir: options.to.workingDir,
+          teleport_from: input.from,
+          pending: 'true',
+        },
+        headers: { 'content-type': body.contentType },
+        // fetch streams an async iterable body (with `duplex: 'half'`).
+        body: body.body,
+        streamBody: true,
+        timeout: null,
+        context: { conversationId: conversation.id, operation: 'import the conversation' },
+      }),
+    );
   } catch (error) {
-    // Parked for here already: an earlier request of this teleport got through.
-    if (ConversationTeleportedError.isInstance(error) && error.to === to) return;
-    if (RemoteServerError.isInstance(error) && error.serverCode === 'BUNDLE_SOURCE_CHANGED') {
-      throw new FerryError(
-        'TELEPORT_SOURCE_CHANGED',
-        `Conversation ${id} changed on ${client.host} while it was being teleported (events were ` +
-          `appended after the export of ${manifest.event_count}); it stays there. Teleport it again.`,
-        { cause: error },
-      );
-    }
+    stream.destroy();
     throw error;
   }
+  return manifest;
 }

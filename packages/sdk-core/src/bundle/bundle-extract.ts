@@ -1,0 +1,296 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { BASE_STATE_FILE } from '../store/file-layout';
+import { conversationStateSchema } from '../conversation/state-schema';
+import { BundleFormatError } from '../errors/bundle-format-error';
+import { CorruptEventLogError } from '../errors/corrupt-event-log-error';
+import { FerryError } from '../errors/ferry-error';
+import { scanSegment, segmentNumber } from '../persistence/event-log-segment';
+import type { FileStore } from '../persistence/file-store';
+import type { StoredEvent } from '../persistence/stored-event';
+import { REDACTED_SECRET } from '../secrets/secret-cipher';
+import { mapStateSecrets } from '../secrets/secret-fields';
+import {
+  MANIFEST_FILE,
+  WORKSPACE_PREFIX,
+  parseBundleManifest,
+  type BundleFile,
+  type BundleManifest,
+  type BundleProgress,
+} from './bundle-manifest';
+import { canonicalId } from './conversation-id';
+import type { TarEntry, TarReaderLimits } from './tar-reader';
+
+/** A bundle: the path of a `.tar.gz` file, its bytes, or a stream of them. */
+export type BundleSource = string | Uint8Array | Readable;
+
+/** Limits on what reading a bundle may take. */
+export interface BundleReadLimits {
+  /** Most uncompressed bytes, all entries together and each one (default 1 GiB). */
+  maxBytes?: number;
+  /** Most archive entries (default 100 000). */
+  maxEntries?: number;
+}
+
+/** The default `maxBytes` of an import: 1 GiB uncompressed. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
+
+/** The default `maxEntries` of an import. */
+export const DEFAULT_MAX_BUNDLE_ENTRIES = 100_000;
+
+export function readerLimits(limits: BundleReadLimits): TarReaderLimits {
+  return {
+    maxBytes: positive(limits.maxBytes, DEFAULT_MAX_BUNDLE_BYTES, 'maxBytes'),
+    maxEntries: positive(limits.maxEntries, DEFAULT_MAX_BUNDLE_ENTRIES, 'maxEntries'),
+  };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new FerryError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}.`);
+  }
+  return value;
+}
+
+export function toReadable(source: BundleSource): Readable {
+  if (typeof source === 'string') return createReadStream(source);
+  if (source instanceof Uint8Array) {
+    return Readable.from([Buffer.from(source.buffer, source.byteOffset, source.byteLength)]);
+  }
+  return source;
+}
+
+export async function readManifestEntry(
+  entries: AsyncGenerator<TarEntry>,
+): Promise<BundleManifest> {
+  const first = await entries.next();
+  if (first.done === true || first.value.path !== MANIFEST_FILE || first.value.type !== 'File') {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem:
+        first.done === true
+          ? 'it is missing'
+          : `it must be the archive's first entry, which is "${first.value.path}" instead`,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(first.value.data.toString('utf8'));
+  } catch (error) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: 'it is not valid JSON',
+      cause: error,
+    });
+  }
+  return parseBundleManifest(json);
+}
+
+export function checkManifestContents(manifest: BundleManifest): void {
+  if (!manifest.files.some((file) => file.path === BASE_STATE_FILE)) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: `it lists no ${BASE_STATE_FILE}`,
+    });
+  }
+  const workspaceFile = manifest.files.find((file) => file.path.startsWith(WORKSPACE_PREFIX));
+  if (!manifest.includes_workspace && workspaceFile !== undefined) {
+    throw new BundleFormatError({
+      entry: MANIFEST_FILE,
+      problem: `it lists "${workspaceFile.path}" but says the workspace is not included`,
+    });
+  }
+  if (manifest.base !== undefined) checkBase(manifest, manifest.base.files);
+}
+
+/** A delta's base: each path once; only an event segment both kept and sent (it grows). */
+function checkBase(manifest: BundleManifest, base: readonly BundleFile[]): void {
+  const sent = new Set(manifest.files.map((file) => file.path));
+  const seen = new Set<string>();
+  for (const file of base) {
+    const problem = seen.has(file.path)
+      ? 'is listed twice in its base'
+      : file.path === BASE_STATE_FILE
+        ? 'cannot be kept from the base: the state always travels'
+        : sent.has(file.path) && phaseOf(file.path) !== 'events'
+          ? 'is both kept from the base and sent'
+          : file.path.startsWith(WORKSPACE_PREFIX) && !manifest.includes_workspace
+            ? 'is a workspace file of a bundle without its workspace'
+            : undefined;
+    if (problem !== undefined) {
+      throw new BundleFormatError({ entry: MANIFEST_FILE, problem: `"${file.path}" ${problem}` });
+    }
+    seen.add(file.path);
+  }
+}
+
+export interface ExtractInput {
+  entries: AsyncGenerator<TarEntry>;
+  manifest: BundleManifest;
+  staging: FileStore;
+  withWorkspace: boolean;
+  onProgress: ((progress: BundleProgress) => void) | undefined;
+  parkedFor: { to: string } | undefined;
+}
+
+/** What `extract` takes from the import's options. */
+export function extractOptions(options: {
+  workspaceDir?: string | undefined;
+  onProgress?: ((progress: BundleProgress) => void) | undefined;
+  parkedFor?: { to: string } | undefined;
+}): Pick<ExtractInput, 'withWorkspace' | 'onProgress' | 'parkedFor'> {
+  return {
+    withWorkspace: options.workspaceDir !== undefined,
+    onProgress: options.onProgress,
+    parkedFor: options.parkedFor,
+  };
+}
+
+/** Checks every entry against the manifest and writes it to the staging store. */
+export async function extract(input: ExtractInput): Promise<void> {
+  const { manifest, staging } = input;
+  const expected = new Map<string, BundleFile>(manifest.files.map((file) => [file.path, file]));
+  const seen = new Set<string>();
+  const events: StoredEvent[] = [];
+  const ids = new Map<string, number>();
+  const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+  let bytes = 0;
+
+  for await (const entry of input.entries) {
+    if (entry.type === 'Directory') continue;
+    const file = expected.get(entry.path);
+    if (file === undefined)
+      throw formatError(entry.path, 'it is in the archive but not in the manifest');
+    if (seen.has(entry.path)) throw formatError(entry.path, 'it appears twice in the archive');
+    seen.add(entry.path);
+    if (entry.data.length !== file.size) {
+      throw formatError(
+        entry.path,
+        `it is ${entry.data.length} bytes but the manifest says ${file.size}`,
+      );
+    }
+    if (createHash('sha256').update(entry.data).digest('hex') !== file.sha256) {
+      throw formatError(
+        entry.path,
+        'its SHA-256 differs from the manifest (the bundle is damaged or was altered)',
+      );
+    }
+    const phase = phaseOf(entry.path);
+    if (phase === 'events') countEvents(entry, events, ids);
+    if (entry.path === BASE_STATE_FILE) checkState(entry.data, manifest.conversation_id);
+    if (entry.path === BASE_STATE_FILE && input.parkedFor !== undefined) {
+      const state = JSON.parse(Buffer.from(entry.data).toString('utf8')) as Record<string, unknown>;
+      const teleport = {
+        to: input.parkedFor.to,
+        at: new Date().toISOString(),
+        bundle_id: manifest.bundle_id,
+      };
+      await staging.writeAtomic(
+        `conversation/${entry.path}`,
+        `${JSON.stringify({ ...state, teleport }, null, 2)}\n`,
+      );
+    } else if (phase !== 'workspace') {
+      await staging.writeAtomic(`conversation/${entry.path}`, entry.data);
+    } else if (input.withWorkspace) {
+      await staging.writeAtomic(
+        `workspace/${entry.path.slice(WORKSPACE_PREFIX.length)}`,
+        entry.data,
+      );
+    }
+    bytes += entry.data.length;
+    input.onProgress?.({ phase, bytes, totalBytes, events: events.length });
+  }
+
+  const missing = manifest.files.find((file) => !seen.has(file.path));
+  if (missing !== undefined) {
+    throw formatError(missing.path, 'it is listed in the manifest but missing from the archive');
+  }
+  // A delta's segments hold what comes after its base's events.
+  const newEvents = manifest.event_count - (manifest.base?.event_count ?? 0);
+  if (events.length !== newEvents) {
+    throw formatError(
+      MANIFEST_FILE,
+      `it says ${newEvents} ${manifest.base === undefined ? '' : 'new '}events but the segments hold ${events.length}`,
+    );
+  }
+}
+
+export function phaseOf(path: string): BundleProgress['phase'] {
+  if (path.startsWith(WORKSPACE_PREFIX)) return 'workspace';
+  if (path.startsWith('events/') && segmentNumber(path.slice('events/'.length)) !== undefined) {
+    return 'events';
+  }
+  return 'files';
+}
+
+/** Adds a segment's events, checking each line as `EventLog.open` would (no torn line allowed). */
+function countEvents(entry: TarEntry, events: StoredEvent[], ids: Map<string, number>): void {
+  try {
+    scanSegment({
+      bytes: entry.data,
+      file: entry.path,
+      allowTornLastLine: false,
+      events,
+      ids,
+      locate: (index) => `event ${index + 1}`,
+    });
+  } catch (error) {
+    if (!CorruptEventLogError.isInstance(error)) throw error;
+    throw new BundleFormatError({ entry: entry.path, problem: error.message, cause: error });
+  }
+}
+
+/** `base_state.json` must be a valid state of the manifest's conversation, secrets redacted. */
+function checkState(data: Buffer, conversationId: string): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    throw new BundleFormatError({
+      entry: BASE_STATE_FILE,
+      problem: 'it is not valid JSON',
+      cause: error,
+    });
+  }
+  const parsed = conversationStateSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BundleFormatError({
+      entry: BASE_STATE_FILE,
+      problem: `it is not a valid conversation state (${parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`)
+        .join('; ')})`,
+      cause: parsed.error,
+    });
+  }
+  let stateId: string | undefined;
+  try {
+    stateId = canonicalId(parsed.data.id);
+  } catch {
+    stateId = undefined;
+  }
+  if (stateId !== conversationId) {
+    throw formatError(
+      BASE_STATE_FILE,
+      `its id "${parsed.data.id}" is not the manifest's conversation ${conversationId}`,
+    );
+  }
+  // Never write a secret in plaintext, even one a foreign exporter left in.
+  const secrets: string[] = [];
+  mapStateSecrets(parsed.data, (value, path) => {
+    if (value !== REDACTED_SECRET && value !== '') secrets.push(path);
+    return value;
+  });
+  if (secrets.length > 0) {
+    throw formatError(
+      BASE_STATE_FILE,
+      `it carries secret values (${secrets.join(', ')}); a bundle carries secrets redacted as "${REDACTED_SECRET}"`,
+    );
+  }
+}
+
+function formatError(entry: string, problem: string): BundleFormatError {
+  return new BundleFormatError({ entry, problem });
+}

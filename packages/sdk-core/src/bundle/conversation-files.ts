@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
+import { segmentNumber } from '../persistence/event-log-segment';
+import type { FileStore } from '../persistence/file-store';
+import { hasErrorCode } from '../persistence/system-error';
+
+/** The files of a conversation folder, by role. */
+export interface ConversationFiles {
+  /** `events/segment-*.jsonl`, in log order. */
+  segments: string[];
+  /** Every other file but `base_state.json`, the lock and temp files, sorted. */
+  side: string[];
+}
+
+/** Lists a conversation folder's files (see {@link ConversationFiles}). */
+export async function listConversationFiles(store: FileStore): Promise<ConversationFiles> {
+  const segments = (await store.list(EVENTS_DIR))
+    .map((name) => ({ name, number: segmentNumber(name) }))
+    .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
+    .sort((left, right) => left.number - right.number)
+    .map((entry) => `${EVENTS_DIR}/${entry.name}`);
+  const side: string[] = [];
+  for (const path of await filesUnder(store, '')) {
+    if (path === BASE_STATE_FILE || path === '.lock' || isTemporary(path) || isSegment(path)) {
+      continue;
+    }
+    side.push(path);
+  }
+  return { segments, side };
+}
+
+/** Whether `path` is an event segment, `events/segment-NNNNNN.jsonl`. */
+export function isSegment(path: string): boolean {
+  return (
+    path.startsWith(`${EVENTS_DIR}/`) &&
+    segmentNumber(path.slice(EVENTS_DIR.length + 1)) !== undefined
+  );
+}
+
+/** Lines (events, once checked) in a segment's bytes: its newlines. */
+export function countLines(data: Uint8Array): number {
+  let count = 0;
+  for (let index = data.indexOf(0x0a); index !== -1; index = data.indexOf(0x0a, index + 1)) {
+    count += 1;
+  }
+  return count;
+}
+
+/** Lowercase hex SHA-256. */
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Paths of the files under `dir`, recursively, sorted. */
+async function filesUnder(store: FileStore, dir: string): Promise<string[]> {
+  const paths: string[] = [];
+  for (const name of await store.list(dir)) {
+    const path = dir === '' ? name : `${dir}/${name}`;
+    let children: string[] | undefined;
+    try {
+      children = await filesUnder(store, path);
+    } catch (error) {
+      if (!hasErrorCode(error, 'ENOTDIR')) throw error;
+    }
+    if (children === undefined) paths.push(path);
+    else paths.push(...children);
+  }
+  return paths;
+}
+
+/** The temp files of `writeAtomic` and `createExclusive`: `.<name>.<uuid>.tmp`. */
+function isTemporary(path: string): boolean {
+  return /^\..+\.tmp$/.test(path.slice(path.lastIndexOf('/') + 1));
+}

@@ -1,0 +1,137 @@
+import type { BundleBase } from './bundle-base';
+import { WORKSPACE_PREFIX, type BundleBaseRef, type BundleFile } from './bundle-manifest';
+import { countLines, isSegment, sha256 } from './conversation-files';
+import type { WorkspaceFile } from './workspace-files';
+
+/** A conversation file as the export holds it: its path, its bytes, and the events in them. */
+export interface SourceFile {
+  path: string;
+  data: Uint8Array;
+  phase: 'events' | 'files';
+  /** Events in this file (segments only; counted once the bytes are checked). */
+  events: number;
+}
+
+/** What a delta bundle carries, or why the whole conversation must travel instead. */
+export type DeltaPlan =
+  | {
+      kind: 'delta';
+      base: BundleBaseRef;
+      /** Files to send: the state, tails of grown segments, new segments, changed side files. */
+      storeFiles: SourceFile[];
+      /** Workspace files whose content the destination lacks. */
+      workspaceFiles: WorkspaceFile[];
+      /** Per segment path: the bytes the destination already holds (a sent tail starts there). */
+      offsets: Map<string, number>;
+    }
+  | { kind: 'full'; reason: string };
+
+/**
+ * Compares what the destination holds (`base`) with this side's files. The destination's event
+ * segments must be a byte-for-byte prefix of this side's log (every segment but the last equal,
+ * the last one a prefix ending on a line break), proved by SHA-256 of the same bytes on both
+ * sides; anything else (an edited, truncated or longer log, another fork) means the whole
+ * conversation travels. Side files and workspace files travel when their content differs.
+ */
+export function planDelta(input: {
+  conversationId: string;
+  base: BundleBase;
+  /** `base_state.json`, then the segments in log order (bytes, unchecked), then the side files. */
+  storeFiles: SourceFile[];
+  workspaceFiles: WorkspaceFile[] | undefined;
+}): DeltaPlan {
+  const { base } = input;
+  if (base.conversation_id !== input.conversationId) {
+    return {
+      kind: 'full',
+      reason: `the destination describes conversation ${base.conversation_id}`,
+    };
+  }
+  const held = new Map(base.files.map((file) => [file.path, file]));
+  const heldSegments = base.files.filter((file) => isSegment(file.path));
+  const segments = input.storeFiles.filter((file) => file.phase === 'events');
+  if (heldSegments.length > segments.length) {
+    return {
+      kind: 'full',
+      reason: `the destination holds ${heldSegments.length} event segments, this side ${segments.length}`,
+    };
+  }
+  const kept: BundleFile[] = [];
+  const offsets = new Map<string, number>();
+  let baseEvents = 0;
+  for (const [index, held] of heldSegments.entries()) {
+    const here = segments[index] as SourceFile;
+    const problem = segmentProblem(held, here, index === heldSegments.length - 1);
+    if (problem !== undefined) return { kind: 'full', reason: problem };
+    kept.push({ path: held.path, size: held.size, sha256: held.sha256 });
+    offsets.set(held.path, held.size);
+    baseEvents += countLines(here.data.subarray(0, held.size));
+  }
+
+  const storeFiles: SourceFile[] = [];
+  for (const file of input.storeFiles) {
+    if (file.phase === 'events') {
+      const offset = offsets.get(file.path) ?? 0;
+      if (offset < file.data.length || !offsets.has(file.path)) {
+        storeFiles.push({ ...file, data: file.data.subarray(offset) });
+      }
+      continue;
+    }
+    const other = held.get(file.path);
+    if (
+      other !== undefined &&
+      other.size === file.data.length &&
+      other.sha256 === sha256(file.data)
+    ) {
+      kept.push({ path: other.path, size: other.size, sha256: other.sha256 });
+    } else {
+      storeFiles.push(file);
+    }
+  }
+
+  const workspaceFiles: WorkspaceFile[] = [];
+  for (const file of input.workspaceFiles ?? []) {
+    const other = base.includes_workspace ? held.get(`${WORKSPACE_PREFIX}${file.path}`) : undefined;
+    if (
+      other !== undefined &&
+      other.sha256 === file.sha256 &&
+      (other.executable ?? false) === file.executable
+    ) {
+      kept.push({
+        path: other.path,
+        size: other.size,
+        sha256: other.sha256,
+        ...(file.executable ? { executable: true } : {}),
+      });
+    } else {
+      workspaceFiles.push(file);
+    }
+  }
+  return {
+    kind: 'delta',
+    base: { event_count: baseEvents, files: kept },
+    storeFiles,
+    workspaceFiles,
+    offsets,
+  };
+}
+
+/** Why the destination's segment is not a prefix of this side's, if it is not. */
+function segmentProblem(held: BundleFile, here: SourceFile, last: boolean): string | undefined {
+  if (held.path !== here.path) {
+    return `the destination's ${held.path} stands where this side has ${here.path}`;
+  }
+  if (here.data.length < held.size) {
+    return `the destination's ${held.path} holds ${held.size} bytes, more than this side's ${here.data.length} (a longer log or another fork)`;
+  }
+  if (!last && here.data.length !== held.size) {
+    return `the destination's ${held.path} is shorter than this side's, but is not its last segment`;
+  }
+  if (sha256(here.data.subarray(0, held.size)) !== held.sha256) {
+    return `the destination's ${held.path} differs from this side's first ${held.size} bytes (edited, or another fork)`;
+  }
+  if (held.size > 0 && here.data[held.size - 1] !== 0x0a) {
+    return `the destination's ${held.path} does not end on a whole event`;
+  }
+  return undefined;
+}

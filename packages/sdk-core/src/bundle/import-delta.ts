@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { BASE_STATE_FILE } from '../store/file-layout';
+import { conversationFolderName } from '../store/conversation-id';
+import { BundleBaseMismatchError } from '../errors/bundle-base-mismatch-error';
+import { FerryError } from '../errors/ferry-error';
+import { ConversationLock } from '../persistence/conversation-lock';
+import { segmentNumber } from '../persistence/event-log-segment';
+import type { FileStore } from '../persistence/file-store';
+import { hasErrorCode } from '../persistence/system-error';
+import { WORKSPACE_PREFIX, type BundleFile, type BundleManifest } from './bundle-manifest';
+import { extract, extractOptions, phaseOf } from './bundle-extract';
+import type { TarEntry } from './tar-reader';
+import { countLines, listConversationFiles, sha256 } from './conversation-files';
+import { hashFile } from './workspace-files';
+
+/** What {@link importDelta} needs. */
+export interface ImportDeltaInput {
+  /** The root folder of conversations. */
+  root: FileStore;
+  /** A delta manifest (with `base`), read and checked. */
+  manifest: BundleManifest;
+  /** The archive's entries after the manifest. */
+  entries: AsyncGenerator<TarEntry>;
+  workspaceDir: string | undefined;
+  onProgress: Parameters<typeof extractOptions>[0]['onProgress'];
+  parkedFor: { to: string } | undefined;
+  /** Writes the bundle's workspace files from the staging store. */
+  restoreWorkspace: (staging: FileStore) => Promise<void>;
+}
+
+/**
+ * Applies a delta bundle to the copy of its conversation in `root`, in place.
+ *
+ * The bundle is checked and staged first (as a full import is), then, under the conversation's
+ * lock, the copy here is proved to be the delta's base: every kept file has the size and SHA-256
+ * the manifest names, no segment exists beyond them, and the kept segments hold `base.event_count`
+ * lines. Anything else is `BundleBaseMismatchError` and nothing changes. Then the new events are
+ * appended (grown segments) or written (new segments), changed side files replaced, side files
+ * the source no longer has removed, and the state document written last. A failure undoes the
+ * appends; a crash can leave the log longer, but always a byte-for-byte prefix of the source's
+ * (the next delta then extends it), and the state of the copy as it was (parked, when it was).
+ */
+export async function importDelta(input: ImportDeltaInput): Promise<void> {
+  const { root, manifest } = input;
+  const base = manifest.base;
+  const conversationId = manifest.conversation_id;
+  if (base === undefined) throw new Error('importDelta: not a delta bundle');
+  const folder = root.scope(conversationFolderName(conversationId));
+  const mismatch = (problem: string) => new BundleBaseMismatchError({ conversationId, problem });
+  if (!(await folder.exists(BASE_STATE_FILE))) {
+    throw mismatch(`there is no copy of it in ${folder.describe('')}`);
+  }
+  const stagingDir = `.import-${randomUUID()}`;
+  const staging = root.scope(stagingDir);
+  try {
+    await extract({ entries: input.entries, manifest, staging, ...extractOptions(input) });
+    const lock = await ConversationLock.acquire({ store: folder, onWarning: () => undefined });
+    try {
+      const held = await listConversationFiles(folder);
+      const problem = await baseProblem({ folder, base: base.files, held, input });
+      if (problem !== undefined) throw mismatch(problem);
+      await input.restoreWorkspace(staging);
+      await apply({ folder, staging: staging.scope('conversation'), manifest, held });
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    if (FerryError.isInstance(error)) throw error;
+    throw new FerryError(
+      'BUNDLE_IMPORT_FAILED',
+      `Importing the delta bundle into ${folder.describe('')} failed (${error instanceof Error ? error.message : String(error)}). ` +
+        'The copy there is as it was, or its log grew by part of the delta; import again.',
+      { cause: error },
+    );
+  } finally {
+    await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+  }
+}
+
+/** Why the copy here is not the delta's base, if it is not. */
+async function baseProblem(options: {
+  folder: FileStore;
+  base: readonly BundleFile[];
+  held: { segments: string[] };
+  input: ImportDeltaInput;
+}): Promise<string | undefined> {
+  const { folder, base, input } = options;
+  const kept = new Set(base.map((file) => file.path));
+  const extra = options.held.segments.find((path) => !kept.has(path));
+  if (extra !== undefined) return `it holds ${extra}, which the delta's base has not`;
+  let lines = 0;
+  for (const file of base) {
+    let actual: { size: number; sha256: string } | undefined;
+    if (file.path.startsWith(WORKSPACE_PREFIX)) {
+      // Workspace files are only checked where they would be written.
+      if (input.workspaceDir === undefined) continue;
+      const path = join(input.workspaceDir, ...file.path.slice(WORKSPACE_PREFIX.length).split('/'));
+      actual = await hashFile(path).catch((error: unknown) => {
+        if (hasErrorCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
+        throw error;
+      });
+    } else {
+      const data = await folder.read(file.path);
+      if (data !== undefined) {
+        actual = { size: data.length, sha256: sha256(data) };
+        if (phaseOf(file.path) === 'events') lines += countLines(data);
+      }
+    }
+    if (actual === undefined) return `${file.path} is missing here`;
+    if (actual.size !== file.size || actual.sha256 !== file.sha256) {
+      return `${file.path} differs here (${actual.size} bytes, the base has ${file.size}; edited, truncated or another fork)`;
+    }
+  }
+  const baseEvents = input.manifest.base?.event_count ?? 0;
+  if (lines !== baseEvents) return `its segments hold ${lines} events, the base ${baseEvents}`;
+  return undefined;
+}
+
+/** Writes the delta into the conversation's folder; undoes the log's growth on a failure. */
+async function apply(options: {
+  folder: FileStore;
+  staging: FileStore;
+  manifest: BundleManifest;
+  held: { side: string[] };
+}): Promise<void> {
+  const { folder, staging, manifest } = options;
+  const base = new Map((manifest.base?.files ?? []).map((file) => [file.path, file]));
+  const segments = manifest.files
+    .filter((file) => phaseOf(file.path) === 'events')
+    .sort((left, right) => segmentOrder(left.path) - segmentOrder(right.path));
+  const grown: BundleFile[] = [];
+  const created: string[] = [];
+  try {
+    for (const file of segments) {
+      const data = (await staging.read(file.path)) ?? new Uint8Array(0);
+      const kept = base.get(file.path);
+      if (kept !== undefined) {
+        grown.push(kept);
+        if (data.length > 0) await folder.append(file.path, data);
+      } else {
+        created.push(file.path);
+        await folder.writeAtomic(file.path, data);
+      }
+    }
+    const sent = new Set(manifest.files.map((file) => file.path));
+    for (const file of manifest.files) {
+      if (phaseOf(file.path) !== 'files' || file.path === BASE_STATE_FILE) continue;
+      await folder.writeAtomic(file.path, (await staging.read(file.path)) ?? new Uint8Array(0));
+    }
+    for (const path of options.held.side) {
+      if (!sent.has(path) && !base.has(path)) await folder.remove(path);
+    }
+    // The commit point: the state that goes with the longer log.
+    await folder.writeAtomic(
+      BASE_STATE_FILE,
+      (await staging.read(BASE_STATE_FILE)) ?? new Uint8Array(0),
+    );
+  } catch (error) {
+    for (const file of grown) await folder.truncate(file.path, file.size).catch(() => undefined);
+    for (const path of created) await folder.remove(path).catch(() => undefined);
+    throw error;
+  }
+}
+
+function segmentOrder(path: string): number {
+  return segmentNumber(path.slice(path.indexOf('/') + 1)) ?? 0;
+}
