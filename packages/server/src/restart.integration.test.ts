@@ -3,17 +3,11 @@ import {
   startScriptedLLMServer,
   toolCall,
 } from '@ferry/sdk-core/testing';
-import {
-  createTestDatabase,
-  startTestPostgres,
-  type TestDatabase,
-  type TestPostgresServer,
-} from '@ferry/store-postgres/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import type { FerryServer } from './server';
 import {
@@ -21,6 +15,7 @@ import {
   allEvents,
   scriptedAgent,
   testClient,
+  useTestDatabase,
   waitForStatus,
   type EventBody,
 } from './test-support';
@@ -70,20 +65,10 @@ function remote(url: string): FerryServer {
 }
 
 // The same suite on both stores: files under --data-dir, and PostgreSQL with --database-url.
-let postgres: TestPostgresServer | undefined;
-let database: TestDatabase | undefined;
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-  database = await createTestDatabase(postgres.url, 'server_restart');
-}, 120_000);
-afterAll(async () => {
-  await database?.drop();
-  await postgres?.stop();
-});
-
+const databaseUrl = useTestDatabase('server_restart');
 const stores: { name: string; args: () => string[] }[] = [
   { name: 'files', args: () => [] },
-  { name: 'PostgreSQL', args: () => ['--database-url', database?.url ?? ''] },
+  { name: 'PostgreSQL', args: () => ['--database-url', databaseUrl()] },
 ];
 
 /** A scripted LLM whose first step sleeps in the terminal (killed mid-way), then finishes. */

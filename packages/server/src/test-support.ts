@@ -1,7 +1,13 @@
-import type { ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { startScriptedLLMServer, toolCall, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import {
+  createTestDatabase,
+  startTestPostgres,
+  type TestDatabase,
+  type TestPostgresServer,
+} from '@ferry/store-postgres/testing';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import type { FerryServer } from './server';
 
@@ -145,4 +151,33 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
   }
   await walk(root);
   return snapshot;
+}
+
+/** A scripted LLM that answers every request with `finish`. */
+export function finishingLLM(): Promise<ScriptedLLMServer> {
+  return startScriptedLLMServer({
+    script: [],
+    onExhausted: toolCall('finish', { message: 'done' }),
+  });
+}
+
+/**
+ * A database of the calling test file's own on the test PostgreSQL server (a throwaway server
+ * when none answers), created before its tests and dropped after them. Returns its URL's getter.
+ */
+export function useTestDatabase(label: string): () => string {
+  let server: TestPostgresServer | undefined;
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+    database = await createTestDatabase(server.url, label);
+  }, 120_000);
+  afterAll(async () => {
+    await database?.drop();
+    await server?.stop();
+  });
+  return () => {
+    if (database === undefined) throw new Error('the test database is not ready yet');
+    return database.url;
+  };
 }

@@ -1,0 +1,125 @@
+import {
+  createTemporaryDirectory,
+  type ScriptedLLMServer,
+  type TemporaryDirectory,
+} from '@ferry/sdk-core/testing';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConversationInfo } from './schemas/conversation-schemas';
+import { startServer, type FerryServer } from './server';
+import {
+  TEST_API_KEY,
+  allEvents,
+  finishingLLM,
+  scriptedAgent,
+  testClient,
+  useTestDatabase,
+  waitForStatus,
+  type TestClient,
+} from './test-support';
+
+const databaseUrl = useTestDatabase('server_cluster');
+let shared: TemporaryDirectory;
+beforeAll(async () => {
+  shared = await createTemporaryDirectory();
+});
+afterAll(async () => {
+  await shared?.remove();
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A server in this process: a replica on the test database, or one on files. */
+async function newServer(
+  databaseUrl?: string,
+): Promise<{ server: FerryServer; client: TestClient }> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const server = await startServer({
+    port: 0,
+    dataDir: join(dir.path, 'data'),
+    // Replicas share one workspace root, as the README requires.
+    workspaceRoot: join(shared.path, 'workspaces'),
+    apiKey: TEST_API_KEY,
+    ...(databaseUrl === undefined ? {} : { databaseUrl, leaseTtl: 3 }),
+  });
+  cleanups.push(() => server.close());
+  return { server, client: testClient(server) };
+}
+
+async function scriptedLLM(): Promise<ScriptedLLMServer> {
+  const llm = await finishingLLM();
+  cleanups.push(() => llm.close());
+  return llm;
+}
+
+function message(text: string, run: boolean) {
+  return { role: 'user', content: [{ type: 'text', text }], run };
+}
+
+describe('ferry-server replicas on one PostgreSQL', () => {
+  it('answers every route for a conversation another replica runs', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer(databaseUrl());
+    const b = await newServer(databaseUrl());
+    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: { agent: scriptedAgent(llm) },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    // Held by A: B forwards the message (and the run) to it.
+    const sent = await b.client.request('POST', `/api/conversations/${id}/events`, {
+      body: message('hello from b', true),
+    });
+    expect(sent.status).toBe(200);
+    await waitForStatus(b.client, id, ['finished']);
+    expect(await allEvents(b.client, id)).toEqual(await allEvents(a.client, id));
+    const renamed = await b.client.request('PATCH', `/api/conversations/${id}`, {
+      body: { title: 'renamed on b' },
+    });
+    expect(renamed.status).toBe(200);
+    const seen = await a.client.request<ConversationInfo>('GET', `/api/conversations/${id}`);
+    expect(seen.body.title).toBe('renamed on b');
+    const counted = await b.client.request<number>('GET', '/api/conversations/count');
+    expect(counted.body).toBeGreaterThanOrEqual(1);
+    expect((await b.client.request('DELETE', `/api/conversations/${id}`)).status).toBe(200);
+    expect((await a.client.request('GET', `/api/conversations/${id}`)).status).toBe(404);
+  });
+
+  it('imports a teleported bundle on any replica: the others read and run it', async () => {
+    const llm = await scriptedLLM();
+    const laptop = await newServer();
+    const a = await newServer(databaseUrl());
+    const b = await newServer(databaseUrl());
+    const created = await laptop.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'start here' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    await waitForStatus(laptop.client, id, ['finished']);
+    const exported = await fetch(`${laptop.server.url}/api/conversations/${id}/export`, {
+      headers: { 'x-session-api-key': TEST_API_KEY },
+    });
+    const bundle = new Uint8Array(await exported.arrayBuffer());
+    const imported = await fetch(`${b.server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: { 'x-session-api-key': TEST_API_KEY, 'content-type': 'application/gzip' },
+      body: bundle,
+    });
+    expect(imported.status).toBe(201);
+    // A has no files of it: what it reads comes from PostgreSQL.
+    expect(await allEvents(a.client, id)).toEqual(await allEvents(laptop.client, id));
+    const sent = await a.client.request('POST', `/api/conversations/${id}/events`, {
+      body: message('go on in the cluster', true),
+    });
+    expect(sent.status).toBe(200);
+    await waitForStatus(a.client, id, ['finished']);
+    const events = await allEvents(b.client, id);
+    expect(events.length).toBeGreaterThan((await allEvents(laptop.client, id)).length);
+  });
+});
