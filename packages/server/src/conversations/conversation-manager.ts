@@ -35,6 +35,7 @@ import {
   folderOf,
   idOfFolder,
 } from './conversation-id';
+import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
 import { resolveWorkingDir } from './working-dir';
 
@@ -199,6 +200,7 @@ export class ConversationManager {
   readonly #entries = new Map<string, OpenConversation>();
   readonly #opening = new Map<string, Promise<OpenConversation>>();
   readonly #closing = new Map<string, Promise<void>>();
+  readonly #watchers = new ConversationWatchers();
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -252,6 +254,14 @@ export class ConversationManager {
   subscriberCount(id: string): number {
     const canonical = canonicalConversationId(id);
     return canonical === undefined ? 0 : (this.#entries.get(canonical)?.subscribers ?? 0);
+  }
+
+  /**
+   * Tells `watcher` every event appended to conversation `id` (canonical) from now on, whether
+   * it is open now or opened later by any request; returns the function that stops it.
+   */
+  watch(id: string, watcher: EventWatcher): () => void {
+    return this.#watchers.watch(id, watcher);
   }
 
   /** Every conversation on disk, from the state files only (no event log is read). */
@@ -738,6 +748,7 @@ export class ConversationManager {
       workspace,
       this.#log.child({ conversation_id: conversation.id }),
     );
+    this.#watchers.attach(conversation);
     this.#entries.set(conversation.id, entry);
     return entry;
   }

@@ -2,6 +2,7 @@ import {
   createTemporaryDirectory,
   startScriptedLLMServer,
   toolCall,
+  type ScriptTurn,
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
@@ -33,11 +34,14 @@ interface Setup {
   client: TestClient;
 }
 
-async function setup(options: Partial<StartServerOptions> = {}): Promise<Setup> {
+async function setup(
+  options: Partial<StartServerOptions> = {},
+  script: ScriptTurn[] = [],
+): Promise<Setup> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer({
-    script: [],
+    script,
     onExhausted: toolCall('finish', { message: 'done' }),
   });
   cleanups.push(() => llm.close());
@@ -59,6 +63,17 @@ async function finishedConversation({ client, llm }: Setup): Promise<Conversatio
     },
   });
   return waitForStatus(client, created.body.id, ['finished']);
+}
+
+/** A new conversation holding one message, not run. */
+async function idleConversation({ client, llm }: Setup): Promise<string> {
+  const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: {
+      agent: scriptedAgent(llm),
+      initial_message: { content: [{ type: 'text', text: 'first' }] },
+    },
+  });
+  return created.body.id;
 }
 
 /** A socket that records its frames and how it closed. */
@@ -116,6 +131,14 @@ async function logLines(server: FerryServer, id: string): Promise<string[]> {
 }
 
 const key = `session_api_key=${TEST_API_KEY}`;
+
+/** The ids of the stored events among a socket's frames (its state snapshot left out). */
+function eventIds(frames: readonly string[]): string[] {
+  return frames
+    .map((frame) => JSON.parse(frame) as EventBody)
+    .filter((event) => event.key !== 'full_state')
+    .map((event) => event.id);
+}
 
 describe('/sockets/events/{id}', () => {
   it('replays every event as stored with resend_mode=all, then sends live ones', async () => {
@@ -182,13 +205,7 @@ describe('/sockets/events/{id}', () => {
 
   it('streams a whole run live, state updates included, and runs messages sent on the socket', async () => {
     const state = await setup();
-    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(state.llm),
-        initial_message: { content: [{ type: 'text', text: 'first' }] },
-      },
-    });
-    const id = created.body.id;
+    const id = await idleConversation(state);
     const recording = connect(state.server, `/sockets/events/${id}?resend_mode=all`, {
       headers: { 'X-Session-API-Key': TEST_API_KEY },
     });
@@ -211,6 +228,82 @@ describe('/sockets/events/{id}', () => {
     expect(recording.frames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
       events.map((event) => event.id),
     );
+  });
+
+  it('sends every event appended after a socket connects, however late it authenticates', async () => {
+    const state = await setup();
+    const id = await idleConversation(state);
+    const before = await allEvents(state.client, id);
+    // Connected at once, but authenticating only after the whole run has finished.
+    const late = connect(state.server, `/sockets/events/${id}`);
+    const byQuery = connect(state.server, `/sockets/events/${id}?${key}`);
+    await Promise.all(
+      [late, byQuery].map(
+        ({ socket }) => new Promise((resolve) => socket.once('open', () => resolve(undefined))),
+      ),
+    );
+    await state.client.request('POST', `/api/conversations/${id}/run`);
+    await waitForStatus(state.client, id, ['finished']);
+    late.socket.send(JSON.stringify({ type: 'auth', session_api_key: TEST_API_KEY }));
+
+    const run = (await allEvents(state.client, id)).slice(before.length).map((event) => event.id);
+    expect(run.length).toBeGreaterThan(2);
+    for (const recording of [late, byQuery]) {
+      await recording.waitForFrames(run.length);
+      expect(eventIds(recording.frames)).toEqual(run);
+    }
+  });
+
+  it('gives a socket connecting at any moment of a run the rest of the log, once each', async () => {
+    // Slow turns, so sockets connect between the steps of the run.
+    const state = await setup({}, [
+      toolCall('think', { thought: 'one' }, { delayMs: 100 }),
+      toolCall('think', { thought: 'two' }, { delayMs: 100 }),
+      toolCall('think', { thought: 'three' }, { delayMs: 100 }),
+    ]);
+    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(state.llm, { tools: ['think'] }),
+        initial_message: { content: [{ type: 'text', text: 'think thrice' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    // One socket right after creation, then one each time the log grows, until it finishes.
+    const sockets: { recording: RecordingSocket; seen: number }[] = [];
+    let seen = -1;
+    await vi.waitFor(
+      async () => {
+        const count = (
+          await state.client.request<number>('GET', `/api/conversations/${id}/events/count`)
+        ).body;
+        if (count !== seen) {
+          seen = count;
+          sockets.push({
+            recording: connect(state.server, `/sockets/events/${id}?${key}`),
+            seen: count,
+          });
+        }
+        const info = await state.client.request<ConversationInfo>(
+          'GET',
+          `/api/conversations/${id}`,
+        );
+        if (info.body.execution_status !== 'finished') throw new Error('still running');
+      },
+      { timeout: 20_000, interval: 5 },
+    );
+    await waitForStatus(state.client, id, ['finished']);
+    const log = (await allEvents(state.client, id)).map((event) => event.id);
+    expect(sockets.length).toBeGreaterThan(1);
+    for (const { recording, seen: countBefore } of sockets) {
+      await vi.waitFor(() =>
+        expect(state.server.conversations.subscriberCount(id)).toBeGreaterThan(0),
+      );
+      const ids = eventIds(recording.frames);
+      // A suffix of the log (no gap, no duplicate) holding at least what came after it connected.
+      const start = log.length - ids.length;
+      expect(start).toBeLessThanOrEqual(countBefore);
+      expect(ids).toEqual(log.slice(start));
+    }
   });
 
   it('authenticates by header, query parameter or first frame, and closes 4001 otherwise', async () => {
@@ -295,13 +388,7 @@ describe('/sockets/events/{id}', () => {
 
   it('drops a subscriber that stops reading (4008) without holding back the conversation', async () => {
     const state = await setup({ subscriberBufferLimit: 64 * 1024 });
-    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(state.llm),
-        initial_message: { content: [{ type: 'text', text: 'first' }] },
-      },
-    });
-    const id = created.body.id;
+    const id = await idleConversation(state);
     const slow = connect(state.server, `/sockets/events/${id}?resend_mode=all&${key}`);
     await slow.waitForFrames(1);
     slow.socket.pause();

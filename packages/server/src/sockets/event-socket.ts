@@ -88,6 +88,7 @@ class EventSocketSession {
   #queue: AnyEvent[] | undefined = [];
   /** Client frames that came before the subscription was ready. */
   #earlyFrames: unknown[] | undefined = [];
+  #replayStart = 0;
   #replayEnd = 0;
   #closed = false;
 
@@ -99,6 +100,13 @@ class EventSocketSession {
   }
 
   start(): void {
+    // The subscriber's place in the log is the moment it connects: events appended while it
+    // authenticates and the conversation is opened are queued (and dropped if it is refused),
+    // so none falls between the replay and the live stream.
+    const id = canonicalConversationId(this.#conversationId);
+    if (id !== undefined) {
+      this.#cleanups.push(this.#options.manager.watch(id, (event) => this.#onLive(event)));
+    }
     // Listeners go on at once: frames sent right after the handshake must not be missed.
     this.#socket.on('message', (data) => this.#onFrame(frameText(data)));
     this.#socket.on('close', () => this.#dispose());
@@ -151,8 +159,8 @@ class EventSocketSession {
       return;
     }
     this.#entry = entry;
-    // Subscribe and take the replay's end in the same tick, so no event falls in between.
-    this.#cleanups.push(entry.onEvent((event) => this.#onLive(event)));
+    // The replay's end is taken in one tick with the queue of events seen since connecting:
+    // every event is either in the replayed range or arrives live after it.
     entry.subscribers += 1;
     this.#cleanups.push(() => {
       entry.subscribers -= 1;
@@ -160,11 +168,12 @@ class EventSocketSession {
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
     const stored = entry.conversation.events.raw();
     this.#replayEnd = stored.length;
-    const start = this.#replayStart(entry, stored);
+    const start = this.#firstToReplay(entry, stored);
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
     }
+    this.#replayStart = start;
     await this.#replay(stored, start);
     this.#flushQueue(entry);
     const early = this.#earlyFrames ?? [];
@@ -198,8 +207,11 @@ class EventSocketSession {
     return verifyKey(check, address, auth.data.session_api_key);
   }
 
-  /** Index of the first event to replay, or `undefined` for an unknown `after_event_id`. */
-  #replayStart(
+  /**
+   * Index of the first event to replay, or `undefined` for an unknown `after_event_id`. Without
+   * a resend mode: the first event appended since the socket connected.
+   */
+  #firstToReplay(
     entry: OpenConversation,
     stored: readonly { timestamp: string }[],
   ): number | undefined {
@@ -217,7 +229,9 @@ class EventSocketSession {
       const index = stored.findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
       return index < 0 ? stored.length : index;
     }
-    return stored.length;
+    const first = this.#queue?.[0];
+    const index = first === undefined ? -1 : entry.conversation.events.indexOf(first.id);
+    return index < 0 ? stored.length : Math.min(index, stored.length);
   }
 
   async #replay(stored: readonly unknown[], start: number): Promise<void> {
@@ -236,8 +250,10 @@ class EventSocketSession {
     const queued = this.#queue ?? [];
     this.#queue = undefined;
     for (const event of queued) {
-      // An event already in the replayed range was sent (or deliberately skipped) there.
-      if (entry.conversation.events.indexOf(event.id) < this.#replayEnd) continue;
+      // An event in the replayed range was sent there. One before it was appended but not yet
+      // announced when the replay was cut (its write was in flight), so it is sent now.
+      const index = entry.conversation.events.indexOf(event.id);
+      if (index >= this.#replayStart && index < this.#replayEnd) continue;
       this.#sendLive(event);
     }
   }
