@@ -76,6 +76,8 @@ describe('@openhands/typescript-client against ferry-server', () => {
       { timeout: 30_000, interval: 20 },
     );
     expect(errors).toEqual([]);
+    // As from OpenHands' server: the state snapshot first.
+    expect(received[0]).toMatchObject({ kind: 'ConversationStateUpdateEvent', key: 'full_state' });
     expect(received.map((event) => event.kind)).toEqual(
       expect.arrayContaining(['ActionEvent', 'ObservationEvent']),
     );
@@ -99,7 +101,9 @@ describe('@openhands/typescript-client against ferry-server', () => {
     cleanups.push(() => attached.close());
     await attached.start();
     const history = (await attached.state.events.getEvents()) as ClientEvent[];
-    const live = new Set(received.map((event) => event.id));
+    const live = new Set(
+      received.filter((event) => event.key !== 'full_state').map((event) => event.id),
+    );
     expect(history.filter((event) => live.has(event.id))).toHaveLength(live.size);
     expect(await attached.state.getExecutionStatus()).toBe('paused');
   });
@@ -133,7 +137,10 @@ describe('@openhands/typescript-client against ferry-server', () => {
       },
       { timeout: 30_000, interval: 20 },
     );
-    const log = (await conversation.state.events.getEvents()) as ClientEvent[];
+    // The client keeps the snapshot its socket received among the events; it is not in the log.
+    const log = ((await conversation.state.events.getEvents()) as ClientEvent[]).filter(
+      (event) => event.key !== 'full_state',
+    );
     const run = log.slice(before.length).map((event) => event.id);
     expect(run.length).toBeGreaterThanOrEqual(8);
     const stored = received.filter((event) => event.key !== 'full_state');

@@ -79,7 +79,10 @@ async function idleConversation({ client, llm }: Setup): Promise<string> {
 /** A socket that records its frames and how it closed. */
 interface RecordingSocket {
   socket: WebSocket;
+  /** Every frame but the state snapshot sent first (`full_state`). */
   frames: string[];
+  /** Every frame, in order. */
+  all: string[];
   closed: Promise<{ code: number; reason: string }>;
   /** Resolves once `count` frames have arrived. */
   waitForFrames(count: number): Promise<string[]>;
@@ -94,7 +97,12 @@ function connect(
     headers: options.headers ?? {},
   });
   const frames: string[] = [];
-  socket.on('message', (data: Buffer) => frames.push(data.toString('utf8')));
+  const all: string[] = [];
+  socket.on('message', (data: Buffer) => {
+    const text = data.toString('utf8');
+    all.push(text);
+    if ((JSON.parse(text) as { key?: unknown }).key !== 'full_state') frames.push(text);
+  });
   if (options.firstFrame !== undefined) {
     socket.on('open', () => socket.send(JSON.stringify(options.firstFrame)));
   }
@@ -108,6 +116,7 @@ function connect(
   return {
     socket,
     frames,
+    all,
     closed,
     waitForFrames: (count) =>
       vi.waitFor(
@@ -132,21 +141,21 @@ async function logLines(server: FerryServer, id: string): Promise<string[]> {
 
 const key = `session_api_key=${TEST_API_KEY}`;
 
-/** The ids of the stored events among a socket's frames (its state snapshot left out). */
+/** The ids of the events of a socket's frames. */
 function eventIds(frames: readonly string[]): string[] {
-  return frames
-    .map((frame) => JSON.parse(frame) as EventBody)
-    .filter((event) => event.key !== 'full_state')
-    .map((event) => event.id);
+  return frames.map((frame) => (JSON.parse(frame) as EventBody).id);
 }
 
 describe('/sockets/events/{id}', () => {
-  it('replays every event as stored with resend_mode=all, then sends live ones', async () => {
+  it('replays every event as stored with resend_mode=all and ferry_events=full, then sends live ones', async () => {
     const state = await setup();
     const info = await finishedConversation(state);
     const lines = await logLines(state.server, info.id);
 
-    const recording = connect(state.server, `/sockets/events/${info.id}?resend_mode=all&${key}`);
+    const recording = connect(
+      state.server,
+      `/sockets/events/${info.id}?resend_mode=all&ferry_events=full&${key}`,
+    );
     expect(await recording.waitForFrames(lines.length)).toEqual(lines);
 
     await state.client.request('POST', `/api/conversations/${info.id}/events`, {

@@ -1,4 +1,4 @@
-import type { AnyEvent } from '@ferry/sdk-core';
+import type { AnyEvent, StoredEvent } from '@ferry/sdk-core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
@@ -8,6 +8,12 @@ import { canonicalConversationId } from '../conversations/conversation-id';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
 import { describeError } from '../conversations/open-conversation';
+import {
+  requestedEventView,
+  stateSnapshotEvent,
+  viewEvent,
+  type EventView,
+} from '../http/event-view';
 import { isoDateTimeQuerySchema, parseQueryDateTime } from '../schemas/common-schemas';
 import { sendMessageRequestSchema } from '../schemas/conversation-schemas';
 
@@ -82,6 +88,7 @@ class EventSocketSession {
   readonly #options: EventSocketOptions;
   readonly #conversationId: string;
   #query: EventSocketQuery = {};
+  readonly #view: EventView;
   #authWaiter: ((frame: unknown) => void) | undefined;
   #entry: OpenConversation | undefined;
   #cleanups: (() => void)[] = [];
@@ -97,6 +104,7 @@ class EventSocketSession {
     this.#request = request;
     this.#options = options;
     this.#conversationId = (request.params as { conversation_id: string }).conversation_id;
+    this.#view = requestedEventView(request);
   }
 
   start(): void {
@@ -174,6 +182,8 @@ class EventSocketSession {
       return;
     }
     this.#replayStart = start;
+    // As OpenHands: the state first, then the replay, then live events.
+    this.#socket.send(JSON.stringify(stateSnapshotEvent(entry.conversation.state, this.#view)));
     await this.#replay(stored, start);
     this.#flushQueue(entry);
     const early = this.#earlyFrames ?? [];
@@ -234,9 +244,11 @@ class EventSocketSession {
     return index < 0 ? stored.length : Math.min(index, stored.length);
   }
 
-  async #replay(stored: readonly unknown[], start: number): Promise<void> {
+  async #replay(stored: readonly StoredEvent[], start: number): Promise<void> {
     for (let index = start; index < this.#replayEnd && !this.#closed; index += 1) {
-      const text = JSON.stringify(stored[index]);
+      const event = stored[index];
+      if (event === undefined) continue;
+      const text = JSON.stringify(viewEvent(event, this.#view));
       if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes / 2) {
         // Let the socket drain before sending more: the callback fires once data is written.
         await new Promise<void>((resolve) => this.#socket.send(text, () => resolve()));
@@ -274,7 +286,7 @@ class EventSocketSession {
       this.#dropTooSlow();
       return;
     }
-    this.#socket.send(JSON.stringify(event));
+    this.#socket.send(JSON.stringify(viewEvent(event, this.#view)));
   }
 
   #dropTooSlow(): void {
