@@ -237,6 +237,15 @@ describe('/sockets/events/{id}', () => {
     expect(recording.frames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
       events.map((event) => event.id),
     );
+    // The state first, and again once the run has ended, as OpenHands' server sends them.
+    const snapshots = () =>
+      recording.all
+        .map((frame) => JSON.parse(frame) as EventBody)
+        .filter((event) => event.key === 'full_state')
+        .map((event) => (event.value as { execution_status?: unknown }).execution_status);
+    expect(JSON.parse(recording.all[0] ?? '{}')).toMatchObject({ key: 'full_state' });
+    await vi.waitFor(() => expect(snapshots()).toEqual(['idle', 'finished']));
+    expect(JSON.parse(recording.all.at(-1) ?? '{}')).toMatchObject({ key: 'full_state' });
   });
 
   it('sends every event appended after a socket connects, however late it authenticates', async () => {
@@ -278,19 +287,21 @@ describe('/sockets/events/{id}', () => {
     });
     const id = created.body.id;
     // One socket right after creation, then one each time the log grows, until it finishes.
-    const sockets: { recording: RecordingSocket; seen: number }[] = [];
+    // With each socket, the log's length once it is open: a bound on where it must start.
+    const sockets: { recording: RecordingSocket; openedAt: Promise<number> }[] = [];
+    const count = async () =>
+      (await state.client.request<number>('GET', `/api/conversations/${id}/events/count`)).body;
     let seen = -1;
     await vi.waitFor(
       async () => {
-        const count = (
-          await state.client.request<number>('GET', `/api/conversations/${id}/events/count`)
-        ).body;
-        if (count !== seen) {
-          seen = count;
-          sockets.push({
-            recording: connect(state.server, `/sockets/events/${id}?${key}`),
-            seen: count,
+        const now = await count();
+        if (now !== seen) {
+          seen = now;
+          const recording = connect(state.server, `/sockets/events/${id}?${key}`);
+          const openedAt = new Promise<number>((resolve) => {
+            recording.socket.once('open', () => resolve(count()));
           });
+          sockets.push({ recording, openedAt });
         }
         const info = await state.client.request<ConversationInfo>(
           'GET',
@@ -303,15 +314,15 @@ describe('/sockets/events/{id}', () => {
     await waitForStatus(state.client, id, ['finished']);
     const log = (await allEvents(state.client, id)).map((event) => event.id);
     expect(sockets.length).toBeGreaterThan(1);
-    for (const { recording, seen: countBefore } of sockets) {
+    for (const { recording, openedAt } of sockets) {
+      const bound = await openedAt;
+      // Synchronised on what it must have: every event appended since it was open.
       await vi.waitFor(() =>
-        expect(state.server.conversations.subscriberCount(id)).toBeGreaterThan(0),
+        expect(eventIds(recording.frames).length).toBeGreaterThanOrEqual(log.length - bound),
       );
       const ids = eventIds(recording.frames);
-      // A suffix of the log (no gap, no duplicate) holding at least what came after it connected.
-      const start = log.length - ids.length;
-      expect(start).toBeLessThanOrEqual(countBefore);
-      expect(ids).toEqual(log.slice(start));
+      // A suffix of the log: no gap, no duplicate.
+      expect(ids).toEqual(log.slice(log.length - ids.length));
     }
   });
 

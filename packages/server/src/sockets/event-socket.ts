@@ -96,6 +96,8 @@ class EventSocketSession {
   /** Client frames that came before the subscription was ready. */
   #earlyFrames: unknown[] | undefined = [];
   #replayStart = 0;
+  /** A run ended while the replay was going: its snapshot follows the replay. */
+  #snapshotDue = false;
   #replayEnd = 0;
   #closed = false;
 
@@ -174,6 +176,8 @@ class EventSocketSession {
       entry.subscribers -= 1;
     });
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
+    // As OpenHands: the state again once a run has ended (its Python client waits for it).
+    this.#cleanups.push(entry.onSettled(() => this.#onSettled(entry)));
     const stored = entry.conversation.events.raw();
     this.#replayEnd = stored.length;
     const start = this.#firstToReplay(entry, stored);
@@ -183,9 +187,10 @@ class EventSocketSession {
     }
     this.#replayStart = start;
     // As OpenHands: the state first, then the replay, then live events.
-    this.#socket.send(JSON.stringify(stateSnapshotEvent(entry.conversation.state, this.#view)));
+    this.#sendSnapshot(entry);
     await this.#replay(stored, start);
     this.#flushQueue(entry);
+    if (this.#snapshotDue) this.#sendSnapshot(entry);
     const early = this.#earlyFrames ?? [];
     this.#earlyFrames = undefined;
     for (const frame of early) this.#handleFrame(entry, frame);
@@ -268,6 +273,21 @@ class EventSocketSession {
       if (index >= this.#replayStart && index < this.#replayEnd) continue;
       this.#sendLive(event);
     }
+  }
+
+  #onSettled(entry: OpenConversation): void {
+    if (this.#queue !== undefined) this.#snapshotDue = true;
+    else this.#sendSnapshot(entry);
+  }
+
+  #sendSnapshot(entry: OpenConversation): void {
+    this.#snapshotDue = false;
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#dropTooSlow();
+      return;
+    }
+    this.#socket.send(JSON.stringify(stateSnapshotEvent(entry.conversation.state, this.#view)));
   }
 
   #onLive(event: AnyEvent): void {
