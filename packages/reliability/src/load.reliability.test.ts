@@ -163,6 +163,8 @@ function catchUp(subscriber: Subscriber): void {
   const messages = subscriber.socket.messages;
   for (; subscriber.read < messages.length; subscriber.read += 1) {
     const event = JSON.parse(messages[subscriber.read] as string) as StoredEventBody;
+    // The state snapshots (first, and after each run) are not events of the log.
+    if (event.key === 'full_state') continue;
     subscriber.events.push(event);
     if (
       event.kind === 'ConversationStateUpdateEvent' &&

@@ -258,7 +258,7 @@ describe('every method of the OpenHands TypeScript client against ferry-server',
       console.log(`| Client | Method | Result |\n| --- | --- | --- |\n${table}`);
 
       // Methods whose routes Ferry does not serve (see the README's table), and those that other
-      // issues fix (server_info's version gates the workspace session routes).
+      // helpers of issue #16 fix.
       const expectedToFail = new Set([
         // Ferry answers 409 when nothing waits for confirmation; OpenHands 200 (another helper).
         'respondToConfirmation',

@@ -24,7 +24,7 @@ describe('startServer', () => {
     const alive = await fetch(`${server.url}/alive`);
     expect(alive.status).toBe(200);
     expect(await alive.json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${server.url}/health`)).text()).toBe('OK');
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${server.url}/ready`)).json()).toEqual({ status: 'ready' });
     const info = (await (await fetch(`${server.url}/server_info`)).json()) as { name: string };
     expect(info.name).toBe('ferry-server');

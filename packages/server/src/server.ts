@@ -17,6 +17,7 @@ import { ConversationManager } from './conversations/conversation-manager';
 import { installErrorHandlers } from './errors/error-handler';
 import { installJsonBodyParser } from './http/json-body-parser';
 import { loggerOptions, type LoggerSetting } from './http/logger-options';
+import { eventViewHook } from './http/event-view';
 import { registerOpenApi } from './http/openapi';
 import { consoleRoutes } from './ui/console-routes';
 import { bashRoutes } from './routes/bash';
@@ -156,6 +157,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installJsonBodyParser(app);
   installErrorHandlers(app);
+  eventViewHook(app);
   // Before the auth hook: the plugin's own onRequest hook marks upgrade requests so that it
   // closes their socket once answered; a 401 from the auth hook first left the socket open, and
   // close() waited for it forever.

@@ -118,12 +118,20 @@ export async function waitForStatus(
   );
 }
 
-/** Every event of a conversation, through the paged search route. */
-export async function allEvents(client: TestClient, id: string): Promise<EventBody[]> {
+/**
+ * Every event of a conversation, through the paged search route: as OpenHands' models allow
+ * them, or with `full` exactly as stored (Ferry's own fields and `TeleportEvent`s).
+ */
+export async function allEvents(
+  client: TestClient,
+  id: string,
+  options: { full?: boolean } = {},
+): Promise<EventBody[]> {
   const events: EventBody[] = [];
   let pageId: string | null = null;
+  const view = options.full === true ? '&ferry_events=full' : '';
   do {
-    const query: string = pageId === null ? '' : `&page_id=${pageId}`;
+    const query: string = (pageId === null ? '' : `&page_id=${pageId}`) + view;
     const { body } = await client.request<EventPageBody>(
       'GET',
       `/api/conversations/${id}/events/search?limit=100${query}`,

@@ -48,8 +48,11 @@ describe('openWebSocket against a real @ferry/server', () => {
       (frame) => {
         const event = JSON.parse(frame) as {
           id: string;
+          key?: string;
           llm_message?: { content?: { text?: string }[] };
         };
+        // The state snapshot the server sends first is not an event of the log.
+        if (event.key === 'full_state') return;
         frames.push({ id: event.id, text: event.llm_message?.content?.[0]?.text });
       },
     );

@@ -120,6 +120,8 @@ class Subscriber {
       value?: unknown;
     };
     if (event.id === undefined || event.timestamp === undefined) return;
+    // The state snapshots the server sends (first, and after each run) are not logged events.
+    if (event.key === 'full_state') return;
     this.received.push({ id: event.id, timestamp: event.timestamp, receivedAt });
     if (
       event.kind === 'ConversationStateUpdateEvent' &&

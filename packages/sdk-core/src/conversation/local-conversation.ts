@@ -15,6 +15,7 @@ import type { AnyEvent } from '../event/parse-event';
 import { callLLM, providerIdentity } from '../llm/call-llm';
 import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
 import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
+import { secretEnvFor } from '../secrets/secret-env';
 import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { createDefaultToolRegistry } from '../tool/builtin-tools';
@@ -524,6 +525,7 @@ export class LocalConversation {
       },
       statsEvent: () => stateUpdateEvent('stats', this.#state.stats),
       maskSecrets: (text) => this.#maskSecrets(text),
+      secretEnv: (command) => secretEnvFor(this.#state, command),
       pauseRequested: () => this.#pauseRequested,
       onTextDelta: this.#options.onTextDelta,
       stuckThresholds: { ...DEFAULT_STUCK_THRESHOLDS, ...this.#options.stuckThresholds },

@@ -51,6 +51,8 @@ export interface RunHost {
   /** A `ConversationStateUpdateEvent` with the current stats, appended with the step's actions. */
   statsEvent(): Event;
   maskSecrets: (text: string) => string;
+  /** The secrets a command mentions, as environment variables (for the terminal). */
+  secretEnv?: ((command: string) => Record<string, string>) | undefined;
   pauseRequested(): boolean;
   onTextDelta?: ((delta: string) => void) | undefined;
   /** Thresholds of the stuck detector (used when the state's `stuck_detection` is on). */
@@ -344,6 +346,7 @@ export async function executeCalls(
         signal: controls.signal,
         toolCallId: call.action.tool_call_id,
         maskSecrets: host.maskSecrets,
+        ...(host.secretEnv === undefined ? {} : { secretEnv: host.secretEnv }),
       });
       answers.push(observationEvent(call.action, call.tool, output, host.maskSecrets));
       if (call.tool.endsRun) finished = true;

@@ -5,5 +5,5 @@ export type { ImportOpenHandsOptions, ImportOpenHandsResult } from './import-ope
 export type { OpenHandsTransferProgress } from './transfer-support';
 export { FERRY_TELEPORT_KEY, toOpenHandsEvent } from './to-openhands-event';
 export type { OpenHandsEventConversion } from './to-openhands-event';
-export { openHandsEventFields } from './openhands-fields';
+export { openHandsEventFields, openHandsStateFields } from './openhands-fields';
 export { openHandsEventFileName, parseOpenHandsEventFileName } from './openhands-layout';

@@ -8,3 +8,4 @@ export {
 } from './secret-codec';
 export { mapAgentSecrets, mapStateSecrets } from './secret-fields';
 export type { SecretMapper } from './secret-fields';
+export { secretEnvFor } from './secret-env';

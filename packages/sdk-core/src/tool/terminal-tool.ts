@@ -93,6 +93,13 @@ function seconds(value: number): string {
   return `${value} second${value === 1 ? '' : 's'}`;
 }
 
+/** `export NAME='value'; ...` for bash, each value single-quoted. */
+function shellExports(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([name, value]) => `export ${name}='${value.replaceAll("'", `'\\''`)}'`)
+    .join('; ');
+}
+
 function errorResult(command: string, error: string): ToolResult {
   return {
     isError: true,
@@ -238,6 +245,12 @@ export function createTerminalTool(options: TerminalToolOptions = {}) {
           );
         }
         const timeout = args.timeout ?? defaultTimeout;
+        // As OpenHands: the secrets the command names are exported into the shell first, by a
+        // command of their own whose output (and text) never reaches the observation.
+        const secrets = isInput ? {} : (context.secretEnv?.(args.command) ?? {});
+        if (Object.keys(secrets).length > 0) {
+          await session.run(shellExports(secrets), { timeout, signal: context.signal });
+        }
         const result = await session.run(args.command, {
           timeout,
           // An explicit timeout is a limit; the default one only hands control back to the agent.

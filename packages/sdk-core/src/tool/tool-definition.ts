@@ -16,6 +16,11 @@ export interface ToolContext {
   toolCallId: string;
   /** Replaces known secret values in text with `<secret-hidden>` before it is stored. */
   maskSecrets(text: string): string;
+  /**
+   * The conversation's secrets `command` mentions by name, as environment variables (see
+   * `secretEnvFor`); the terminal exports them into its shell first, as OpenHands does.
+   */
+  secretEnv?(command: string): Record<string, string>;
 }
 
 /** What a tool returns: the observation the LLM will see. */

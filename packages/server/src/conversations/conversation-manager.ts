@@ -32,11 +32,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
 import { canonicalConversationId, folderOf } from './conversation-id';
+import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
 import { UPLOADS_FOLDER, isDirectory, makeFolder, removeAbandonedUploads } from './uploads-folder';
 import { resolveWorkingDir } from './working-dir';
@@ -160,6 +160,7 @@ export class ConversationManager {
   readonly #entries = new Map<string, OpenConversation>();
   readonly #opening = new Map<string, Promise<OpenConversation>>();
   readonly #closing = new Map<string, Promise<void>>();
+  readonly #watchers = new ConversationWatchers();
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #stopLeaseWatch: (() => void) | undefined;
@@ -233,6 +234,14 @@ export class ConversationManager {
   /** Whether conversations continue runs their owner left `running` (`--no-continue-runs`: no). */
   get continuesRuns(): boolean {
     return this.#options.continueRuns ?? true;
+  }
+
+  /**
+   * Tells `watcher` every event appended to conversation `id` (canonical) from now on, whether
+   * it is open now or opened later by any request; returns the function that stops it.
+   */
+  watch(id: string, watcher: EventWatcher): () => void {
+    return this.#watchers.watch(id, watcher);
   }
 
   /** Every stored conversation, from the state documents only (no event log is read). */
@@ -764,6 +773,7 @@ export class ConversationManager {
       this.#log.child({ conversation_id: conversation.id }),
       (error) => this.#dropLost(entry, error.message),
     );
+    this.#watchers.attach(conversation);
     this.#entries.set(conversation.id, entry);
     return entry;
   }

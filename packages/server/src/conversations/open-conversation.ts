@@ -25,6 +25,7 @@ export class OpenConversation {
 
   readonly #log: FastifyBaseLogger;
   readonly #closeListeners = new Set<(reason: CloseReason) => void>();
+  readonly #settledListeners = new Set<() => void>();
   #background: Promise<void> | undefined;
 
   /**
@@ -158,12 +159,22 @@ export class OpenConversation {
     void tracked.finally(() => {
       if (this.#background === tracked) this.#background = undefined;
       this.lastUsed = Date.now();
+      for (const listener of this.#settledListeners) listener();
     });
   }
 
   /** Subscribes to new events; returns the function that unsubscribes. */
   onEvent(listener: (event: AnyEvent) => void): () => void {
     return this.conversation.onEvent(listener);
+  }
+
+  /**
+   * Told each time background work (a run) has ended and its last events are in the log: where
+   * OpenHands' server publishes its post-run state snapshot.
+   */
+  onSettled(listener: () => void): () => void {
+    this.#settledListeners.add(listener);
+    return () => this.#settledListeners.delete(listener);
   }
 
   /** Told once when the server closes the conversation (idle, deleted, shutdown). */

@@ -152,7 +152,7 @@ describe('conversation bundles', () => {
     const workingDir = body.conversation.workspace.working_dir;
     expect(workingDir.startsWith(b.server.workspaceRoot)).toBe(true);
     expect(await readFile(join(workingDir, 'notes.txt'), 'utf8')).toBe('carried along\n');
-    const teleport = (await allEvents(b.client, info.id)).find(
+    const teleport = (await allEvents(b.client, info.id, { full: true })).find(
       (event) => event.kind === 'TeleportEvent',
     );
     expect(teleport).toMatchObject({ from: 'laptop', to: b.server.url });
@@ -243,7 +243,7 @@ describe('conversation bundles', () => {
       });
       expect(arrived.status).toBe(200);
     }
-    const events = await allEvents(b.client, info.id);
+    const events = await allEvents(b.client, info.id, { full: true });
     expect(events.filter((event) => event.kind === 'TeleportEvent')).toEqual([
       expect.objectContaining({ from: 'laptop', bundle_id: bundleId }),
     ]);

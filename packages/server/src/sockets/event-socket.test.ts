@@ -2,6 +2,7 @@ import {
   createTemporaryDirectory,
   startScriptedLLMServer,
   toolCall,
+  type ScriptTurn,
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
@@ -33,11 +34,14 @@ interface Setup {
   client: TestClient;
 }
 
-async function setup(options: Partial<StartServerOptions> = {}): Promise<Setup> {
+async function setup(
+  options: Partial<StartServerOptions> = {},
+  script: ScriptTurn[] = [],
+): Promise<Setup> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer({
-    script: [],
+    script,
     onExhausted: toolCall('finish', { message: 'done' }),
   });
   cleanups.push(() => llm.close());
@@ -61,10 +65,24 @@ async function finishedConversation({ client, llm }: Setup): Promise<Conversatio
   return waitForStatus(client, created.body.id, ['finished']);
 }
 
+/** A new conversation holding one message, not run. */
+async function idleConversation({ client, llm }: Setup): Promise<string> {
+  const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: {
+      agent: scriptedAgent(llm),
+      initial_message: { content: [{ type: 'text', text: 'first' }] },
+    },
+  });
+  return created.body.id;
+}
+
 /** A socket that records its frames and how it closed. */
 interface RecordingSocket {
   socket: WebSocket;
+  /** Every frame but the state snapshot sent first (`full_state`). */
   frames: string[];
+  /** Every frame, in order. */
+  all: string[];
   closed: Promise<{ code: number; reason: string }>;
   /** Resolves once `count` frames have arrived. */
   waitForFrames(count: number): Promise<string[]>;
@@ -79,7 +97,12 @@ function connect(
     headers: options.headers ?? {},
   });
   const frames: string[] = [];
-  socket.on('message', (data: Buffer) => frames.push(data.toString('utf8')));
+  const all: string[] = [];
+  socket.on('message', (data: Buffer) => {
+    const text = data.toString('utf8');
+    all.push(text);
+    if ((JSON.parse(text) as { key?: unknown }).key !== 'full_state') frames.push(text);
+  });
   if (options.firstFrame !== undefined) {
     socket.on('open', () => socket.send(JSON.stringify(options.firstFrame)));
   }
@@ -93,6 +116,7 @@ function connect(
   return {
     socket,
     frames,
+    all,
     closed,
     waitForFrames: (count) =>
       vi.waitFor(
@@ -117,13 +141,21 @@ async function logLines(server: FerryServer, id: string): Promise<string[]> {
 
 const key = `session_api_key=${TEST_API_KEY}`;
 
+/** The ids of the events of a socket's frames. */
+function eventIds(frames: readonly string[]): string[] {
+  return frames.map((frame) => (JSON.parse(frame) as EventBody).id);
+}
+
 describe('/sockets/events/{id}', () => {
-  it('replays every event as stored with resend_mode=all, then sends live ones', async () => {
+  it('replays every event as stored with resend_mode=all and ferry_events=full, then sends live ones', async () => {
     const state = await setup();
     const info = await finishedConversation(state);
     const lines = await logLines(state.server, info.id);
 
-    const recording = connect(state.server, `/sockets/events/${info.id}?resend_mode=all&${key}`);
+    const recording = connect(
+      state.server,
+      `/sockets/events/${info.id}?resend_mode=all&ferry_events=full&${key}`,
+    );
     expect(await recording.waitForFrames(lines.length)).toEqual(lines);
 
     await state.client.request('POST', `/api/conversations/${info.id}/events`, {
@@ -182,13 +214,7 @@ describe('/sockets/events/{id}', () => {
 
   it('streams a whole run live, state updates included, and runs messages sent on the socket', async () => {
     const state = await setup();
-    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(state.llm),
-        initial_message: { content: [{ type: 'text', text: 'first' }] },
-      },
-    });
-    const id = created.body.id;
+    const id = await idleConversation(state);
     const recording = connect(state.server, `/sockets/events/${id}?resend_mode=all`, {
       headers: { 'X-Session-API-Key': TEST_API_KEY },
     });
@@ -211,6 +237,93 @@ describe('/sockets/events/{id}', () => {
     expect(recording.frames.map((frame) => (JSON.parse(frame) as EventBody).id)).toEqual(
       events.map((event) => event.id),
     );
+    // The state first, and again once the run has ended, as OpenHands' server sends them.
+    const snapshots = () =>
+      recording.all
+        .map((frame) => JSON.parse(frame) as EventBody)
+        .filter((event) => event.key === 'full_state')
+        .map((event) => (event.value as { execution_status?: unknown }).execution_status);
+    expect(JSON.parse(recording.all[0] ?? '{}')).toMatchObject({ key: 'full_state' });
+    await vi.waitFor(() => expect(snapshots()).toEqual(['idle', 'finished']));
+    expect(JSON.parse(recording.all.at(-1) ?? '{}')).toMatchObject({ key: 'full_state' });
+  });
+
+  it('sends every event appended after a socket connects, however late it authenticates', async () => {
+    const state = await setup();
+    const id = await idleConversation(state);
+    const before = await allEvents(state.client, id);
+    // Connected at once, but authenticating only after the whole run has finished.
+    const late = connect(state.server, `/sockets/events/${id}`);
+    const byQuery = connect(state.server, `/sockets/events/${id}?${key}`);
+    await Promise.all(
+      [late, byQuery].map(
+        ({ socket }) => new Promise((resolve) => socket.once('open', () => resolve(undefined))),
+      ),
+    );
+    await state.client.request('POST', `/api/conversations/${id}/run`);
+    await waitForStatus(state.client, id, ['finished']);
+    late.socket.send(JSON.stringify({ type: 'auth', session_api_key: TEST_API_KEY }));
+
+    const run = (await allEvents(state.client, id)).slice(before.length).map((event) => event.id);
+    expect(run.length).toBeGreaterThan(2);
+    for (const recording of [late, byQuery]) {
+      await recording.waitForFrames(run.length);
+      expect(eventIds(recording.frames)).toEqual(run);
+    }
+  });
+
+  it('gives a socket connecting at any moment of a run the rest of the log, once each', async () => {
+    // Slow turns, so sockets connect between the steps of the run.
+    const state = await setup({}, [
+      toolCall('think', { thought: 'one' }, { delayMs: 100 }),
+      toolCall('think', { thought: 'two' }, { delayMs: 100 }),
+      toolCall('think', { thought: 'three' }, { delayMs: 100 }),
+    ]);
+    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(state.llm, { tools: ['think'] }),
+        initial_message: { content: [{ type: 'text', text: 'think thrice' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    // One socket right after creation, then one each time the log grows, until it finishes.
+    // With each socket, the log's length once it is open: a bound on where it must start.
+    const sockets: { recording: RecordingSocket; openedAt: Promise<number> }[] = [];
+    const count = async () =>
+      (await state.client.request<number>('GET', `/api/conversations/${id}/events/count`)).body;
+    let seen = -1;
+    await vi.waitFor(
+      async () => {
+        const now = await count();
+        if (now !== seen) {
+          seen = now;
+          const recording = connect(state.server, `/sockets/events/${id}?${key}`);
+          const openedAt = new Promise<number>((resolve) => {
+            recording.socket.once('open', () => resolve(count()));
+          });
+          sockets.push({ recording, openedAt });
+        }
+        const info = await state.client.request<ConversationInfo>(
+          'GET',
+          `/api/conversations/${id}`,
+        );
+        if (info.body.execution_status !== 'finished') throw new Error('still running');
+      },
+      { timeout: 20_000, interval: 5 },
+    );
+    await waitForStatus(state.client, id, ['finished']);
+    const log = (await allEvents(state.client, id)).map((event) => event.id);
+    expect(sockets.length).toBeGreaterThan(1);
+    for (const { recording, openedAt } of sockets) {
+      const bound = await openedAt;
+      // Synchronised on what it must have: every event appended since it was open.
+      await vi.waitFor(() =>
+        expect(eventIds(recording.frames).length).toBeGreaterThanOrEqual(log.length - bound),
+      );
+      const ids = eventIds(recording.frames);
+      // A suffix of the log: no gap, no duplicate.
+      expect(ids).toEqual(log.slice(log.length - ids.length));
+    }
   });
 
   it('authenticates by header, query parameter or first frame, and closes 4001 otherwise', async () => {
@@ -295,13 +408,7 @@ describe('/sockets/events/{id}', () => {
 
   it('drops a subscriber that stops reading (4008) without holding back the conversation', async () => {
     const state = await setup({ subscriberBufferLimit: 64 * 1024 });
-    const created = await state.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(state.llm),
-        initial_message: { content: [{ type: 'text', text: 'first' }] },
-      },
-    });
-    const id = created.body.id;
+    const id = await idleConversation(state);
     const slow = connect(state.server, `/sockets/events/${id}?resend_mode=all&${key}`);
     await slow.waitForFrames(1);
     slow.socket.pause();

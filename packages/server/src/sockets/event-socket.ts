@@ -3,6 +3,8 @@ import {
   type AnyEvent,
   type ConversationStore,
   type MessageContent,
+  type ConversationState,
+  type StoredEvent,
 } from '@ferry/sdk-core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
@@ -13,6 +15,12 @@ import { canonicalConversationId } from '../conversations/conversation-id';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
 import { describeError } from '../conversations/open-conversation';
+import {
+  requestedEventView,
+  stateSnapshotEvent,
+  viewEvent,
+  type EventView,
+} from '../http/event-view';
 import { isoDateTimeQuerySchema, parseQueryDateTime } from '../schemas/common-schemas';
 import { sendMessageRequestSchema } from '../schemas/conversation-schemas';
 
@@ -69,6 +77,15 @@ export function frameText(data: RawData): string {
   return data.toString('utf8');
 }
 
+/** Whether `event` records a run ending (the status leaving `running`). */
+function endsRun(event: StoredEvent): boolean {
+  return (
+    event.kind === 'ConversationStateUpdateEvent' &&
+    event.key === 'execution_status' &&
+    event.value !== 'running'
+  );
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -87,6 +104,7 @@ class EventSocketSession {
   readonly #options: EventSocketOptions;
   readonly #conversationId: string;
   #query: EventSocketQuery = {};
+  readonly #view: EventView;
   #authWaiter: ((frame: unknown) => void) | undefined;
   #entry: OpenConversation | undefined;
   /** Sends a client's message and runs; set once the subscription is ready. */
@@ -97,6 +115,9 @@ class EventSocketSession {
   #queue: AnyEvent[] | undefined = [];
   /** Client frames that came before the subscription was ready. */
   #earlyFrames: unknown[] | undefined = [];
+  #replayStart = 0;
+  /** A run ended while the replay was going: its snapshot follows the replay. */
+  #snapshotDue = false;
   #replayEnd = 0;
   #closed = false;
 
@@ -105,9 +126,18 @@ class EventSocketSession {
     this.#request = request;
     this.#options = options;
     this.#conversationId = (request.params as { conversation_id: string }).conversation_id;
+    this.#view = requestedEventView(request);
   }
 
   start(): void {
+    // The subscriber's place in the log is the moment it connects: events appended while it
+    // authenticates and the conversation is opened are queued (and dropped if it is refused),
+    // so none falls between the replay and the live stream.
+    // (A cluster replica's subscriber follows the shared store instead, see #runFromStore.)
+    const id = canonicalConversationId(this.#conversationId);
+    if (id !== undefined && this.#options.manager.clusterStore === undefined) {
+      this.#cleanups.push(this.#options.manager.watch(id, (event) => this.#onLive(event)));
+    }
     // Listeners go on at once: frames sent right after the handshake must not be missed.
     this.#socket.on('message', (data) => this.#onFrame(frameText(data)));
     this.#socket.on('close', () => this.#dispose());
@@ -140,13 +170,14 @@ class EventSocketSession {
       return;
     }
     const id = canonicalConversationId(this.#conversationId);
-    if (id === undefined || (await this.#options.manager.find(id)) === undefined) {
+    const record = id === undefined ? undefined : await this.#options.manager.find(id);
+    if (id === undefined || record === undefined) {
       this.#close(SocketCloseCode.notFound, 'Conversation not found');
       return;
     }
     const shared = this.#options.manager.clusterStore;
     if (shared !== undefined) {
-      await this.#runFromStore(id, shared);
+      await this.#runFromStore(id, shared, record.state);
       return;
     }
     let entry: OpenConversation;
@@ -165,24 +196,30 @@ class EventSocketSession {
       return;
     }
     this.#entry = entry;
-    // Subscribe and take the replay's end in the same tick, so no event falls in between.
-    this.#cleanups.push(entry.onEvent((event) => this.#onLive(event)));
+    // The replay's end is taken in one tick with the queue of events seen since connecting:
+    // every event is either in the replayed range or arrives live after it.
     entry.subscribers += 1;
     this.#cleanups.push(() => {
       entry.subscribers -= 1;
     });
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
+    // As OpenHands: the state again once a run has ended (its Python client waits for it).
+    this.#cleanups.push(entry.onSettled(() => this.#onSettled(entry)));
     const stored = entry.conversation.events.raw();
     this.#replayEnd = stored.length;
-    const start = this.#replayStart(stored, (eventId) =>
+    const start = this.#firstToReplay(stored, (eventId) =>
       entry.conversation.events.indexOf(eventId),
     );
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
     }
+    this.#replayStart = start;
+    // As OpenHands: the state first, then the replay, then live events.
+    this.#sendSnapshot(entry);
     await this.#replay(stored, start);
     this.#flushQueue(entry);
+    if (this.#snapshotDue) this.#sendSnapshot(entry);
     this.#ready(async (content) => {
       await entry.conversation.sendMessage({ content });
       await entry.ensureRunning();
@@ -190,26 +227,36 @@ class EventSocketSession {
   }
 
   /**
-   * A cluster replica's subscriber: replays from the shared store and then follows its live
-   * events, whichever replica runs the conversation; never opens the conversation here. A
-   * message frame becomes a `POST .../events` on this server, which sends it to the runner.
+   * A cluster replica's subscriber: the state snapshot, a replay from the shared store, then its
+   * live events, whichever replica runs the conversation; never opens the conversation here. A
+   * run that ends is followed by a fresh snapshot, as on a single server. A message frame
+   * becomes a `POST .../events` on this server, which sends it to the runner.
    */
-  async #runFromStore(id: string, store: ConversationStore): Promise<void> {
+  async #runFromStore(
+    id: string,
+    store: ConversationStore,
+    state: ConversationState,
+  ): Promise<void> {
     const stored = await store.readEvents(id);
+    this.#queue = undefined;
     this.#replayEnd = stored.length;
-    const start = this.#replayStart(stored, (eventId) =>
+    const start = this.#firstToReplay(stored, (eventId) =>
       stored.findIndex((event) => event.id === eventId),
     );
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
     }
+    this.#sendState(state);
     await this.#replay(stored, start);
     if (this.#closed) return;
     const subscription = await store.subscribe(id, {
       from: stored.length,
       onEvents: (batch) => {
-        for (const event of batch.events) this.#sendLive(event);
+        for (const event of batch.events) {
+          this.#sendLive(event);
+          if (endsRun(event)) void this.#resendStoredState(id);
+        }
       },
       onError: (error) => {
         this.#request.log.warn({ err: describeError(error) }, 'event feed lost');
@@ -236,6 +283,11 @@ class EventSocketSession {
         );
       }
     });
+  }
+
+  async #resendStoredState(id: string): Promise<void> {
+    const record = await this.#options.manager.find(id).catch(() => undefined);
+    if (record !== undefined) this.#sendState(record.state);
   }
 
   /** The subscription is live: frames are handled from now on, those that came early first. */
@@ -274,8 +326,11 @@ class EventSocketSession {
     return verifyKey(check, address, auth.data.session_api_key);
   }
 
-  /** Index of the first event to replay, or `undefined` for an unknown `after_event_id`. */
-  #replayStart(
+  /**
+   * Index of the first event to replay, or `undefined` for an unknown `after_event_id`. Without
+   * a resend mode: the first event appended since the socket connected.
+   */
+  #firstToReplay(
     stored: readonly { timestamp: string }[],
     indexOf: (eventId: string) => number,
   ): number | undefined {
@@ -293,12 +348,16 @@ class EventSocketSession {
       const index = stored.findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
       return index < 0 ? stored.length : index;
     }
-    return stored.length;
+    const first = this.#queue?.[0];
+    const index = first === undefined ? -1 : indexOf(first.id);
+    return index < 0 ? stored.length : Math.min(index, stored.length);
   }
 
-  async #replay(stored: readonly unknown[], start: number): Promise<void> {
+  async #replay(stored: readonly StoredEvent[], start: number): Promise<void> {
     for (let index = start; index < this.#replayEnd && !this.#closed; index += 1) {
-      const text = JSON.stringify(stored[index]);
+      const event = stored[index];
+      if (event === undefined) continue;
+      const text = JSON.stringify(viewEvent(event, this.#view));
       if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes / 2) {
         // Let the socket drain before sending more: the callback fires once data is written.
         await new Promise<void>((resolve) => this.#socket.send(text, () => resolve()));
@@ -312,10 +371,32 @@ class EventSocketSession {
     const queued = this.#queue ?? [];
     this.#queue = undefined;
     for (const event of queued) {
-      // An event already in the replayed range was sent (or deliberately skipped) there.
-      if (entry.conversation.events.indexOf(event.id) < this.#replayEnd) continue;
+      // An event in the replayed range was sent there. One before it was appended but not yet
+      // announced when the replay was cut (its write was in flight), so it is sent now.
+      const index = entry.conversation.events.indexOf(event.id);
+      if (index >= this.#replayStart && index < this.#replayEnd) continue;
       this.#sendLive(event);
     }
+  }
+
+  #onSettled(entry: OpenConversation): void {
+    if (this.#queue !== undefined) this.#snapshotDue = true;
+    else this.#sendSnapshot(entry);
+  }
+
+  #sendSnapshot(entry: OpenConversation): void {
+    this.#snapshotDue = false;
+    this.#sendState(entry.conversation.state);
+  }
+
+  /** A `ConversationStateUpdateEvent` with key `full_state`, never stored. */
+  #sendState(state: ConversationState): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#dropTooSlow();
+      return;
+    }
+    this.#socket.send(JSON.stringify(stateSnapshotEvent(state, this.#view)));
   }
 
   #onLive(event: AnyEvent): void {
@@ -334,7 +415,7 @@ class EventSocketSession {
       this.#dropTooSlow();
       return;
     }
-    this.#socket.send(JSON.stringify(event));
+    this.#socket.send(JSON.stringify(viewEvent(event, this.#view)));
   }
 
   #dropTooSlow(): void {

@@ -159,6 +159,8 @@ function connect(id, afterEventId) {
     let event;
     try { event = JSON.parse(message.data); } catch { return; }
     if (event.kind === 'ServerErrorEvent') notify(event.detail, true);
+    // The state snapshot a subscriber gets first is not part of the log: no row, no cursor.
+    else if (event.kind === 'ConversationStateUpdateEvent' && event.key === 'full_state') stateUpdate(event);
     else receive(event);
   };
   ws.onclose = (close) => {

@@ -1,7 +1,7 @@
 import { isStoredEvent, type FerryError, type StoredEvent } from '@ferry/sdk-core';
 import WebSocket from 'ws';
 import { RemoteServerError } from '../errors/remote-server-error';
-import { API_KEY_HEADER } from '../http/http-client';
+import { API_KEY_HEADER, FULL_EVENTS_HEADERS } from '../http/http-client';
 
 /** How the events socket reconnects after it drops. */
 export interface ReconnectOptions {
@@ -22,6 +22,11 @@ export interface EventSocketOptions {
   cursor: () => string | undefined;
   /** Each event frame, in the server's log order (duplicates possible after a reconnect). */
   onEvent: (event: StoredEvent) => void;
+  /**
+   * The state snapshot the server sends each new subscriber before any event (a
+   * `ConversationStateUpdateEvent` with key `full_state`, which is not part of the log).
+   */
+  onSnapshot?: (state: Record<string, unknown>) => void;
   /** The socket gave up: the conversation is gone, the key is refused, or retries ran out. */
   onFatal: (error: FerryError) => void;
   /** Told each time a connection is (re-)established. */
@@ -90,7 +95,7 @@ export class EventSocket {
 
   #connect(): void {
     if (this.#closed) return;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...FULL_EVENTS_HEADERS };
     if (this.#options.apiKey !== undefined) headers[API_KEY_HEADER] = this.#options.apiKey;
     const socket = new WebSocket(this.#url(), { headers, perMessageDeflate: false });
     this.#socket = socket;
@@ -106,8 +111,10 @@ export class EventSocket {
     socket.on('message', (data: WebSocket.RawData) => {
       if (this.#socket !== socket) return;
       const frame = parse(data);
+      const snapshot = stateSnapshot(frame);
+      if (snapshot !== undefined) this.#options.onSnapshot?.(snapshot);
       // Frames without an event envelope (e.g. `ServerErrorEvent`) are not part of the log.
-      if (isStoredEvent(frame)) this.#options.onEvent(frame);
+      else if (isStoredEvent(frame)) this.#options.onEvent(frame);
     });
     socket.on('error', () => {
       // 'close' follows and decides what happens next.
@@ -168,4 +175,12 @@ function parse(data: WebSocket.RawData): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The state of a `full_state` snapshot frame, or `undefined` for any other frame. */
+function stateSnapshot(frame: unknown): Record<string, unknown> | undefined {
+  if (typeof frame !== 'object' || frame === null) return undefined;
+  const { kind, key, value } = frame as Record<string, unknown>;
+  if (kind !== 'ConversationStateUpdateEvent' || key !== 'full_state') return undefined;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }

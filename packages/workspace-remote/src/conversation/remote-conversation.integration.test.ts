@@ -28,13 +28,14 @@ function agentFor(llm: ScriptedLLMServer, model = 'openai/model-a'): AgentInput 
   };
 }
 
-/** Every event of the conversation as the server has it, in order. */
+/** Every event of the conversation exactly as the server stores it, in order. */
 async function serverEvents(server: FerryServer, id: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   let pageId: string | undefined;
   do {
     const url = new URL(`${server.url}/api/conversations/${id}/events/search`);
     url.searchParams.set('limit', '100');
+    url.searchParams.set('ferry_events', 'full');
     if (pageId !== undefined) url.searchParams.set('page_id', pageId);
     const response = await fetch(url, { headers: { 'X-Session-API-Key': API_KEY } });
     const page = (await response.json()) as { items: StoredEvent[]; next_page_id: string | null };
@@ -91,6 +92,8 @@ describe('RemoteConversation against a real ferry server', () => {
     const onServer = await serverEvents(server, conversation.id);
     expect(ids(conversation.events)).toEqual(ids(onServer));
     expect(conversation.events.raw()).toEqual(onServer);
+    // Ferry's own fields reach Ferry's client (OpenHands' routes leave them out by default).
+    expect(conversation.events.raw().some((event) => 'llm_provider' in event)).toBe(true);
     expect(ids(seen)).toEqual(ids(onServer));
     expect(conversation.events.at(-1)).toMatchObject({
       kind: 'ConversationStateUpdateEvent',

@@ -167,6 +167,7 @@ export class RemoteConversation {
       conversationId: this.id,
       cursor: () => this.#events.lastId,
       onEvent: (event) => this.#receive(event),
+      onSnapshot: (state) => this.#applyStateUpdate('full_state', state),
       onFatal: (error) => this.#fail(error),
       ...(parts.options.reconnect === undefined ? {} : { reconnect: parts.options.reconnect }),
     });

@@ -5,6 +5,12 @@ import { errorFromResponse } from './error-from-response';
 /** The header Ferry and OpenHands servers read the API key from. */
 export const API_KEY_HEADER = 'X-Session-API-Key';
 
+/**
+ * Asks a Ferry server for events exactly as stored (its OpenHands routes otherwise leave out the
+ * fields OpenHands' models forbid, which Ferry's own clients want to keep).
+ */
+export const FULL_EVENTS_HEADERS: Readonly<Record<string, string>> = { 'X-Ferry-Events': 'full' };
+
 /** Options of {@link HttpClient}. */
 export interface HttpClientOptions {
   /** Base URL of the server: `http(s)://host[:port]`. */
@@ -74,7 +80,11 @@ export class HttpClient {
   async send(request: HttpRequest): Promise<Response> {
     const method = request.method ?? 'GET';
     const what = `${method} ${request.path}`;
-    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...FULL_EVENTS_HEADERS,
+      ...request.headers,
+    };
     if (this.#apiKey !== undefined) headers[API_KEY_HEADER] = this.#apiKey;
     let body = request.body;
     if (request.json !== undefined) {

@@ -34,7 +34,8 @@ describe('RemoteWorkspace against a real ferry server', () => {
 
   it('reads the server info', async () => {
     const info = await workspace.serverInfo();
-    expect(info.name).toBe('ferry-server');
+    expect(info).toMatchObject({ name: 'ferry-server', version: '1.43.1' });
+    expect(info.ferry_version).toEqual(expect.any(String));
   });
 
   it('describes itself with its host', () => {

@@ -64,7 +64,10 @@ export interface RemoteWorkspaceOptions {
 /** A Ferry server's `/server_info` answer. */
 export interface RemoteServerInfo {
   name: string;
+  /** The OpenHands agent-server protocol version the server implements (e.g. `1.43.1`). */
   version: string;
+  /** The server's own `@ferry/server` version (absent on OpenHands' server). */
+  ferry_version?: string | undefined;
   uptime: number;
   started_at: string;
 }
