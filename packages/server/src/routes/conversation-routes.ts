@@ -28,6 +28,7 @@ import {
   updateSecretsRequestSchema,
   type SecretValue,
 } from '../schemas/conversation-schemas';
+import { unknownAsBadRequest, unknownConversationResponse } from './unknown-conversation';
 
 /** Options of {@link conversationRoutes}. */
 export interface ConversationRoutesOptions {
@@ -168,13 +169,14 @@ export function conversationRoutes(
         tags,
         summary: 'Delete a conversation (its run is interrupted; workspace files stay)',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.delete(request.params.conversation_id);
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.delete(request.params.conversation_id);
+        return success;
+      }),
   );
 
   routes.patch(
@@ -225,13 +227,14 @@ export function conversationRoutes(
         tags,
         summary: 'Pause after the current step',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.use(request.params.conversation_id, (entry) => entry.conversation.pause());
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.use(request.params.conversation_id, (entry) => entry.conversation.pause());
+        return success;
+      }),
   );
 
   routes.post(
@@ -241,13 +244,14 @@ export function conversationRoutes(
         tags,
         summary: 'Abort the LLM call or tool in flight; answers once the run has stopped',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.use(request.params.conversation_id, (entry) => entry.conversation.interrupt());
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.use(request.params.conversation_id, (entry) => entry.conversation.interrupt());
+        return success;
+      }),
   );
 
   routes.post(

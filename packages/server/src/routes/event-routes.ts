@@ -101,11 +101,10 @@ export function eventRoutes(app: FastifyInstance, { manager }: EventRoutesOption
         summary: 'Accept (and run) or reject the actions waiting for confirmation',
         params: conversationParamsSchema,
         body: confirmationResponseRequestSchema,
-        response: {
-          200: successSchema,
-          409: errorResponseSchema.describe('Nothing is waiting for confirmation'),
-          ...commonErrorResponses,
-        },
+        description:
+          'When nothing waits, accepting starts a run unless one is going and rejecting changes ' +
+          'nothing; both answer 200, as on OpenHands.',
+        response: { 200: successSchema, ...commonErrorResponses },
       },
     },
     async (request) => {

@@ -1,0 +1,138 @@
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  text,
+  type ScriptTurn,
+  type ScriptedLLMServer,
+  type TemporaryDirectory,
+} from '@ferry/sdk-core/testing';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConversationInfo } from '../schemas/conversation-schemas';
+import { startServer, type FerryServer } from '../server';
+import {
+  TEST_API_KEY,
+  allEvents,
+  scriptedAgent,
+  testClient,
+  waitForStatus,
+  type TestClient,
+} from '../test-support';
+
+/** What a client of OpenHands' agent-server sees, and must see the same from Ferry (issue #16). */
+
+interface Setup {
+  dir: TemporaryDirectory;
+  llm: ScriptedLLMServer;
+  server: FerryServer;
+  client: TestClient;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(script: readonly ScriptTurn[] = []): Promise<Setup> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const llm = await startScriptedLLMServer({ script });
+  cleanups.push(() => llm.close());
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(dir.path, 'data'),
+    workspaceRoot: join(dir.path, 'workspaces'),
+    apiKey: TEST_API_KEY,
+  });
+  cleanups.push(() => server.close());
+  return { dir, llm, server, client: testClient(server) };
+}
+
+async function create(
+  { client, llm }: Setup,
+  extra: Record<string, unknown> = {},
+): Promise<ConversationInfo> {
+  const { status, body } = await client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: { agent: scriptedAgent(llm), workspace: { working_dir: 'project' }, ...extra },
+  });
+  expect(status).toBe(201);
+  return body;
+}
+
+const UNKNOWN = '0b7c0d8e-1111-4222-8333-444455556666';
+
+describe('conversation ids', () => {
+  it('answers 422 to a malformed id on every conversation route, as FastAPI validates UUIDs', async () => {
+    const { client } = await setup();
+    for (const [method, path] of [
+      ['GET', '/api/conversations/not-a-uuid'],
+      ['DELETE', '/api/conversations/not-a-uuid'],
+      ['PATCH', '/api/conversations/12345'],
+      ['POST', '/api/conversations/not-a-uuid/pause'],
+      ['POST', '/api/conversations/not-a-uuid/interrupt'],
+      ['GET', '/api/conversations/not-a-uuid/events/search'],
+      ['GET', `/api/conversations/not-a-uuid/events/${UNKNOWN}`],
+    ] as const) {
+      const answer = await client.request(method, path, method === 'PATCH' ? { body: {} } : {});
+      expect(answer.status, `${method} ${path}`).toBe(422);
+      expect(answer.body).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        detail: [expect.objectContaining({ loc: ['params', 'conversation_id'] })],
+      });
+    }
+  });
+
+  it('answers 400 to DELETE, pause and interrupt of an unknown id, and 404 elsewhere', async () => {
+    const setupResult = await setup();
+    const { client } = setupResult;
+    const info = await create(setupResult);
+    for (const [method, path] of [
+      ['DELETE', `/api/conversations/${UNKNOWN}`],
+      ['POST', `/api/conversations/${UNKNOWN}/pause`],
+      ['POST', `/api/conversations/${UNKNOWN}/interrupt`],
+    ] as const) {
+      const answer = await client.request(method, path);
+      expect(answer.status, `${method} ${path}`).toBe(400);
+      expect(answer.body).toMatchObject({ code: 'CONVERSATION_NOT_FOUND' });
+    }
+    expect((await client.request('GET', `/api/conversations/${UNKNOWN}`)).status).toBe(404);
+    // The id without dashes names the same conversation, as a UUID parameter does.
+    const undashed = info.id.replaceAll('-', '').toUpperCase();
+    expect((await client.request('DELETE', `/api/conversations/${undashed}`)).status).toBe(200);
+    expect((await client.request('GET', `/api/conversations/${info.id}`)).status).toBe(404);
+    expect((await client.request('DELETE', `/api/conversations/${info.id}`)).status).toBe(400);
+  });
+});
+
+describe('respond_to_confirmation when nothing waits', () => {
+  it('answers 200: a rejection changes nothing, an acceptance runs as POST .../run does', async () => {
+    const setupResult = await setup([text('Hello from the agent.')]);
+    const { client } = setupResult;
+    const info = await create(setupResult);
+    await client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'hi' }] },
+    });
+    const before = await allEvents(client, info.id);
+    const rejected = await client.request(
+      'POST',
+      `/api/conversations/${info.id}/events/respond_to_confirmation`,
+      { body: { accept: false, reason: 'no' } },
+    );
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toEqual({ success: true });
+    expect(await allEvents(client, info.id)).toEqual(before);
+
+    const accepted = await client.request(
+      'POST',
+      `/api/conversations/${info.id}/events/respond_to_confirmation`,
+      { body: { accept: true } },
+    );
+    expect(accepted.status).toBe(200);
+    await waitForStatus(client, info.id, ['finished']);
+    const messages = (await allEvents(client, info.id)).filter(
+      (event) => event.kind === 'MessageEvent' && event.source === 'agent',
+    );
+    expect(JSON.stringify(messages)).toContain('Hello from the agent.');
+  });
+});
