@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import { searchConversations, toConversationInfo } from '../conversations/conversation-info';
+import { serverErrors } from '../errors/http-status';
 import {
   commonErrorResponses,
   conversationParamsSchema,
@@ -71,6 +72,8 @@ export function conversationRoutes(
     },
     async (request, reply) => {
       const body = request.body;
+      const initialRole = body.initial_message?.role ?? 'user';
+      if (initialRole !== 'user') throw serverErrors.messageRoleNotSupported(initialRole);
       const { record, created } = await manager.create({
         conversationId: body.conversation_id,
         agent: body.agent,

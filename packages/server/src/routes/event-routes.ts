@@ -50,7 +50,8 @@ export function eventRoutes(app: FastifyInstance, { manager }: EventRoutesOption
       },
     },
     async (request) => {
-      const { content, run } = request.body;
+      const { role, content, run } = request.body;
+      if (role !== 'user') throw serverErrors.messageRoleNotSupported(role);
       await manager.use(request.params.conversation_id, async (entry) => {
         await entry.conversation.sendMessage({ content });
         if (run) await entry.ensureRunning();

@@ -136,3 +136,50 @@ describe('respond_to_confirmation when nothing waits', () => {
     expect(JSON.stringify(messages)).toContain('Hello from the agent.');
   });
 });
+
+describe('POST .../events roles', () => {
+  it("takes OpenHands' four roles; only user messages reach the agent, others change nothing", async () => {
+    const setupResult = await setup();
+    const { client } = setupResult;
+    const info = await create(setupResult);
+    const before = await allEvents(client, info.id);
+    for (const role of ['system', 'assistant', 'tool']) {
+      const refused = await client.request('POST', `/api/conversations/${info.id}/events`, {
+        body: { role, content: [{ type: 'text', text: 'not from a user' }] },
+      });
+      expect(refused.status, role).toBe(422);
+      expect(refused.body.code).toBe('MESSAGE_ROLE_NOT_SUPPORTED');
+      expect(refused.body.detail).toContain('Only user messages');
+    }
+    const unknownRole = await client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { role: 'robot', content: [{ type: 'text', text: 'hi' }] },
+    });
+    expect(unknownRole.body).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      detail: [expect.objectContaining({ loc: ['body', 'role'] })],
+    });
+    expect(await allEvents(client, info.id)).toEqual(before);
+
+    for (const body of [
+      { role: 'user', content: [{ type: 'text', text: 'explicit role' }] },
+      { content: [{ type: 'text', text: 'default role' }] },
+    ]) {
+      const sent = await client.request('POST', `/api/conversations/${info.id}/events`, { body });
+      expect(sent.status).toBe(200);
+    }
+    const messages = (await allEvents(client, info.id)).filter(
+      (event) => event.kind === 'MessageEvent',
+    );
+    expect(messages.map((event) => event.source)).toEqual(['user', 'user']);
+    expect(JSON.stringify(messages)).toContain('default role');
+
+    const refusedStart = await client.request('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(setupResult.llm),
+        initial_message: { role: 'assistant', content: [{ type: 'text', text: 'x' }] },
+      },
+    });
+    expect(refusedStart.status).toBe(422);
+    expect((await client.request<number>('GET', '/api/conversations/count')).body).toBe(1);
+  });
+});

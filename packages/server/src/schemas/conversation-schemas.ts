@@ -16,7 +16,12 @@ apiRegistry.add(confirmationPolicySchema, { id: 'ConfirmationPolicy' });
 /** OpenHands' `SendMessageRequest`. Only `user` messages can be sent. */
 export const sendMessageRequestSchema = z
   .looseObject({
-    role: z.literal('user').default('user'),
+    role: z
+      .enum(['user', 'system', 'assistant', 'tool'])
+      .default('user')
+      .describe(
+        "OpenHands' roles; only `user` messages reach the agent (others: 422 MESSAGE_ROLE_NOT_SUPPORTED)",
+      ),
     content: z.array(messageContentSchema).default([]),
     run: z.boolean().default(false).describe('Start running the agent if it is not running'),
   })

@@ -9,6 +9,7 @@ import type { ConversationManager } from '../conversations/conversation-manager'
 import type { CloseReason, OpenConversation } from '../conversations/open-conversation';
 import { describeError } from '../conversations/open-conversation';
 import { isoDateTimeQuerySchema, parseQueryDateTime } from '../schemas/common-schemas';
+import { serverErrors } from '../errors/http-status';
 import { sendMessageRequestSchema } from '../schemas/conversation-schemas';
 
 /** Close codes of the events socket. */
@@ -303,6 +304,11 @@ class EventSocketSession {
         'VALIDATION_ERROR',
         'A frame must be a message with content: {"role":"user","content":[{"type":"text","text":"..."}]}.',
       );
+      return;
+    }
+    if (message.data.role !== 'user') {
+      const refused = serverErrors.messageRoleNotSupported(message.data.role);
+      this.#sendError(refused.code, refused.message);
       return;
     }
     const send = async () => {
