@@ -458,7 +458,8 @@ export class LocalConversation {
 
   /**
    * Aborts the LLM call or tool in flight at once. Actions left without a result get an
-   * `AgentErrorEvent`; `run()` resolves with `paused`. Resolves when the run has stopped.
+   * `AgentErrorEvent`, the status becomes `paused`, then an `InterruptEvent` is recorded;
+   * `run()` resolves with `paused`. Resolves when the run has stopped. Not running: nothing.
    */
   async interrupt(): Promise<void> {
     this.#assertOpen();

@@ -1,8 +1,4 @@
-import {
-  ConversationRunningError,
-  type AnyEvent,
-  type LocalConversation,
-} from '@ferry/sdk-core';
+import { ConversationRunningError, type AnyEvent, type LocalConversation } from '@ferry/sdk-core';
 import type { LocalWorkspace } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
 

@@ -246,13 +246,21 @@ export function conversationRoutes(
       schema: {
         tags,
         summary: 'Abort the LLM call or tool in flight; answers once the run has stopped',
+        description:
+          'Records an `InterruptEvent` after the status becomes `paused`. An idle conversation ' +
+          'is paused instead (a `PauseEvent`), as on OpenHands.',
         params: conversationParamsSchema,
         response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
     async (request, reply) =>
       unknownAsBadRequest(reply, async () => {
-        await manager.use(request.params.conversation_id, (entry) => entry.conversation.interrupt());
+        await manager.use(request.params.conversation_id, (entry) =>
+          // OpenHands falls back to a pause when no run is going (its pause acts when idle).
+          !entry.conversation.isRunning && entry.conversation.status === 'idle'
+            ? entry.conversation.pause()
+            : entry.conversation.interrupt(),
+        );
         return success;
       }),
   );

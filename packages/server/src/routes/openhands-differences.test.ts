@@ -2,10 +2,12 @@ import {
   createTemporaryDirectory,
   startScriptedLLMServer,
   text,
+  toolCall,
   type ScriptTurn,
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
+import { toOpenHandsEvent } from '@ferry/sdk-core';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
@@ -181,5 +183,51 @@ describe('POST .../events roles', () => {
     });
     expect(refusedStart.status).toBe(422);
     expect((await client.request<number>('GET', '/api/conversations/count')).body).toBe(1);
+  });
+});
+
+describe('interrupt', () => {
+  it('records an InterruptEvent after the paused status, kept by export and import', async () => {
+    const setupResult = await setup([toolCall('think', { thought: 'never' }, { delayMs: 60_000 })]);
+    const { client, llm, server } = setupResult;
+    const info = await create(setupResult);
+    await client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'go' }], run: true },
+    });
+    await llm.waitForRequest(1);
+    const interrupted = await client.request('POST', `/api/conversations/${info.id}/interrupt`);
+    expect(interrupted.status).toBe(200);
+    const events = await allEvents(client, info.id);
+    const last = events.at(-1);
+    expect(last).toMatchObject({ kind: 'InterruptEvent', source: 'user' });
+    expect(events.at(-2)).toMatchObject({ key: 'execution_status', value: 'paused' });
+    // What OpenHands' models accept: the envelope alone, nothing taken away.
+    expect(toOpenHandsEvent(last as never).event).toEqual(last);
+
+    const exported = await fetch(`${server.url}/api/conversations/${info.id}/export`, {
+      headers: { 'x-session-api-key': TEST_API_KEY },
+    });
+    expect(exported.status).toBe(200);
+    const other = await setup();
+    const imported = await fetch(`${other.server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: { 'x-session-api-key': TEST_API_KEY, 'content-type': 'application/gzip' },
+      body: new Uint8Array(await exported.arrayBuffer()),
+    });
+    expect(imported.status).toBe(201);
+    const arrived = await allEvents(other.client, info.id);
+    expect(arrived.find((event) => event.kind === 'InterruptEvent')).toEqual(last);
+  });
+
+  it('pauses an idle conversation, as OpenHands falls back to pause', async () => {
+    const setupResult = await setup();
+    const { client } = setupResult;
+    const info = await create(setupResult);
+    expect((await client.request('POST', `/api/conversations/${info.id}/interrupt`)).status).toBe(
+      200,
+    );
+    const fetched = await client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
+    expect(fetched.body.execution_status).toBe('paused');
+    expect((await allEvents(client, info.id)).map((event) => event.kind)).toContain('PauseEvent');
   });
 });
