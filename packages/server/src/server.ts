@@ -134,6 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   installAuthHook(app, apiKeys);
   await registerOpenApi(app, { version });
 
+  const settings = new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) });
   const conversations = await ConversationManager.start({
     dataDir,
     workspaceRoot,
@@ -142,6 +143,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     tools: options.tools,
     store: options.conversationStore,
     sandbox,
+    titleLlm: (profile) => settings.loadProfile(profile),
     logger: app.log.child({ component: 'conversations' }),
   });
   try {
@@ -168,7 +170,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     toolRoutes(app, { tools: options.tools });
     settingsRoutes(app, {
       manager: conversations,
-      store: new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) }),
+      store: settings,
     });
     await app.register(fileBrowseRoutes, { workspaceRoot });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });

@@ -35,6 +35,7 @@ import {
   folderOf,
   idOfFolder,
 } from './conversation-id';
+import { attachAutoTitle, initialTitle, type TitleLlmLoader } from './auto-title';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
 import { resolveWorkingDir } from './working-dir';
 
@@ -63,6 +64,8 @@ export interface ConversationManagerOptions {
   store?: FileStore | undefined;
   /** Run every conversation's workspace in a bubblewrap sandbox (see `LocalWorkspace`). */
   sandbox?: boolean | SandboxOptions | undefined;
+  /** Loads a stored LLM profile for titles (`title_llm_profile`); without it titles are truncated. */
+  titleLlm?: TitleLlmLoader | undefined;
   logger: FastifyBaseLogger;
 }
 
@@ -79,6 +82,10 @@ export interface CreateConversationInput {
   secrets?: Record<string, string> | undefined;
   tags?: Record<string, string> | undefined;
   title?: string | null | undefined;
+  /** `false`: never generate a title (OpenHands' `autotitle`). */
+  autotitle?: boolean | undefined;
+  /** The stored LLM profile that writes the title (OpenHands' `title_llm_profile`). */
+  titleLlmProfile?: string | null | undefined;
   initialMessage?: { content: MessageContent[]; run: boolean } | null | undefined;
 }
 
@@ -653,6 +660,8 @@ export class ConversationManager {
 
   async #create(id: string, input: CreateConversationInput): Promise<OpenConversation> {
     const workspace = await this.#workspace(id, input.workingDir);
+    // An initial message cut into the title at once, so the new conversation answers with it.
+    const title = input.title ?? initialTitle(input);
     let conversation: LocalConversation | undefined;
     try {
       conversation = await LocalConversation.open({
@@ -662,12 +671,14 @@ export class ConversationManager {
         conversationId: id,
         ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
         ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
-        ...(input.title == null ? {} : { title: input.title }),
+        ...(title == null ? {} : { title }),
         ...this.#commonOpenOptions(),
       });
       await conversation.updateState({
         created_at: new Date().toISOString(),
         ...(input.securityAnalyzer == null ? {} : { security_analyzer: input.securityAnalyzer }),
+        ...(input.autotitle === false ? { autotitle: false } : {}),
+        ...(input.titleLlmProfile == null ? {} : { title_llm_profile: input.titleLlmProfile }),
       });
       if (input.confirmationPolicy !== undefined) {
         await conversation.setConfirmationPolicy(input.confirmationPolicy);
@@ -694,7 +705,7 @@ export class ConversationManager {
       }
       throw error;
     }
-    const entry = this.#register(conversation, workspace);
+    const entry = this.#register(conversation, workspace, { titleFromLog: true });
     if (input.initialMessage?.run === true) await entry.ensureRunning();
     return entry;
   }
@@ -732,13 +743,19 @@ export class ConversationManager {
     return new LocalWorkspace({ workingDir, ...(sandbox === false ? {} : { sandbox }) });
   }
 
-  #register(conversation: LocalConversation, workspace: LocalWorkspace): OpenConversation {
-    const entry = new OpenConversation(
-      conversation,
-      workspace,
-      this.#log.child({ conversation_id: conversation.id }),
-    );
+  #register(
+    conversation: LocalConversation,
+    workspace: LocalWorkspace,
+    { titleFromLog = false }: { titleFromLog?: boolean } = {},
+  ): OpenConversation {
+    const log = this.#log.child({ conversation_id: conversation.id });
+    const entry = new OpenConversation(conversation, workspace, log);
     this.#entries.set(conversation.id, entry);
+    attachAutoTitle(entry, {
+      loadLlm: this.#options.titleLlm ?? (() => Promise.resolve(undefined)),
+      log,
+      fromLog: titleFromLog,
+    });
     return entry;
   }
 

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import { searchConversations, toConversationInfo } from '../conversations/conversation-info';
+import { WORKING_DIR_MOVED_HEADER, workingDirMovedHeader } from '../conversations/working-dir';
 import { serverErrors } from '../errors/http-status';
 import {
   commonErrorResponses,
@@ -61,6 +62,10 @@ export function conversationRoutes(
       schema: {
         tags,
         summary: 'Start a conversation (an existing conversation_id returns it unchanged)',
+        description:
+          'A `workspace.working_dir` outside the workspace root is not used: the conversation ' +
+          'works in its own folder under the root (`workspace.working_dir` of the answer) and the ' +
+          'answer carries `X-Ferry-Working-Dir-Moved` with the requested path, percent-encoded.',
         body: startConversationRequestSchema,
         response: {
           200: conversationInfoSchema.describe('The conversation already existed'),
@@ -85,11 +90,21 @@ export function conversationRoutes(
         secrets: body.secrets === undefined ? undefined : secretValues(body.secrets),
         tags: body.tags,
         title: body.title,
+        autotitle: body.autotitle,
+        titleLlmProfile: body.title_llm_profile,
         initialMessage:
           body.initial_message == null
             ? undefined
             : { content: body.initial_message.content, run: body.initial_message.run },
       });
+      const moved = created
+        ? workingDirMovedHeader({
+            workspaceRoot: manager.workspaceRoot,
+            requested: body.workspace.working_dir,
+            actual: record.state.workspace.working_dir,
+          })
+        : undefined;
+      if (moved !== undefined) reply.header(WORKING_DIR_MOVED_HEADER, moved);
       return reply.code(created ? 201 : 200).send(toConversationInfo(record));
     },
   );

@@ -1,5 +1,6 @@
 import {
   createTemporaryDirectory,
+  openHandsReferenceModel,
   startScriptedLLMServer,
   text,
   toolCall,
@@ -9,7 +10,7 @@ import {
 } from '@ferry/sdk-core/testing';
 import { toOpenHandsEvent } from '@ferry/sdk-core';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
 import { startServer, type FerryServer } from '../server';
 import {
@@ -229,5 +230,106 @@ describe('interrupt', () => {
     const fetched = await client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
     expect(fetched.body.execution_status).toBe('paused');
     expect((await allEvents(client, info.id)).map((event) => event.kind)).toContain('PauseEvent');
+  });
+});
+
+describe('ConversationInfo', () => {
+  // Python reads the reference archive once: seconds on a busy machine.
+  beforeAll(() => void openHandsReferenceModel('ConversationInfo'), 120_000);
+
+  it("has every field of OpenHands' model, with the usage, the last user message and the fork's origin", async () => {
+    const setupResult = await setup([text('First answer.')]);
+    const { client } = setupResult;
+    const info = await create(setupResult);
+    await client.request('POST', `/api/conversations/${info.id}/events`, {
+      body: { content: [{ type: 'text', text: 'hello' }], run: true },
+    });
+    await waitForStatus(client, info.id, ['finished']);
+    const fetched = await client.request<Record<string, unknown>>(
+      'GET',
+      `/api/conversations/${info.id}`,
+    );
+    const fields = openHandsReferenceModel('ConversationInfo').fields;
+    expect(fields).toEqual(
+      expect.arrayContaining(['metrics', 'agent_state', 'forked_from_event_id']),
+    );
+    for (const field of fields) expect(fetched.body, field).toHaveProperty(field);
+
+    const events = await allEvents(client, info.id);
+    const userMessage = events.find(
+      (event) => event.kind === 'MessageEvent' && event.source === 'user',
+    );
+    expect(fetched.body.last_user_message_id).toBe(userMessage?.id);
+    expect(fetched.body.metrics).toMatchObject({
+      model_name: 'scripted',
+      accumulated_token_usage: { prompt_tokens: expect.any(Number) as number },
+    });
+    const usage = (fetched.body.metrics as { accumulated_token_usage: { prompt_tokens: number } })
+      .accumulated_token_usage;
+    expect(usage.prompt_tokens).toBeGreaterThan(0);
+    expect(fetched.body).toMatchObject({
+      agent_state: {},
+      forked_from_conversation_id: null,
+      forked_from_event_id: null,
+      parent_conversation_id: null,
+      sub_conversation_ids: [],
+      supports_runtime_model_switch: false,
+    });
+
+    const whole = await client.request<ConversationInfo>(
+      'POST',
+      `/api/conversations/${info.id}/fork`,
+      {
+        body: {},
+      },
+    );
+    expect(whole.body).toMatchObject({
+      forked_from_conversation_id: info.id,
+      forked_from_event_id: null,
+      last_user_message_id: userMessage?.id,
+    });
+    const first = events[0];
+    const partial = await client.request<ConversationInfo>(
+      'POST',
+      `/api/conversations/${info.id}/fork`,
+      { body: { from_event_id: first?.id } },
+    );
+    expect(partial.body).toMatchObject({
+      forked_from_conversation_id: info.id,
+      forked_from_event_id: first?.id,
+    });
+    // Searching gives the same fields as getting one.
+    const page = await client.request<{ items: Record<string, unknown>[] }>(
+      'GET',
+      '/api/conversations/search',
+    );
+    for (const item of page.body.items)
+      for (const field of fields) expect(item).toHaveProperty(field);
+  });
+});
+
+describe('a working_dir outside the workspace root', () => {
+  it('is said in the answer: X-Ferry-Working-Dir-Moved holds the requested path', async () => {
+    const { server, llm } = await setup();
+    const start = (workingDir: string) =>
+      fetch(`${server.url}/api/conversations`, {
+        method: 'POST',
+        headers: { 'x-session-api-key': TEST_API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: scriptedAgent(llm), workspace: { working_dir: workingDir } }),
+      });
+    const moved = await start('/home/me/my project');
+    expect(moved.status).toBe(201);
+    const movedInfo = (await moved.json()) as ConversationInfo;
+    expect(moved.headers.get('x-ferry-working-dir-moved')).toBe('%2Fhome%2Fme%2Fmy%20project');
+    expect(movedInfo.workspace.working_dir).toBe(
+      join(server.workspaceRoot, movedInfo.id.replaceAll('-', '')),
+    );
+
+    const kept = await start('project');
+    expect(kept.status).toBe(201);
+    expect(kept.headers.get('x-ferry-working-dir-moved')).toBeNull();
+    expect(((await kept.json()) as ConversationInfo).workspace.working_dir).toBe(
+      join(server.workspaceRoot, 'project'),
+    );
   });
 });
