@@ -1,9 +1,9 @@
-import type { ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { createTemporaryDirectory, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { vi } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
-import type { FerryServer } from './server';
+import { startServer, type FerryServer, type StartServerOptions } from './server';
 
 /** Test-only helpers (not part of the package's API). */
 
@@ -145,4 +145,26 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
   }
   await walk(root);
   return snapshot;
+}
+
+/**
+ * Starts a server on a free loopback port with its data and workspace root in a new temporary
+ * folder and the test key; `cleanups` gets what closes the server and removes the folder.
+ */
+export async function startTestServer(
+  cleanups: (() => Promise<void>)[],
+  options: Partial<StartServerOptions> = {},
+): Promise<FerryServer> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(dir.path, 'data'),
+    workspaceRoot: join(dir.path, 'workspaces'),
+    apiKey: TEST_API_KEY,
+    ...options,
+  });
+  cleanups.push(() => server.close());
+  return server;
 }

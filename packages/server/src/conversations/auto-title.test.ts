@@ -1,15 +1,7 @@
-import {
-  createTemporaryDirectory,
-  httpError,
-  startScriptedLLMServer,
-  text,
-  type ScriptTurn,
-} from '@ferry/sdk-core/testing';
-import { join } from 'node:path';
+import { httpError, startScriptedLLMServer, text, type ScriptTurn } from '@ferry/sdk-core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer } from '../server';
-import { TEST_API_KEY, scriptedAgent, testClient, type TestClient } from '../test-support';
+import { scriptedAgent, startTestServer, testClient, type TestClient } from '../test-support';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,19 +10,11 @@ afterEach(async () => {
 
 /** A server with a secret key (profiles keep their key) and an agent LLM that is never called. */
 async function setup() {
-  const dir = await createTemporaryDirectory();
-  cleanups.push(() => dir.remove());
   const agentLlm = await startScriptedLLMServer({ script: [] });
   cleanups.push(() => agentLlm.close());
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: join(dir.path, 'data'),
-    workspaceRoot: join(dir.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
+  const server = await startTestServer(cleanups, {
     secretKey: 'a-test-secret-key-of-enough-length',
   });
-  cleanups.push(() => server.close());
   const client = testClient(server);
   const start = async (extra: Record<string, unknown> = {}) => {
     const created = await client.request<ConversationInfo>('POST', '/api/conversations', {

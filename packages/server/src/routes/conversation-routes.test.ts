@@ -1,22 +1,20 @@
 import {
-  createTemporaryDirectory,
   startScriptedLLMServer,
   text,
   toolCall,
   type ScriptTurn,
   type ScriptedLLMServer,
-  type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer } from '../server';
+import type { FerryServer } from '../server';
 import {
-  TEST_API_KEY,
   allEvents,
   scriptedAgent,
   snapshotTree,
+  startTestServer,
   testClient,
   waitForStatus,
   type EventBody,
@@ -25,7 +23,6 @@ import {
 } from '../test-support';
 
 interface Setup {
-  dir: TemporaryDirectory;
   llm: ScriptedLLMServer;
   server: FerryServer;
   client: TestClient;
@@ -37,21 +34,12 @@ afterEach(async () => {
 });
 
 async function setup(script: readonly ScriptTurn[] = [], onExhausted?: ScriptTurn): Promise<Setup> {
-  const dir = await createTemporaryDirectory();
-  cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer(
     onExhausted === undefined ? { script } : { script, onExhausted },
   );
   cleanups.push(() => llm.close());
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: join(dir.path, 'data'),
-    workspaceRoot: join(dir.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
-  });
-  cleanups.push(() => server.close());
-  return { dir, llm, server, client: testClient(server) };
+  const server = await startTestServer(cleanups);
+  return { llm, server, client: testClient(server) };
 }
 
 async function create(

@@ -1,22 +1,21 @@
 import {
-  createTemporaryDirectory,
   openHandsReferenceModel,
   startScriptedLLMServer,
   text,
   toolCall,
   type ScriptTurn,
   type ScriptedLLMServer,
-  type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
 import { toOpenHandsEvent } from '@ferry/sdk-core';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer } from '../server';
+import type { FerryServer } from '../server';
 import {
   TEST_API_KEY,
   allEvents,
   scriptedAgent,
+  startTestServer,
   testClient,
   waitForStatus,
   type TestClient,
@@ -25,7 +24,6 @@ import {
 /** What a client of OpenHands' agent-server sees, and must see the same from Ferry (issue #16). */
 
 interface Setup {
-  dir: TemporaryDirectory;
   llm: ScriptedLLMServer;
   server: FerryServer;
   client: TestClient;
@@ -37,19 +35,10 @@ afterEach(async () => {
 });
 
 async function setup(script: readonly ScriptTurn[] = []): Promise<Setup> {
-  const dir = await createTemporaryDirectory();
-  cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer({ script });
   cleanups.push(() => llm.close());
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: join(dir.path, 'data'),
-    workspaceRoot: join(dir.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
-  });
-  cleanups.push(() => server.close());
-  return { dir, llm, server, client: testClient(server) };
+  const server = await startTestServer(cleanups);
+  return { llm, server, client: testClient(server) };
 }
 
 async function create(
