@@ -25,6 +25,7 @@ import { fileBrowseRoutes } from './routes/file-browse';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
 import { teleportRoutes } from './routes/teleport-routes';
+import { profileValidateRoute } from './routes/profile-validate-route';
 import { settingsRoutes } from './routes/settings-routes';
 import { toolRoutes } from './routes/tool-routes';
 import { SettingsStore } from './settings/settings-store';
@@ -172,6 +173,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
       manager: conversations,
       store: settings,
     });
+    profileValidateRoute(app);
     await app.register(fileBrowseRoutes, { workspaceRoot });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {
