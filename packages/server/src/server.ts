@@ -30,6 +30,7 @@ import { fileBrowseRoutes } from './routes/file-browse';
 import { gitRoutes } from './routes/git';
 import { healthRoutes } from './routes/health-routes';
 import { teleportRoutes } from './routes/teleport-routes';
+import { profileValidateRoute } from './routes/profile-validate-route';
 import { settingsRoutes } from './routes/settings-routes';
 import { toolRoutes } from './routes/tool-routes';
 import { SettingsStore } from './settings/settings-store';
@@ -172,6 +173,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   }
   await registerOpenApi(app, { version });
 
+  const settings = new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) });
   const conversations = await ConversationManager.start({
     dataDir,
     workspaceRoot,
@@ -182,6 +184,7 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     clusterStore,
     continueRuns: options.continueRuns,
     sandbox,
+    titleLlm: (profile) => settings.loadProfile(profile),
     logger: app.log.child({ component: 'conversations' }),
   }).catch(async (error: unknown) => {
     await clusterStore?.close();
@@ -212,8 +215,9 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     toolRoutes(app, { tools: options.tools });
     settingsRoutes(app, {
       manager: conversations,
-      store: new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) }),
+      store: settings,
     });
+    profileValidateRoute(app);
     await app.register(fileBrowseRoutes, { workspaceRoot, sandbox });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
   } catch (error) {

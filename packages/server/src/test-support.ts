@@ -1,4 +1,9 @@
-import { startScriptedLLMServer, toolCall, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import {
+  createTemporaryDirectory,
+  startScriptedLLMServer,
+  toolCall,
+  type ScriptedLLMServer,
+} from '@ferry/sdk-core/testing';
 import {
   createTestDatabase,
   startTestPostgres,
@@ -9,7 +14,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, vi } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
-import type { FerryServer } from './server';
+import { startServer, type FerryServer, type StartServerOptions } from './server';
 
 /** Test-only helpers (not part of the package's API). */
 
@@ -188,4 +193,26 @@ export function useTestDatabase(label: string): () => string {
     if (database === undefined) throw new Error('the test database is not ready yet');
     return database.url;
   };
+}
+
+/**
+ * Starts a server on a free loopback port with its data and workspace root in a new temporary
+ * folder and the test key; `cleanups` gets what closes the server and removes the folder.
+ */
+export async function startTestServer(
+  cleanups: (() => Promise<void>)[],
+  options: Partial<StartServerOptions> = {},
+): Promise<FerryServer> {
+  const dir = await createTemporaryDirectory();
+  cleanups.push(() => dir.remove());
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(dir.path, 'data'),
+    workspaceRoot: join(dir.path, 'workspaces'),
+    apiKey: TEST_API_KEY,
+    ...options,
+  });
+  cleanups.push(() => server.close());
+  return server;
 }

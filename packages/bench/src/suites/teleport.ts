@@ -296,7 +296,7 @@ async function repetition(options: {
   remoteWorkingDir: string;
   order: readonly TeleportContender[];
 }): Promise<Sample> {
-  const { server, count } = options;
+  const { server } = options;
   const folder = conversationFolderName(CONVERSATION_ID);
   // A fresh copy to teleport: a teleport parks the copy it leaves behind.
   await rm(options.workRoot, { recursive: true, force: true });

@@ -74,6 +74,12 @@ export async function forkConversation(
       stats: { usage_to_metrics: {} },
       title: options.title ?? source.state.title ?? null,
       teleport: null,
+      // Provenance and the latest user message of the copied events, as OpenHands reports them.
+      forked_from_conversation_id: source.id,
+      forked_from_event_id: options.fromEventId ?? null,
+      last_user_message_id:
+        events.findLast((event) => event.kind === 'MessageEvent' && event.source === 'user')?.id ??
+        null,
     };
     await writeState(store, lease, state, source.cipher);
     return {

@@ -99,6 +99,8 @@ export class LocalConversation {
   #pauseRequested = false;
   readonly #mcp = new McpToolCache();
   #abort: AbortController | undefined;
+  /** The state write going on, if any: {@link updateState} writes one at a time. */
+  #stateWrites: Promise<void> = Promise.resolve();
 
   private constructor(parts: ConversationParts) {
     this.id = parts.id;
@@ -226,6 +228,8 @@ export class LocalConversation {
         : { sender: message.sender }),
     };
     await this.appendEvents([event]);
+    // OpenHands keeps the latest user message's id in the state (`last_user_message_id`).
+    await this.updateState({ last_user_message_id: event.id });
     return event;
   }
 
@@ -459,7 +463,8 @@ export class LocalConversation {
 
   /**
    * Aborts the LLM call or tool in flight at once. Actions left without a result get an
-   * `AgentErrorEvent`; `run()` resolves with `paused`. Resolves when the run has stopped.
+   * `AgentErrorEvent`, the status becomes `paused`, then an `InterruptEvent` is recorded;
+   * `run()` resolves with `paused`. Resolves when the run has stopped. Not running: nothing.
    */
   async interrupt(): Promise<void> {
     this.#assertOpen();
@@ -589,14 +594,20 @@ export class LocalConversation {
     options: { record?: keyof ConversationState } = {},
   ): Promise<void> {
     this.#assertOpen();
-    const next = { ...this.#state, ...patch };
-    await writeState(this.#store, this.#keeper.lease, next, this.#cipher);
-    this.#state = next;
-    this.#stateSnapshot = undefined;
-    if ('agent' in patch || 'secret_registry' in patch) this.#secretValues = undefined;
+    // One write at a time, each from the state as it is then, and the patch applied to the
+    // state as it is once written: two updates at once (a title while a message is recorded,
+    // usage counted during a write) both stay, in memory and on disk.
+    const write = this.#stateWrites.then(async () => {
+      await writeState(this.#store, this.#keeper.lease, { ...this.#state, ...patch }, this.#cipher);
+      this.#state = { ...this.#state, ...patch };
+      this.#stateSnapshot = undefined;
+      if ('agent' in patch || 'secret_registry' in patch) this.#secretValues = undefined;
+    });
+    this.#stateWrites = write.catch(() => undefined);
+    await write;
     if (options.record !== undefined) {
       const key = options.record;
-      await this.appendEvents([stateUpdateEvent(key, redactState(next)[key])]);
+      await this.appendEvents([stateUpdateEvent(key, redactState(this.#state)[key])]);
     }
   }
 

@@ -220,8 +220,34 @@ describe('run loop', () => {
     await conversation.interrupt();
     expect(await run).toBe('paused');
     expect(conversation.state.execution_status).toBe('paused');
-    expect(kinds(conversation.events)).toEqual(['MessageEvent']);
+    expect(kinds(conversation.events)).toEqual(['MessageEvent', 'InterruptEvent']);
+    // As OpenHands records it: the status becomes paused, then the InterruptEvent.
+    const events = [...conversation.events];
+    const last = events.at(-1);
+    expect(last).toMatchObject({ kind: 'InterruptEvent', source: 'user' });
+    expect(events.at(-2)).toMatchObject({ key: 'execution_status', value: 'paused' });
+    expect(isKnownEvent(last as AnyEvent)).toBe(true);
     await conversation.close();
+  });
+
+  it('keeps the InterruptEvent as a known event when the conversation is opened again', async () => {
+    await using llm = await startScriptedLLMServer({
+      script: [toolCall('think', { thought: 'never' }, { delayMs: 60_000 })],
+    });
+    const store = new InMemoryFileStore();
+    const conversation = await open({ agent: agentFor(llm.baseUrl), store });
+    await conversation.sendMessage('go');
+    const run = conversation.run();
+    await llm.waitForRequest(1);
+    await conversation.interrupt();
+    await run;
+    const id = conversation.id;
+    await conversation.close();
+    const reopened = await open({ agent: agentFor(llm.baseUrl), store, conversationId: id });
+    const interrupt = [...reopened.events].find((event) => event.kind === 'InterruptEvent');
+    expect(interrupt).toMatchObject({ kind: 'InterruptEvent', source: 'user' });
+    expect(isKnownEvent(interrupt as AnyEvent)).toBe(true);
+    await reopened.close();
   });
 
   it('ends in error with MaxIterationsReached', async () => {

@@ -1,4 +1,5 @@
-import type { Event } from '../event/event-schemas';
+import { newEventEnvelope } from '../event/event-base';
+import type { Event, InterruptEvent } from '../event/event-schemas';
 import type { ToolDefinition } from '../tool/tool-definition';
 import type { ToolRegistry } from '../tool/tool-registry';
 import type { EventIndex } from './conversation-log';
@@ -42,12 +43,16 @@ export async function runSession(
   let failed = false;
   try {
     const { tools, autoTools } = await session.tools();
-    return await runLoop(host, { tools, autoTools, signal, executePending });
+    const status = await runLoop(host, { tools, autoTools, signal, executePending });
+    // Interrupted between two awaits: the loop saw the pause request before the abort.
+    if (signal.aborted && status === 'paused') await session.appendEvents([interruptEvent()]);
+    return status;
   } catch (error) {
     if (signal.aborted) {
       const answers = answersForInterruptedActions(log, INTERRUPTED_ACTION_ERROR);
       if (answers.length > 0) await session.appendEvents(answers);
       await session.setStatus('paused');
+      await session.appendEvents([interruptEvent()]);
       return 'paused';
     }
     const detail = error instanceof Error ? error.message : String(error);
@@ -71,4 +76,9 @@ export async function runSession(
       if (!failed) throw persistError;
     });
   }
+}
+
+/** What `interrupt()` records once the run has stopped, as OpenHands' `InterruptEvent`. */
+function interruptEvent(): InterruptEvent {
+  return { ...newEventEnvelope(), source: 'user', kind: 'InterruptEvent' };
 }

@@ -58,6 +58,11 @@ export const conversationStateSchema = z.looseObject({
   secret_registry: secretRegistrySchema.default({ secret_sources: {} }),
   tags: z.record(z.string(), z.string()).default({}),
   title: z.string().nullish(),
+  /** The id of the latest user `MessageEvent` (OpenHands keeps it in the state too). */
+  last_user_message_id: z.string().nullish(),
+  /** A fork's source conversation and the event it was forked at (null: the whole log). */
+  forked_from_conversation_id: z.string().nullish(),
+  forked_from_event_id: z.string().nullish(),
   teleport: teleportInfoSchema.nullish(),
 });
 export type ConversationState = z.infer<typeof conversationStateSchema>;

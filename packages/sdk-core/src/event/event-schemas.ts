@@ -142,6 +142,17 @@ export const pauseEventSchema = z.looseObject({
 });
 export type PauseEvent = z.infer<typeof pauseEventSchema>;
 
+/**
+ * The user interrupted a run: the LLM call or tool in flight was aborted, the actions it left
+ * were answered, and the status became `paused` (recorded after that status change, as
+ * OpenHands' `InterruptEvent`).
+ */
+export const interruptEventSchema = z.looseObject({
+  ...eventBaseShape,
+  kind: z.literal('InterruptEvent'),
+});
+export type InterruptEvent = z.infer<typeof interruptEventSchema>;
+
 /** Ferry: the conversation moved between places; timelines show where each stretch ran. */
 export const teleportEventSchema = z.looseObject({
   ...eventBaseShape,
@@ -169,6 +180,7 @@ export const knownEventSchema = z.discriminatedUnion('kind', [
   conversationStateUpdateEventSchema,
   conversationErrorEventSchema,
   pauseEventSchema,
+  interruptEventSchema,
   teleportEventSchema,
 ]);
 /** An event of a kind Ferry knows. */

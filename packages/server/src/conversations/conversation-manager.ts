@@ -34,6 +34,7 @@ import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
+import { attachAutoTitle, initialTitle, type TitleLlmLoader } from './auto-title';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
 import { canonicalConversationId, folderOf } from './conversation-id';
 import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
@@ -69,6 +70,8 @@ export interface ConversationManagerOptions {
   continueRuns?: boolean | undefined;
   /** Run every conversation's workspace in a bubblewrap sandbox (see `LocalWorkspace`). */
   sandbox?: boolean | SandboxOptions | undefined;
+  /** Loads a stored LLM profile for titles (`title_llm_profile`); without it titles are truncated. */
+  titleLlm?: TitleLlmLoader | undefined;
   logger: FastifyBaseLogger;
 }
 
@@ -85,6 +88,10 @@ export interface CreateConversationInput {
   secrets?: Record<string, string> | undefined;
   tags?: Record<string, string> | undefined;
   title?: string | null | undefined;
+  /** `false`: never generate a title (OpenHands' `autotitle`). */
+  autotitle?: boolean | undefined;
+  /** The stored LLM profile that writes the title (OpenHands' `title_llm_profile`). */
+  titleLlmProfile?: string | null | undefined;
   initialMessage?: { content: MessageContent[]; run: boolean } | null | undefined;
 }
 
@@ -682,6 +689,8 @@ export class ConversationManager {
 
   async #create(id: string, input: CreateConversationInput): Promise<OpenConversation> {
     const workspace = await this.#workspace(id, input.workingDir);
+    // An initial message cut into the title at once, so the new conversation answers with it.
+    const title = input.title ?? initialTitle(input);
     let conversation: LocalConversation | undefined;
     try {
       conversation = await LocalConversation.open({
@@ -691,12 +700,14 @@ export class ConversationManager {
         conversationId: id,
         ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
         ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
-        ...(input.title == null ? {} : { title: input.title }),
+        ...(title == null ? {} : { title }),
         ...this.#commonOpenOptions(),
       });
       await conversation.updateState({
         created_at: new Date().toISOString(),
         ...(input.securityAnalyzer == null ? {} : { security_analyzer: input.securityAnalyzer }),
+        ...(input.autotitle === false ? { autotitle: false } : {}),
+        ...(input.titleLlmProfile == null ? {} : { title_llm_profile: input.titleLlmProfile }),
       });
       if (input.confirmationPolicy !== undefined) {
         await conversation.setConfirmationPolicy(input.confirmationPolicy);
@@ -724,7 +735,7 @@ export class ConversationManager {
       }
       throw error;
     }
-    const entry = this.#register(conversation, workspace);
+    const entry = this.#register(conversation, workspace, { titleFromLog: true });
     if (input.initialMessage?.run === true) await entry.ensureRunning();
     return entry;
   }
@@ -766,15 +777,22 @@ export class ConversationManager {
     return new LocalWorkspace({ workingDir, ...(sandbox === false ? {} : { sandbox }) });
   }
 
-  #register(conversation: LocalConversation, workspace: LocalWorkspace): OpenConversation {
-    const entry: OpenConversation = new OpenConversation(
-      conversation,
-      workspace,
-      this.#log.child({ conversation_id: conversation.id }),
-      (error) => this.#dropLost(entry, error.message),
+  #register(
+    conversation: LocalConversation,
+    workspace: LocalWorkspace,
+    { titleFromLog = false }: { titleFromLog?: boolean } = {},
+  ): OpenConversation {
+    const log = this.#log.child({ conversation_id: conversation.id });
+    const entry: OpenConversation = new OpenConversation(conversation, workspace, log, (error) =>
+      this.#dropLost(entry, error.message),
     );
     this.#watchers.attach(conversation);
     this.#entries.set(conversation.id, entry);
+    attachAutoTitle(entry, {
+      loadLlm: this.#options.titleLlm ?? (() => Promise.resolve(undefined)),
+      log,
+      fromLog: titleFromLog,
+    });
     return entry;
   }
 

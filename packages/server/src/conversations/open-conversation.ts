@@ -124,17 +124,15 @@ export class OpenConversation {
 
   /**
    * Answers the actions waiting for confirmation. Accepting executes them and goes on running,
-   * in the background like {@link startRun}; rejecting answers them at once.
-   *
-   * @throws NOT_WAITING_FOR_CONFIRMATION (409) when nothing waits.
+   * in the background like {@link startRun}; rejecting answers them at once. When nothing waits
+   * it does what OpenHands' server does: accepting starts a run unless one is going (as
+   * `POST .../run`, without the 409), rejecting changes nothing.
    */
   async respondToConfirmation(response: { accept: boolean; reason?: string }): Promise<void> {
     await this.settle();
     if (this.conversation.status !== 'waiting_for_confirmation' || this.conversation.isRunning) {
-      throw new FerryError(
-        'NOT_WAITING_FOR_CONFIRMATION',
-        `Conversation ${this.id} is ${this.conversation.isRunning ? 'running' : this.conversation.status}, not waiting for confirmation.`,
-      );
+      if (response.accept) await this.ensureRunning();
+      return;
     }
     if (response.accept) {
       await this.#begin(() => this.conversation.respondToConfirmation(response), 'confirmed run');

@@ -51,3 +51,23 @@ export async function resolveWorkingDir(options: ResolveWorkingDirOptions): Prom
   if (options.refuseRoot === true && real === realWorkspaceRoot) return own;
   return isInside(realWorkspaceRoot, real) ? candidate : own;
 }
+
+/** Response header of `POST /api/conversations` saying the requested working folder was not used. */
+export const WORKING_DIR_MOVED_HEADER = 'x-ferry-working-dir-moved';
+
+/**
+ * The value of {@link WORKING_DIR_MOVED_HEADER} for a new conversation: the requested folder,
+ * percent-encoded (a header holds ASCII only), when the conversation works elsewhere because
+ * that folder lies outside the workspace root; `undefined` when it works where it asked.
+ */
+export function workingDirMovedHeader(options: {
+  workspaceRoot: string;
+  requested: string | null | undefined;
+  actual: string;
+}): string | undefined {
+  const { requested, actual } = options;
+  if (requested === undefined || requested === null || requested.trim() === '') return undefined;
+  return resolve(options.workspaceRoot, requested) === actual
+    ? undefined
+    : encodeURIComponent(requested);
+}

@@ -49,6 +49,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Well-formed but not acceptable.
   VALIDATION_ERROR: 422,
+  MESSAGE_ROLE_NOT_SUPPORTED: 422,
   AGENT_KIND_MISMATCH: 422,
   UNSUPPORTED_KIND: 422,
   TOOLS_REMOVED: 422,
@@ -192,4 +193,9 @@ export const serverErrors = {
     new FerryError('NOT_A_GIT_REPOSITORY', `"${path}" is not inside a git repository.`),
   bashEventNotFound: (id: string) =>
     new FerryError('BASH_EVENT_NOT_FOUND', `No bash event has the id "${id}".`),
+  messageRoleNotSupported: (role: string) =>
+    new FerryError(
+      'MESSAGE_ROLE_NOT_SUPPORTED',
+      `Only user messages are allowed to be sent to the agent (this one has role "${role}").`,
+    ),
 };

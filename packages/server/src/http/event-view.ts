@@ -24,9 +24,7 @@ export function requestedEventView(request: FastifyRequest): EventView {
   // Read from the URL itself: a route's query schema drops parameters it does not name.
   const query = new URLSearchParams(request.url.split('?')[1] ?? '');
   const header = request.headers['x-ferry-events'];
-  return query.get('ferry_events') === FULL_EVENTS || header === FULL_EVENTS
-    ? 'full'
-    : 'openhands';
+  return query.get('ferry_events') === FULL_EVENTS || header === FULL_EVENTS ? 'full' : 'openhands';
 }
 
 /** One event as served in `view`. */

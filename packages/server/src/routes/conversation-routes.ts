@@ -4,6 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import { searchConversations, toConversationInfo } from '../conversations/conversation-info';
+import { WORKING_DIR_MOVED_HEADER, workingDirMovedHeader } from '../conversations/working-dir';
+import { serverErrors } from '../errors/http-status';
 import {
   commonErrorResponses,
   conversationParamsSchema,
@@ -28,6 +30,7 @@ import {
   updateSecretsRequestSchema,
   type SecretValue,
 } from '../schemas/conversation-schemas';
+import { unknownAsBadRequest, unknownConversationResponse } from './unknown-conversation';
 
 /** Options of {@link conversationRoutes}. */
 export interface ConversationRoutesOptions {
@@ -59,6 +62,10 @@ export function conversationRoutes(
       schema: {
         tags,
         summary: 'Start a conversation (an existing conversation_id returns it unchanged)',
+        description:
+          'A `workspace.working_dir` outside the workspace root is not used: the conversation ' +
+          'works in its own folder under the root (`workspace.working_dir` of the answer) and the ' +
+          'answer carries `X-Ferry-Working-Dir-Moved` with the requested path, percent-encoded.',
         body: startConversationRequestSchema,
         response: {
           200: conversationInfoSchema.describe('The conversation already existed'),
@@ -70,6 +77,8 @@ export function conversationRoutes(
     },
     async (request, reply) => {
       const body = request.body;
+      const initialRole = body.initial_message?.role ?? 'user';
+      if (initialRole !== 'user') throw serverErrors.messageRoleNotSupported(initialRole);
       const { record, created } = await manager.create({
         conversationId: body.conversation_id,
         agent: body.agent,
@@ -81,11 +90,21 @@ export function conversationRoutes(
         secrets: body.secrets === undefined ? undefined : secretValues(body.secrets),
         tags: body.tags,
         title: body.title,
+        autotitle: body.autotitle,
+        titleLlmProfile: body.title_llm_profile,
         initialMessage:
           body.initial_message == null
             ? undefined
             : { content: body.initial_message.content, run: body.initial_message.run },
       });
+      const moved = created
+        ? workingDirMovedHeader({
+            workspaceRoot: manager.workspaceRoot,
+            requested: body.workspace.working_dir,
+            actual: record.state.workspace.working_dir,
+          })
+        : undefined;
+      if (moved !== undefined) reply.header(WORKING_DIR_MOVED_HEADER, moved);
       return reply.code(created ? 201 : 200).send(toConversationInfo(record));
     },
   );
@@ -168,13 +187,14 @@ export function conversationRoutes(
         tags,
         summary: 'Delete a conversation (its run is interrupted; workspace files stay)',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.delete(request.params.conversation_id);
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.delete(request.params.conversation_id);
+        return success;
+      }),
   );
 
   routes.patch(
@@ -225,13 +245,14 @@ export function conversationRoutes(
         tags,
         summary: 'Pause after the current step',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.use(request.params.conversation_id, (entry) => entry.conversation.pause());
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.use(request.params.conversation_id, (entry) => entry.conversation.pause());
+        return success;
+      }),
   );
 
   routes.post(
@@ -240,14 +261,23 @@ export function conversationRoutes(
       schema: {
         tags,
         summary: 'Abort the LLM call or tool in flight; answers once the run has stopped',
+        description:
+          'Records an `InterruptEvent` after the status becomes `paused`. An idle conversation ' +
+          'is paused instead (a `PauseEvent`), as on OpenHands.',
         params: conversationParamsSchema,
-        response: { 200: successSchema, ...commonErrorResponses },
+        response: { 200: successSchema, 400: unknownConversationResponse, ...commonErrorResponses },
       },
     },
-    async (request) => {
-      await manager.use(request.params.conversation_id, (entry) => entry.conversation.interrupt());
-      return success;
-    },
+    async (request, reply) =>
+      unknownAsBadRequest(reply, async () => {
+        await manager.use(request.params.conversation_id, (entry) =>
+          // OpenHands falls back to a pause when no run is going (its pause acts when idle).
+          !entry.conversation.isRunning && entry.conversation.status === 'idle'
+            ? entry.conversation.pause()
+            : entry.conversation.interrupt(),
+        );
+        return success;
+      }),
   );
 
   routes.post(

@@ -50,7 +50,8 @@ export function eventRoutes(app: FastifyInstance, { manager }: EventRoutesOption
       },
     },
     async (request) => {
-      const { content, run } = request.body;
+      const { role, content, run } = request.body;
+      if (role !== 'user') throw serverErrors.messageRoleNotSupported(role);
       await manager.use(request.params.conversation_id, async (entry) => {
         await entry.conversation.sendMessage({ content });
         if (run) await entry.ensureRunning();
@@ -101,11 +102,10 @@ export function eventRoutes(app: FastifyInstance, { manager }: EventRoutesOption
         summary: 'Accept (and run) or reject the actions waiting for confirmation',
         params: conversationParamsSchema,
         body: confirmationResponseRequestSchema,
-        response: {
-          200: successSchema,
-          409: errorResponseSchema.describe('Nothing is waiting for confirmation'),
-          ...commonErrorResponses,
-        },
+        description:
+          'When nothing waits, accepting starts a run unless one is going and rejecting changes ' +
+          'nothing; both answer 200, as on OpenHands.',
+        response: { 200: successSchema, ...commonErrorResponses },
       },
     },
     async (request) => {

@@ -26,7 +26,8 @@ const profileNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
   .describe('A letter or digit, then letters, digits, `.`, `_` and `-`; at most 64 characters');
-const profileParamsSchema = z.object({ name: profileNameSchema });
+/** Path parameters of `/api/profiles/{name}/...`. */
+export const profileParamsSchema = z.object({ name: profileNameSchema });
 const secretItemSchema = z.object({ name: z.string(), description: z.string().nullable() });
 const mutationSchema = z.object({ name: z.string(), message: z.string() });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UUID_PATTERN } from '../conversations/conversation-id';
 import { apiRegistry } from './api-registry';
 
 /** OpenHands' `Success`. */
@@ -29,9 +30,18 @@ export const errorResponseSchema = z
   .register(apiRegistry, { id: 'ErrorResponse' });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
 
+/**
+ * A conversation id in a path: anything but a UUID answers 422 `VALIDATION_ERROR` (loc
+ * `["params", "conversation_id"]`), as OpenHands' routers do, before the route runs.
+ */
+export const conversationIdParamSchema = z
+  .string()
+  .regex(UUID_PATTERN, { message: 'Input should be a valid UUID' })
+  .describe('The conversation id (a UUID, with or without dashes).');
+
 /** Path parameters of every `/api/conversations/{conversation_id}/...` route. */
 export const conversationParamsSchema = z.object({
-  conversation_id: z.string().describe('The conversation id (a UUID, with or without dashes).'),
+  conversation_id: conversationIdParamSchema,
 });
 
 /** An ISO-8601 date-time in a query string; a value without a zone is read as UTC. */

@@ -5,6 +5,7 @@ import {
   executionStatusSchema,
   llmSchema,
   messageContentSchema,
+  metricsSchema,
 } from '@ferry/sdk-core';
 import { z } from 'zod';
 import { apiRegistry } from './api-registry';
@@ -16,7 +17,12 @@ apiRegistry.add(confirmationPolicySchema, { id: 'ConfirmationPolicy' });
 /** OpenHands' `SendMessageRequest`. Only `user` messages can be sent. */
 export const sendMessageRequestSchema = z
   .looseObject({
-    role: z.literal('user').default('user'),
+    role: z
+      .enum(['user', 'system', 'assistant', 'tool'])
+      .default('user')
+      .describe(
+        "OpenHands' roles; only `user` messages reach the agent (others: 422 MESSAGE_ROLE_NOT_SUPPORTED)",
+      ),
     content: z.array(messageContentSchema).default([]),
     run: z.boolean().default(false).describe('Start running the agent if it is not running'),
   })
@@ -50,15 +56,41 @@ export const startConversationRequestSchema = z
     security_analyzer: z.looseObject({ kind: z.string() }).nullish(),
     tags: z.record(z.string(), z.string()).optional(),
     title: z.string().nullish().describe('Ferry: the title of the new conversation'),
+    autotitle: z
+      .boolean()
+      .default(true)
+      .describe('Title the conversation from its first user message when it has none'),
+    title_llm_profile: z
+      .string()
+      .nullish()
+      .describe('The stored LLM profile that writes the title; without it the message is cut'),
   })
   .register(apiRegistry, { id: 'StartConversationRequest' });
 export type StartConversationRequest = z.infer<typeof startConversationRequestSchema>;
 
-/** OpenHands' `ConversationInfo`: the state document (secrets redacted) with its times. */
+/**
+ * OpenHands' `ConversationInfo`: the state document (secrets redacted) with its times and
+ * every other field of OpenHands' model (see `toConversationInfo`).
+ */
 export const conversationInfoSchema = conversationStateSchema
   .extend({
+    invoked_skills: z.array(z.string()),
+    last_user_message_id: z.string().nullable(),
+    leaf_event_id: z.string().nullable(),
+    agent_state: z.record(z.string(), z.unknown()),
+    hook_config: z.looseObject({}).nullable(),
+    metrics: metricsSchema.nullable().describe('All LLM usage added up (MetricsSnapshot)'),
     created_at: z.string(),
     updated_at: z.string(),
+    forked_from_conversation_id: z.string().nullable(),
+    forked_from_event_id: z.string().nullable(),
+    parent_conversation_id: z.string().nullable(),
+    sub_conversation_ids: z.array(z.string()),
+    current_model_id: z.string().nullable(),
+    available_models: z.array(z.looseObject({ model_id: z.string() })),
+    supports_runtime_model_switch: z.boolean(),
+    launched_agent_profile: z.looseObject({}).nullable(),
+    client_tools: z.array(z.looseObject({})),
   })
   .register(apiRegistry, { id: 'ConversationInfo' });
 export type ConversationInfo = z.infer<typeof conversationInfoSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiRegistry } from './api-registry';
-import { isoDateTimeQuerySchema } from './common-schemas';
+import { conversationIdParamSchema, isoDateTimeQuerySchema } from './common-schemas';
 
 /** An event as stored in the log: the envelope is typed, every other field is kept. */
 export const storedEventSchema = z
@@ -44,6 +44,6 @@ export const eventPageSchema = z
   .register(apiRegistry, { id: 'EventPage' });
 
 export const eventParamsSchema = z.object({
-  conversation_id: z.string(),
+  conversation_id: conversationIdParamSchema,
   event_id: z.string(),
 });

@@ -22,6 +22,7 @@ import {
   type EventView,
 } from '../http/event-view';
 import { isoDateTimeQuerySchema, parseQueryDateTime } from '../schemas/common-schemas';
+import { serverErrors } from '../errors/http-status';
 import { sendMessageRequestSchema } from '../schemas/conversation-schemas';
 
 /** Close codes of the events socket. */
@@ -460,6 +461,11 @@ class EventSocketSession {
         'VALIDATION_ERROR',
         'A frame must be a message with content: {"role":"user","content":[{"type":"text","text":"..."}]}.',
       );
+      return;
+    }
+    if (message.data.role !== 'user') {
+      const refused = serverErrors.messageRoleNotSupported(message.data.role);
+      this.#sendError(refused.code, refused.message);
       return;
     }
     send(message.data.content).catch((error: unknown) => {

@@ -291,6 +291,9 @@ function render(event) {
     case 'PauseEvent':
       row('pause', 'Paused', el('span', { class: 'muted' }, 'by ' + (event.source || 'user')), event);
       break;
+    case 'InterruptEvent':
+      row('pause', 'Interrupted', el('span', { class: 'muted' }, 'by ' + (event.source || 'user')), event);
+      break;
     case 'Condensation':
       row('condensation', 'Condensed', el('p', { class: 'muted' }, (event.forgotten_event_ids || []).length + ' events forgotten' + (event.summary ? ': ' + event.summary : '')), event);
       break;
