@@ -1,6 +1,5 @@
 import {
   ConversationRunningError,
-  FerryError,
   LeaseLostError,
   type AnyEvent,
   type LocalConversation,
