@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { agentSchema, type Agent, type AgentInput } from '../agent/agent-schema';
-import { LLMContextBuilder } from '../agent/build-messages';
+import { LLMContextBuilder, type LLMContext } from '../agent/build-messages';
 import { assertRunnableAgent } from '../agent/runnable-agent';
 import { planResume, type ResumePlan } from '../agent/verify-agent';
 import { ConversationClosedError } from '../errors/conversation-closed-error';
@@ -78,8 +78,14 @@ export class LocalConversation {
   readonly openReport: OpenReport;
   /** The workspace the conversation runs in now. */
   readonly workspace: ConversationWorkspace;
-  /** The conversation's events, in order. */
+  /**
+   * The conversation's events, in order: the whole history. After a resume only the live
+   * context (since the last condensation) is in memory; older events are read from the store
+   * the first time something asks for them.
+   */
   readonly events: EventList;
+  /** What the next LLM request can need: the live context, then every append. */
+  readonly #liveEvents: EventList;
 
   readonly #store: ConversationStore;
   readonly #log: ConversationLog;
@@ -112,6 +118,7 @@ export class LocalConversation {
     this.workspace = parts.workspace;
     this.openReport = parts.report;
     this.events = createEventList(parts.log);
+    this.#liveEvents = createEventList(parts.log.live);
     this.#tools =
       parts.options.tools instanceof ToolRegistry
         ? parts.options.tools
@@ -294,7 +301,7 @@ export class LocalConversation {
       );
     }
     if (response.accept) return this.run();
-    const rejections = pendingActions(this.events, this.#tools).map(({ action }) => ({
+    const rejections = pendingActions(this.#liveEvents, this.#tools).map(({ action }) => ({
       ...newEventEnvelope(),
       source: 'user' as const,
       kind: 'UserRejectObservation' as const,
@@ -364,6 +371,21 @@ export class LocalConversation {
   }
 
   /**
+   * The system prompt and messages the next LLM call sends (as `run()` would send them now),
+   * built from the live context. The conversation keeps what it converted, so the run's next
+   * step converts only the events added since.
+   */
+  nextLLMContext(): LLMContext {
+    this.#assertOpen();
+    const agent = this.#state.agent;
+    return this.#contextBuilder.build({
+      events: this.#liveEvents,
+      agent,
+      provider: providerIdentity(agent.llm),
+    });
+  }
+
+  /**
    * Asks the agent's LLM a question about the conversation, without tools and without
    * changing the log; the usage counts in `stats`.
    */
@@ -371,7 +393,7 @@ export class LocalConversation {
     this.#assertOpen();
     const agent = this.#state.agent;
     const context = this.#contextBuilder.build({
-      events: this.events,
+      events: this.#liveEvents,
       agent,
       provider: providerIdentity(agent.llm),
     });
@@ -514,7 +536,7 @@ export class LocalConversation {
       },
       workspace: this.workspace,
       store: this.#store.files(this.id),
-      eventsSnapshot: () => this.events,
+      eventsSnapshot: () => this.#liveEvents,
       contextBuilder: this.#contextBuilder,
       appendEvents: (events) => this.appendEvents(events),
       setStatus: (status) => this.#setStatus(status),

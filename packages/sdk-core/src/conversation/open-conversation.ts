@@ -176,12 +176,14 @@ export async function resumeConversation(
   const recovery: Event[] = [];
   if (crashed) {
     // Each step logs the stats it reached; they are newer than the state written at run start.
-    const lastStats = lastStateUpdate(log, 'stats');
+    // Steps log stats often, so the live context nearly always holds the last one.
+    const lastStats = lastStateUpdate(log.live, 'stats') ?? lastStateUpdate(log, 'stats');
     if (lastStats !== undefined) {
       const stats = conversationStatsSchema.safeParse(lastStats);
       if (stats.success) state.stats = stats.data;
     }
-    recovery.push(...answersForUnansweredActions(log));
+    // Every action the LLM can still see is in the live context (see ContextSnapshot).
+    recovery.push(...answersForUnansweredActions(log.live));
     recovery.push(stateUpdateEvent('execution_status', 'error'));
   }
   // A secret that was redacted on disk is unknown, so supplying it again is not a change.
@@ -195,6 +197,7 @@ export async function resumeConversation(
     mode: 'resumed',
     agentChanges,
     recoveredFromCrash: crashed,
+    liveContext: { source: log.liveSource, loadedFrom: log.loadedFrom },
   });
 }
 

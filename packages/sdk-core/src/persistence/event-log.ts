@@ -1,4 +1,11 @@
-import { DuplicateEventIdError, FerryError } from '../errors/index';
+import { CorruptEventLogError, DuplicateEventIdError, FerryError } from '../errors/index';
+import {
+  EVENT_LOG_INDEX_FILE,
+  decodeEventLogIndex,
+  encodeEventLogIndex,
+  idHash,
+  NumberList,
+} from './event-log-index';
 import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
 import { joinStorePath, normalizeStorePath } from './store-path';
@@ -22,6 +29,14 @@ export interface EventLogOptions {
    * nothing is reported), and appends are refused. Default `false`.
    */
   readOnly?: boolean;
+  /**
+   * Open without reading the history when `<dir>/index.json` agrees with the segments: only the
+   * lines appended since the index was written are read and checked (a torn last line is cut off
+   * as usual); older events are read, and checked, when asked for (`read`, or the synchronous
+   * accessors when the store can read synchronously). Without a usable index every line is read
+   * and checked, and the index is rebuilt. Default `false`: every line is read at open.
+   */
+  lazy?: boolean;
 }
 
 /** Options of `EventLog.page`. */
@@ -39,29 +54,60 @@ interface Segment {
   size: number;
   /** Index of the segment's first event in the log. */
   firstIndex: number;
+  /** Byte offset of each of the segment's events. */
+  offsets: NumberList;
 }
 
 /** The default `segmentMaxBytes`: 32 MiB. */
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
 
+interface Torn {
+  path: string;
+  size: number;
+  line: number;
+  reason: string;
+}
+
+/** The events of one segment that a read needs, and where their bytes are. */
+interface RangePart {
+  path: string;
+  /** Log position of the first event. */
+  first: number;
+  count: number;
+  /** Line number of the first event in its segment. */
+  line: number;
+  start: number;
+  end: number;
+  /** The indexed offset of each event. */
+  offsets: Uint32Array;
+}
+
 /**
  * A conversation's durable, append-only event log: JSON Lines segments
- * (`events/segment-000001.jsonl`, ...) plus an in-memory index of every event.
+ * (`events/segment-000001.jsonl`, ...) plus an index of every event (`events/index.json`: where
+ * each line starts and a hash of each id, rebuilt whenever it is missing or disagrees).
  *
- * Opening checks every line. An append is one write and at most one fsync; it reaches the index
- * only once it is on disk, and appends run one at a time in call order. The log holds a JSON copy
- * of each appended event (exactly what a reopen would read back); treat the events it returns as
- * read-only.
+ * Opening checks every line, or with `lazy` only the lines the index does not cover yet; older
+ * events are then read and checked on demand. An append is one write and at most one fsync; it
+ * reaches the log only once it is on disk, and appends run one at a time in call order. The log
+ * holds a JSON copy of each appended event (exactly what a reopen would read back); treat the
+ * events it returns as read-only.
  */
 export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
-  private readonly events: StoredEvent[] = [];
-  private readonly ids = new Map<string, number>();
-  private readonly segmentList: Segment[] = [];
+  /** Events from position `base` on, in memory; older ones are read on demand. */
+  private events: StoredEvent[] = [];
+  private base = 0;
+  private ids = new Map<string, number>();
+  /** `idHash` of every event's id, in log order (in memory or not). */
+  private hashes = new NumberList();
+  private segmentList: Segment[] = [];
   private totalBytes = 0;
   /** The last segment ends in a valid event without its newline; the next append adds it. */
   private unterminated = false;
   /** Where a failed append may have left partial bytes, to cut off before the next write. */
   private pendingRepair: { path: string; size: number } | undefined;
+  /** Events covered by `index.json` on disk (-1: no usable index there). */
+  private indexedEvents = -1;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -77,7 +123,8 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
    *
    * A torn last line of the last segment, left by a crash mid-append, is cut off and reported
    * through `onWarning`. Any other bad line (invalid JSON, no valid envelope, a duplicate id)
-   * throws `CorruptEventLogError` naming the segment and line, and nothing is written.
+   * throws `CorruptEventLogError` naming the segment and line, and nothing is written. With
+   * `lazy`, lines the index covers are checked when first read instead.
    */
   static async open(options: EventLogOptions): Promise<EventLog> {
     const segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
@@ -99,45 +146,195 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
       .sort((left, right) => left.number - right.number);
 
-    let torn: { path: string; size: number; line: number; reason: string } | undefined;
-    for (const [position, { name, number }] of found.entries()) {
-      const path = log.pathOf(name);
-      const bytes = (await store.read(path)) ?? new Uint8Array(0);
-      const segment: Segment = { name, number, size: 0, firstIndex: log.events.length };
-      log.segmentList.push(segment);
-      const scan = scanSegment({
-        bytes,
-        file: store.describe(path),
-        allowTornLastLine: position === found.length - 1,
-        events: log.events,
-        ids: log.ids,
-        locate: (index) => log.locate(index),
-      });
-      segment.size = scan.validBytes;
-      log.totalBytes += scan.validBytes;
-      log.unterminated = scan.unterminated;
-      if (scan.torn !== undefined) torn = { path, size: scan.validBytes, ...scan.torn };
-    }
+    const torn =
+      (options.lazy === true ? await log.openFromIndex(found) : false) === false
+        ? await log.scanAll(found)
+        : log.tornTail;
 
     if (options.readOnly === true) {
       log.closed = true;
       return log;
     }
-    // Only now that every line checked out may the log be changed.
+    // Only now that every line read checked out may the log be changed.
     if (torn !== undefined) {
       await store.truncate(torn.path, torn.size, { fsync: log.fsync });
       (options.onWarning ?? console.warn)(
         `Cut off a torn last line of the event log (${store.describe(torn.path)}, line ` +
           `${torn.line}: ${torn.reason}), left by an append that did not finish. ` +
-          `The log has ${log.events.length} events.`,
+          `The log has ${log.length} events.`,
       );
     }
     return log;
   }
 
+  private tornTail: Torn | undefined;
+
+  /** Reads and checks every line of `found`; returns the torn last line, if any. */
+  private async scanAll(
+    found: readonly { name: string; number: number }[],
+  ): Promise<Torn | undefined> {
+    const segments: { name: string; number: number; bytes: Uint8Array }[] = [];
+    for (const { name, number } of found) {
+      segments.push({
+        name,
+        number,
+        bytes: (await this.store.read(this.pathOf(name))) ?? new Uint8Array(0),
+      });
+    }
+    return this.scanSegments(segments);
+  }
+
+  private scanSegments(
+    segments: readonly { name: string; number: number; bytes: Uint8Array }[],
+  ): Torn | undefined {
+    this.events = [];
+    this.base = 0;
+    this.ids = new Map();
+    this.hashes = new NumberList();
+    this.segmentList = [];
+    this.totalBytes = 0;
+    this.indexedEvents = -1;
+    let torn: Torn | undefined;
+    for (const [position, { name, number, bytes }] of segments.entries()) {
+      const path = this.pathOf(name);
+      const segment: Segment = {
+        name,
+        number,
+        size: 0,
+        firstIndex: this.length,
+        offsets: new NumberList(),
+      };
+      this.segmentList.push(segment);
+      const scan = scanSegment({
+        bytes,
+        file: this.store.describe(path),
+        allowTornLastLine: position === segments.length - 1,
+        events: this.events,
+        ids: this.ids,
+        locate: (index) => this.locate(index),
+        offsets: segment.offsets,
+        hashes: this.hashes,
+      });
+      segment.size = scan.validBytes;
+      this.totalBytes += scan.validBytes;
+      this.unterminated = scan.unterminated;
+      if (scan.torn !== undefined) torn = { path, size: scan.validBytes, ...scan.torn };
+    }
+    return torn;
+  }
+
+  /**
+   * Opens from `index.json` when it agrees with the segments on disk: nothing before the
+   * indexed end is read; what was appended since is read and checked. `false` when the index is
+   * missing or does not fit (the caller then scans everything).
+   */
+  private async openFromIndex(
+    found: readonly { name: string; number: number }[],
+  ): Promise<boolean> {
+    const text = await this.store.readText(this.pathOf(EVENT_LOG_INDEX_FILE));
+    const index = text === undefined ? undefined : decodeEventLogIndex(text);
+    if (index === undefined || index.segments.length > found.length) return false;
+    const sizes: number[] = [];
+    for (const [position, entry] of found.entries()) {
+      const indexed = index.segments[position];
+      const size = (await this.store.size(this.pathOf(entry.name))) ?? 0;
+      sizes.push(size);
+      if (indexed === undefined) continue;
+      const last = position === index.segments.length - 1;
+      // Indexed bytes never change: a segment is only appended to, and only the last one.
+      if (indexed.name !== entry.name || size < indexed.size) return false;
+      if (!last && size !== indexed.size) return false;
+      if (last && position < found.length - 1 && size !== indexed.size) return false;
+    }
+    let firstIndex = 0;
+    for (const [position, indexed] of index.segments.entries()) {
+      const entry = found[position] as { name: string; number: number };
+      this.segmentList.push({
+        name: entry.name,
+        number: entry.number,
+        size: indexed.size,
+        firstIndex,
+        offsets: new NumberList(indexed.offsets),
+      });
+      firstIndex += indexed.offsets.length;
+      this.totalBytes += indexed.size;
+    }
+    this.hashes = new NumberList(index.hashes);
+    this.base = this.hashes.length;
+    this.indexedEvents = this.base;
+    // What was appended since the index was written: read and checked like a full open.
+    for (let position = 0; position < found.length; position += 1) {
+      const entry = found[position] as { name: string; number: number };
+      let segment = this.segmentList[position];
+      const from = segment?.size ?? 0;
+      const size = sizes[position] ?? 0;
+      if (segment === undefined) {
+        segment = {
+          name: entry.name,
+          number: entry.number,
+          size: 0,
+          firstIndex: this.length,
+          offsets: new NumberList(),
+        };
+        this.segmentList.push(segment);
+      }
+      if (size === from) continue;
+      const path = this.pathOf(entry.name);
+      const bytes = await this.readBytes(path, from, size);
+      const scan = scanSegment({
+        bytes,
+        file: this.store.describe(path),
+        allowTornLastLine: position === found.length - 1,
+        events: this.events,
+        ids: this.ids,
+        locate: (at) => this.locate(at),
+        firstLine: segment.offsets.length + 1,
+        startOffset: from,
+        offsets: segment.offsets,
+        hashes: this.hashes,
+        firstPosition: this.base,
+      });
+      segment.size = from + scan.validBytes;
+      this.totalBytes += scan.validBytes;
+      this.unterminated = scan.unterminated;
+      if (scan.torn !== undefined) {
+        this.tornTail = { path, size: segment.size, ...scan.torn };
+      }
+    }
+    // A new line whose id hash matches an older one may repeat it: read that one to be sure.
+    for (const [id, at] of this.ids) {
+      const older = this.olderPositionsOf(id);
+      for (const candidate of older) {
+        const event = (await this.read(candidate, candidate + 1))[0];
+        if (event?.id === id) {
+          const { file, line } = this.where(at);
+          throw new CorruptEventLogError(
+            file,
+            line,
+            `duplicate event id "${id}", first seen at ${this.locate(candidate)}`,
+          );
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Positions before `base` whose id hash is that of `id`. */
+  private olderPositionsOf(id: string): number[] {
+    if (this.base === 0) return [];
+    const hash = idHash(id);
+    const hashes = this.hashes.view();
+    const positions: number[] = [];
+    for (let position = hashes.indexOf(hash); position >= 0 && position < this.base;) {
+      positions.push(position);
+      position = hashes.indexOf(hash, position + 1);
+    }
+    return positions;
+  }
+
   /** The number of events. */
   get length(): number {
-    return this.events.length;
+    return this.base + this.events.length;
   }
 
   /** The log's total size in bytes, over all segments. */
@@ -155,47 +352,236 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     return this.directory;
   }
 
+  /** Position of the first event held in memory; events before it are read on demand. */
+  get loadedFrom(): number {
+    return this.base;
+  }
+
+  /**
+   * The events from `start` to before `end` (default: the end), reading and checking the ones
+   * not in memory. Those are not kept: reading history does not grow the log's memory.
+   * @throws CorruptEventLogError naming the segment and line of a damaged line.
+   */
+  async read(start = 0, end = this.length): Promise<StoredEvent[]> {
+    const from = Math.max(0, Math.min(start, this.length));
+    const to = Math.max(from, Math.min(end, this.length));
+    if (from >= this.base) return this.events.slice(from - this.base, to - this.base);
+    const older = await this.readOlder(from, Math.min(to, this.base), (path, a, b) =>
+      this.readBytes(path, a, b),
+    );
+    return to > this.base ? older.concat(this.events.slice(0, to - this.base)) : older;
+  }
+
   /** The event at `index`; a negative index counts from the end, as in `Array.prototype.at`. */
   at(index: number): StoredEvent | undefined {
-    return this.events.at(index);
+    const position = index < 0 ? this.length + index : index;
+    if (position < 0 || position >= this.length) return undefined;
+    if (position < this.base) this.loadAllSync();
+    return this.events[position - this.base];
   }
 
   /** The event with this id. */
   get(id: string): StoredEvent | undefined {
-    const index = this.ids.get(id);
-    return index === undefined ? undefined : this.events[index];
+    const index = this.indexOf(id);
+    return index < 0 ? undefined : this.events[index - this.base];
   }
 
   /** The position of the event with this id, or -1. */
   indexOf(id: string): number {
+    const position = this.ids.get(id);
+    if (position !== undefined) return position;
+    if (this.olderPositionsOf(id).length === 0) return -1;
+    this.loadAllSync();
     return this.ids.get(id) ?? -1;
   }
 
   /** Whether an event with this id is in the log. */
   has(id: string): boolean {
-    return this.ids.has(id);
+    return this.indexOf(id) >= 0;
   }
 
   /** Up to `limit` events from index `start`. */
   page(options: EventLogPage = {}): StoredEvent[] {
     const start = Math.max(0, options.start ?? 0);
     const end = options.limit === undefined ? undefined : start + Math.max(0, options.limit);
-    return this.events.slice(start, end);
+    return this.slice(start, end);
   }
 
   /** The events from `start` to before `end`, as in `Array.prototype.slice`. */
   slice(start?: number, end?: number): StoredEvent[] {
-    return this.events.slice(start, end);
+    const from = start === undefined ? 0 : start < 0 ? Math.max(0, this.length + start) : start;
+    if (from < this.base) this.loadAllSync();
+    const to = end === undefined ? undefined : end < 0 ? this.length + end : end;
+    return this.events.slice(
+      from - this.base,
+      to === undefined ? undefined : Math.max(0, to - this.base),
+    );
   }
 
   /** The newest event. */
   last(): StoredEvent | undefined {
-    return this.events.at(-1);
+    return this.at(-1);
   }
 
   /** The events in order. */
   [Symbol.iterator](): IterableIterator<StoredEvent> {
+    this.loadAllSync();
     return this.events.values();
+  }
+
+  /**
+   * Brings the whole history into memory, so the synchronous accessors can answer any index.
+   * Reads synchronously when the store can (`FileStore.readRangeSync`); refuses otherwise.
+   */
+  private loadAllSync(): void {
+    if (this.base === 0) return;
+    const readSync = this.store.readRangeSync?.bind(this.store);
+    if (readSync === undefined) {
+      throw new FerryError(
+        'EVENT_LOG_NOT_LOADED',
+        `The event log at ${this.store.describe(this.directory)} was opened lazily and its store ` +
+          'cannot read synchronously; read older events with `read()`.',
+      );
+    }
+    const older = this.readOlderSync(
+      0,
+      this.base,
+      (path, a, b) => readSync(path, a, b) ?? new Uint8Array(0),
+    );
+    this.adopt(older);
+  }
+
+  /** Loads the whole history into memory. */
+  async loadAll(): Promise<void> {
+    if (this.base === 0) return;
+    this.adopt(await this.read(0, this.base));
+  }
+
+  private adopt(older: StoredEvent[]): void {
+    if (this.base === 0) return;
+    const ids = new Map<string, number>();
+    for (const [position, event] of older.entries()) ids.set(event.id, position);
+    for (const [id, position] of this.ids) ids.set(id, position);
+    this.events = older.concat(this.events);
+    this.ids = ids;
+    this.base = 0;
+  }
+
+  private readOlderSync(
+    from: number,
+    to: number,
+    readBytes: (path: string, start: number, end: number) => Uint8Array,
+  ): StoredEvent[] {
+    const events: StoredEvent[] = [];
+    for (const part of this.rangeParts(from, to)) {
+      events.push(...this.parsePart(part, readBytes(part.path, part.start, part.end)));
+    }
+    return events;
+  }
+
+  private async readOlder(
+    from: number,
+    to: number,
+    readBytes: (path: string, start: number, end: number) => Promise<Uint8Array>,
+  ): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (const part of this.rangeParts(from, to)) {
+      events.push(...this.parsePart(part, await readBytes(part.path, part.start, part.end)));
+    }
+    return events;
+  }
+
+  /** The byte ranges, per segment, of the events `from` to before `to`. */
+  private rangeParts(from: number, to: number): RangePart[] {
+    const parts: RangePart[] = [];
+    for (const segment of this.segmentList) {
+      const count = segment.offsets.length;
+      const first = Math.max(from, segment.firstIndex);
+      const last = Math.min(to, segment.firstIndex + count);
+      if (first >= last) continue;
+      const local = first - segment.firstIndex;
+      const localEnd = last - segment.firstIndex;
+      parts.push({
+        path: this.pathOf(segment.name),
+        first,
+        count: last - first,
+        line: local + 1,
+        start: segment.offsets.get(local),
+        end: localEnd < count ? segment.offsets.get(localEnd) : segment.size,
+        offsets: segment.offsets.view().slice(local, localEnd),
+      });
+    }
+    return parts;
+  }
+
+  /**
+   * Parses a range read back from disk, checking it like an open would and against the index:
+   * the same lines, the same ids. A line that is not an event is corruption; a well-formed line
+   * that is not the indexed one means the index is stale.
+   */
+  private parsePart(part: RangePart, bytes: Uint8Array): StoredEvent[] {
+    const events: StoredEvent[] = [];
+    const offsets: number[] = [];
+    const hashes: number[] = [];
+    scanSegment({
+      bytes,
+      file: this.store.describe(part.path),
+      allowTornLastLine: false,
+      events,
+      ids: new Map(),
+      locate: (index) => this.locate(part.first + index),
+      firstLine: part.line,
+      startOffset: part.start,
+      offsets,
+      hashes,
+    });
+    const agrees =
+      events.length === part.count &&
+      offsets.every((offset, index) => offset === part.offsets[index]) &&
+      hashes.every((hash, index) => hash === this.hashes.get(part.first + index));
+    if (!agrees) {
+      throw new FerryError(
+        'EVENT_LOG_CHANGED',
+        `The event log at ${this.store.describe(part.path)} changed under its index (lines ` +
+          `${part.line} to ${part.line + part.count - 1} are not the events indexed there); ` +
+          'open the conversation again to rebuild the index.',
+      );
+    }
+    return events;
+  }
+
+  private async readBytes(path: string, start: number, end: number): Promise<Uint8Array> {
+    if (this.store.readRange !== undefined) {
+      return (await this.store.readRange(path, start, end)) ?? new Uint8Array(0);
+    }
+    return ((await this.store.read(path)) ?? new Uint8Array(0)).subarray(start, end);
+  }
+
+  /**
+   * Writes `index.json` for what the log holds now (without fsync: it is rebuilt when lost). Does
+   * nothing while the last line lacks its newline or a failed append awaits repair, or when the
+   * index on disk is already current.
+   */
+  writeIndex(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.unterminated || this.pendingRepair !== undefined) return;
+      if (this.indexedEvents === this.length) return;
+      const text = encodeEventLogIndex({
+        segments: this.segmentList.map(({ name, size, offsets }) => ({
+          name,
+          size,
+          offsets: offsets.view(),
+        })),
+        hashes: this.hashes.view(),
+      });
+      await this.store.writeAtomic(this.pathOf(EVENT_LOG_INDEX_FILE), text);
+      this.indexedEvents = this.length;
+    });
+  }
+
+  /** Events appended since `index.json` was last written or found current (all of them without one). */
+  get unindexedEvents(): number {
+    return this.length - Math.max(0, this.indexedEvents);
   }
 
   /** Appends one event durably; see `appendMany`. */
@@ -269,7 +655,7 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     }
     const batch = new Set<string>();
     for (const { event } of prepared) {
-      if (this.ids.has(event.id) || batch.has(event.id)) {
+      if (this.ids.has(event.id) || batch.has(event.id) || (await this.inOlderHistory(event.id))) {
         throw new DuplicateEventIdError(event.id, this.store.describe(this.directory));
       }
       batch.add(event.id);
@@ -284,7 +670,13 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       (segment.size > 0 && segment.size + lines.length > this.segmentMaxBytes);
     if (segment === undefined || rollOver) {
       const number = (segment?.number ?? 0) + 1;
-      segment = { name: segmentName(number), number, size: 0, firstIndex: this.events.length };
+      segment = {
+        name: segmentName(number),
+        number,
+        size: 0,
+        firstIndex: this.length,
+        offsets: new NumberList(),
+      };
     }
     // A last line without its newline gets one before the new lines.
     const data = !rollOver && this.unterminated ? Buffer.concat([Buffer.from('\n'), lines]) : lines;
@@ -297,13 +689,25 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     }
 
     if (rollOver) this.segmentList.push(segment);
+    let offset = segment.size + data.length - lines.length;
+    for (const { event, line } of prepared) {
+      segment.offsets.push(offset);
+      offset += Buffer.byteLength(line, 'utf8') + 1;
+      this.hashes.push(idHash(event.id));
+      this.ids.set(event.id, this.length);
+      this.events.push(event);
+    }
     segment.size += data.length;
     this.totalBytes += data.length;
     this.unterminated = false;
-    for (const { event } of prepared) {
-      this.ids.set(event.id, this.events.length);
-      this.events.push(event);
+  }
+
+  /** Whether an event older than those in memory has this id (read from disk to be sure). */
+  private async inOlderHistory(id: string): Promise<boolean> {
+    for (const position of this.olderPositionsOf(id)) {
+      if ((await this.read(position, position + 1))[0]?.id === id) return true;
     }
+    return false;
   }
 
   /** Cuts a segment back to its last good size after a failed append. */
@@ -331,11 +735,21 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     return joinStorePath(this.directory, name);
   }
 
-  /** `<segment> line <n>` of the event at `index`: every line before it is an event. */
-  private locate(index: number): string {
+  /** The segment file and line number of the event at `index`: every line before it is an event. */
+  private where(index: number): { file: string; line: number } {
     const segment = this.segmentList.findLast((candidate) => candidate.firstIndex <= index);
-    if (segment === undefined) return `index ${index}`;
-    return `${this.store.describe(this.pathOf(segment.name))} line ${index - segment.firstIndex + 1}`;
+    if (segment === undefined)
+      return { file: this.store.describe(this.directory), line: index + 1 };
+    return {
+      file: this.store.describe(this.pathOf(segment.name)),
+      line: index - segment.firstIndex + 1,
+    };
+  }
+
+  /** `<segment> line <n>` of the event at `index`. */
+  private locate(index: number): string {
+    const { file, line } = this.where(index);
+    return `${file} line ${line}`;
   }
 }
 
