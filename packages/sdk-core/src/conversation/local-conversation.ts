@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { agentSchema, type Agent, type AgentInput } from '../agent/agent-schema';
+import type { Agent, AgentInput } from '../agent/agent-schema';
 import { LLMContextBuilder, type LLMContext } from '../agent/build-messages';
-import { assertRunnableAgent } from '../agent/runnable-agent';
 import { planResume, type ResumePlan } from '../agent/verify-agent';
 import { ConversationClosedError } from '../errors/conversation-closed-error';
 import type { ExportedExtent } from '../errors/conversation-changed-since-export-error';
@@ -13,9 +11,8 @@ import { newEventEnvelope } from '../event/event-base';
 import type { Event, MessageEvent } from '../event/event-schemas';
 import type { AnyEvent } from '../event/parse-event';
 import { callLLM, providerIdentity } from '../llm/call-llm';
-import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
+import type { SecretCipher } from '../secrets/secret-cipher';
 import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
-import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { createDefaultToolRegistry } from '../tool/builtin-tools';
 import { ToolRegistry } from '../tool/tool-registry';
@@ -33,14 +30,7 @@ import { EventStream } from './event-stream';
 import { forkConversation } from './fork-conversation';
 import { LeaseKeeper } from './lease-keeper';
 import { McpToolCache } from './mcp-tool-cache';
-import {
-  createConversation,
-  resolveConversationStore,
-  resumeConversation,
-  validateStateOptions,
-  verifiedAgent,
-  type ConversationParts,
-} from './open-conversation';
+import { openConversation, verifiedAgent, type ConversationParts } from './open-conversation';
 import { effectiveCondenser, maybeCondense, pendingActions, type RunHost } from './run-loop';
 import type { ConversationState, ExecutionStatus, SecretSource } from './state-schema';
 import { runSession, type RunSession } from './run-session';
@@ -143,34 +133,7 @@ export class LocalConversation {
    *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
-    const id = canonicalConversationId(options.conversationId ?? randomUUID());
-    const store = resolveConversationStore(options);
-    const warn = options.onWarning ?? ((message: string) => console.warn(`[ferry] ${message}`));
-    // Before anything is written: options a create would refuse are refused by a resume too,
-    // and a conversation that could not run as asked is not created. (A resume checks the
-    // kinds after verifying the agent, so a changed kind is reported as such.)
-    validateStateOptions(options);
-    const cipher = resolveSecretCipher(options.secretKey);
-    if (options.agent !== undefined && (await store.readState(id)) === undefined) {
-      assertRunnableAgent(agentSchema.parse(options.agent));
-    }
-    const lease = await store.acquireLease(id, {
-      onWarning: warn,
-      ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
-    });
-    try {
-      const input = { id, store, lease, cipher, options };
-      const persisted = await store.readState(id);
-      const parts =
-        persisted === undefined
-          ? await createConversation(input)
-          : await resumeConversation({ ...input, persisted, warn });
-      return new LocalConversation(parts);
-    } catch (error) {
-      // A lease that wrote nothing leaves nothing behind (no empty folder).
-      await store.releaseLease(lease);
-      throw error;
-    }
+    return new LocalConversation(await openConversation(options));
   }
 
   /**

@@ -6,6 +6,15 @@ import {
   idHash,
   NumberList,
 } from './event-log-index';
+import {
+  indexFits,
+  parseRange,
+  positionsOfHash,
+  rangeParts,
+  type RangePart,
+  type Segment,
+  type Torn,
+} from './event-log-ranges';
 import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
 import { joinStorePath, normalizeStorePath } from './store-path';
@@ -47,40 +56,8 @@ export interface EventLogPage {
   limit?: number;
 }
 
-interface Segment {
-  name: string;
-  number: number;
-  /** Bytes of the segment that hold good events. */
-  size: number;
-  /** Index of the segment's first event in the log. */
-  firstIndex: number;
-  /** Byte offset of each of the segment's events. */
-  offsets: NumberList;
-}
-
 /** The default `segmentMaxBytes`: 32 MiB. */
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
-
-interface Torn {
-  path: string;
-  size: number;
-  line: number;
-  reason: string;
-}
-
-/** The events of one segment that a read needs, and where their bytes are. */
-interface RangePart {
-  path: string;
-  /** Log position of the first event. */
-  first: number;
-  count: number;
-  /** Line number of the first event in its segment. */
-  line: number;
-  start: number;
-  end: number;
-  /** The indexed offset of each event. */
-  offsets: Uint32Array;
-}
 
 /**
  * A conversation's durable, append-only event log: JSON Lines segments
@@ -235,17 +212,8 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     const index = text === undefined ? undefined : decodeEventLogIndex(text);
     if (index === undefined || index.segments.length > found.length) return false;
     const sizes: number[] = [];
-    for (const [position, entry] of found.entries()) {
-      const indexed = index.segments[position];
-      const size = (await this.store.size(this.pathOf(entry.name))) ?? 0;
-      sizes.push(size);
-      if (indexed === undefined) continue;
-      const last = position === index.segments.length - 1;
-      // Indexed bytes never change: a segment is only appended to, and only the last one.
-      if (indexed.name !== entry.name || size < indexed.size) return false;
-      if (!last && size !== indexed.size) return false;
-      if (last && position < found.length - 1 && size !== indexed.size) return false;
-    }
+    for (const entry of found) sizes.push((await this.store.size(this.pathOf(entry.name))) ?? 0);
+    if (!indexFits(index.segments, found, sizes)) return false;
     let firstIndex = 0;
     for (const [position, indexed] of index.segments.entries()) {
       const entry = found[position] as { name: string; number: number };
@@ -321,15 +289,7 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
 
   /** Positions before `base` whose id hash is that of `id`. */
   private olderPositionsOf(id: string): number[] {
-    if (this.base === 0) return [];
-    const hash = idHash(id);
-    const hashes = this.hashes.view();
-    const positions: number[] = [];
-    for (let position = hashes.indexOf(hash); position >= 0 && position < this.base;) {
-      positions.push(position);
-      position = hashes.indexOf(hash, position + 1);
-    }
-    return positions;
+    return positionsOfHash(this.hashes, this.base, idHash(id));
   }
 
   /** The number of events. */
@@ -473,7 +433,7 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     readBytes: (path: string, start: number, end: number) => Uint8Array,
   ): StoredEvent[] {
     const events: StoredEvent[] = [];
-    for (const part of this.rangeParts(from, to)) {
+    for (const part of rangeParts(this.segmentList, from, to, (name) => this.pathOf(name))) {
       events.push(...this.parsePart(part, readBytes(part.path, part.start, part.end)));
     }
     return events;
@@ -485,69 +445,28 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     readBytes: (path: string, start: number, end: number) => Promise<Uint8Array>,
   ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    for (const part of this.rangeParts(from, to)) {
+    for (const part of rangeParts(this.segmentList, from, to, (name) => this.pathOf(name))) {
       events.push(...this.parsePart(part, await readBytes(part.path, part.start, part.end)));
     }
     return events;
   }
 
-  /** The byte ranges, per segment, of the events `from` to before `to`. */
-  private rangeParts(from: number, to: number): RangePart[] {
-    const parts: RangePart[] = [];
-    for (const segment of this.segmentList) {
-      const count = segment.offsets.length;
-      const first = Math.max(from, segment.firstIndex);
-      const last = Math.min(to, segment.firstIndex + count);
-      if (first >= last) continue;
-      const local = first - segment.firstIndex;
-      const localEnd = last - segment.firstIndex;
-      parts.push({
-        path: this.pathOf(segment.name),
-        first,
-        count: last - first,
-        line: local + 1,
-        start: segment.offsets.get(local),
-        end: localEnd < count ? segment.offsets.get(localEnd) : segment.size,
-        offsets: segment.offsets.view().slice(local, localEnd),
-      });
-    }
-    return parts;
-  }
-
-  /**
-   * Parses a range read back from disk, checking it like an open would and against the index:
-   * the same lines, the same ids. A line that is not an event is corruption; a well-formed line
-   * that is not the indexed one means the index is stale.
-   */
   private parsePart(part: RangePart, bytes: Uint8Array): StoredEvent[] {
-    const events: StoredEvent[] = [];
-    const offsets: number[] = [];
-    const hashes: number[] = [];
-    scanSegment({
-      bytes,
-      file: this.store.describe(part.path),
-      allowTornLastLine: false,
-      events,
-      ids: new Map(),
-      locate: (index) => this.locate(part.first + index),
-      firstLine: part.line,
-      startOffset: part.start,
-      offsets,
-      hashes,
-    });
-    const agrees =
-      events.length === part.count &&
-      offsets.every((offset, index) => offset === part.offsets[index]) &&
-      hashes.every((hash, index) => hash === this.hashes.get(part.first + index));
-    if (!agrees) {
-      throw new FerryError(
-        'EVENT_LOG_CHANGED',
-        `The event log at ${this.store.describe(part.path)} changed under its index (lines ` +
-          `${part.line} to ${part.line + part.count - 1} are not the events indexed there); ` +
-          'open the conversation again to rebuild the index.',
-      );
+    try {
+      return parseRange({
+        part,
+        bytes,
+        file: this.store.describe(part.path),
+        hashes: this.hashes,
+        locate: (index) => this.locate(index),
+      });
+    } catch (error) {
+      // An index that disagrees with its segments is dropped, so the next open rebuilds it.
+      if (FerryError.isInstance(error) && error.code === 'EVENT_LOG_CHANGED') {
+        void this.store.remove(this.pathOf(EVENT_LOG_INDEX_FILE)).catch(() => undefined);
+      }
+      throw error;
     }
-    return events;
   }
 
   private async readBytes(path: string, start: number, end: number): Promise<Uint8Array> {
