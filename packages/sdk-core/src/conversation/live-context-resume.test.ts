@@ -280,6 +280,27 @@ describe('resume from the live context', () => {
   });
 });
 
+describe('resume from the live context on the in-memory store', () => {
+  it('takes the same short way and gives the same history', async () => {
+    const { InMemoryConversationStore } = await import('../store/in-memory-conversation-store');
+    const store = new InMemoryConversationStore();
+    const id = randomUUID();
+    const options = { store, conversationId: id, workspace, agent, onWarning: () => undefined };
+    const conversation = await LocalConversation.open(options);
+    const before = steps(10);
+    await conversation.appendEvents([userMessage('Go.'), ...before]);
+    await conversation.appendEvents([condensation(before.slice(0, 10), 'Half done.')]);
+    await conversation.appendEvents(steps(2));
+    const ids = conversation.events.raw().map((event) => event.id);
+    await conversation.close();
+    const resumed = await LocalConversation.open(options);
+    expect(resumed.openReport.liveContext).toEqual({ source: 'snapshot', loadedFrom: 21 });
+    expect(resumed.nextLLMContext().messages).toEqual(fullContext(resumed).messages);
+    expect([...resumed.events].map((event) => event.id)).toEqual(ids);
+    await resumed.close();
+  });
+});
+
 describe('the side files a resume relies on are rebuilt when missing or wrong', () => {
   async function expectRebuilt(written: Written) {
     const conversation = await open(written.id);
