@@ -6,18 +6,11 @@ import {
   idHash,
   NumberList,
 } from './event-log-index';
-import {
-  indexFits,
-  parseRange,
-  positionsOfHash,
-  rangeParts,
-  type RangePart,
-  type Segment,
-  type Torn,
-} from './event-log-ranges';
+import { indexFits, type Segment, type Torn } from './event-log-ranges';
 import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
-import { joinStorePath, normalizeStorePath } from './store-path';
+import { normalizeStorePath } from './store-path';
+import { EventLogReader } from './event-log-reader';
 import type { StoredEvent } from './stored-event';
 import { prepareStoredEvent, type PreparedEvent } from './stored-event';
 
@@ -48,15 +41,9 @@ export interface EventLogOptions {
   lazy?: boolean;
 }
 
-/** Options of `EventLog.page`. */
-export interface EventLogPage {
-  /** Index of the first event (default 0). */
-  start?: number;
-  /** At most this many events (default: all the rest). */
-  limit?: number;
-}
-
 /** The default `segmentMaxBytes`: 32 MiB. */
+export type { EventLogPage } from './event-log-reader';
+
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -70,30 +57,20 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
  * holds a JSON copy of each appended event (exactly what a reopen would read back); treat the
  * events it returns as read-only.
  */
-export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
-  /** Events from position `base` on, in memory; older ones are read on demand. */
-  private events: StoredEvent[] = [];
-  private base = 0;
-  private ids = new Map<string, number>();
-  /** `idHash` of every event's id, in log order (in memory or not). */
-  private hashes = new NumberList();
-  private segmentList: Segment[] = [];
-  private totalBytes = 0;
-  /** The last segment ends in a valid event without its newline; the next append adds it. */
-  private unterminated = false;
+export class EventLog extends EventLogReader implements AsyncDisposable {
   /** Where a failed append may have left partial bytes, to cut off before the next write. */
   private pendingRepair: { path: string; size: number } | undefined;
-  /** Events covered by `index.json` on disk (-1: no usable index there). */
-  private indexedEvents = -1;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
-    private readonly store: FileStore,
-    private readonly directory: string,
+    store: FileStore,
+    directory: string,
     private readonly fsync: boolean,
     private readonly segmentMaxBytes: number,
-  ) {}
+  ) {
+    super(store, directory);
+  }
 
   /**
    * Loads the log in `dir` (a missing or empty folder is an empty log).
@@ -287,195 +264,6 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     return true;
   }
 
-  /** Positions before `base` whose id hash is that of `id`. */
-  private olderPositionsOf(id: string): number[] {
-    return positionsOfHash(this.hashes, this.base, idHash(id));
-  }
-
-  /** The number of events. */
-  get length(): number {
-    return this.base + this.events.length;
-  }
-
-  /** The log's total size in bytes, over all segments. */
-  get bytes(): number {
-    return this.totalBytes;
-  }
-
-  /** The segment file names, oldest first; each lives at `<dir>/<name>` in the store. */
-  get segments(): string[] {
-    return this.segmentList.map((segment) => segment.name);
-  }
-
-  /** The log's folder in the store, normalised (`events`). */
-  get dir(): string {
-    return this.directory;
-  }
-
-  /** Position of the first event held in memory; events before it are read on demand. */
-  get loadedFrom(): number {
-    return this.base;
-  }
-
-  /**
-   * The events from `start` to before `end` (default: the end), reading and checking the ones
-   * not in memory. Those are not kept: reading history does not grow the log's memory.
-   * @throws CorruptEventLogError naming the segment and line of a damaged line.
-   */
-  async read(start = 0, end = this.length): Promise<StoredEvent[]> {
-    const from = Math.max(0, Math.min(start, this.length));
-    const to = Math.max(from, Math.min(end, this.length));
-    if (from >= this.base) return this.events.slice(from - this.base, to - this.base);
-    const older = await this.readOlder(from, Math.min(to, this.base), (path, a, b) =>
-      this.readBytes(path, a, b),
-    );
-    return to > this.base ? older.concat(this.events.slice(0, to - this.base)) : older;
-  }
-
-  /** The event at `index`; a negative index counts from the end, as in `Array.prototype.at`. */
-  at(index: number): StoredEvent | undefined {
-    const position = index < 0 ? this.length + index : index;
-    if (position < 0 || position >= this.length) return undefined;
-    if (position < this.base) this.loadAllSync();
-    return this.events[position - this.base];
-  }
-
-  /** The event with this id. */
-  get(id: string): StoredEvent | undefined {
-    const index = this.indexOf(id);
-    return index < 0 ? undefined : this.events[index - this.base];
-  }
-
-  /** The position of the event with this id, or -1. */
-  indexOf(id: string): number {
-    const position = this.ids.get(id);
-    if (position !== undefined) return position;
-    if (this.olderPositionsOf(id).length === 0) return -1;
-    this.loadAllSync();
-    return this.ids.get(id) ?? -1;
-  }
-
-  /** Whether an event with this id is in the log. */
-  has(id: string): boolean {
-    return this.indexOf(id) >= 0;
-  }
-
-  /** Up to `limit` events from index `start`. */
-  page(options: EventLogPage = {}): StoredEvent[] {
-    const start = Math.max(0, options.start ?? 0);
-    const end = options.limit === undefined ? undefined : start + Math.max(0, options.limit);
-    return this.slice(start, end);
-  }
-
-  /** The events from `start` to before `end`, as in `Array.prototype.slice`. */
-  slice(start?: number, end?: number): StoredEvent[] {
-    const from = start === undefined ? 0 : start < 0 ? Math.max(0, this.length + start) : start;
-    if (from < this.base) this.loadAllSync();
-    const to = end === undefined ? undefined : end < 0 ? this.length + end : end;
-    return this.events.slice(
-      from - this.base,
-      to === undefined ? undefined : Math.max(0, to - this.base),
-    );
-  }
-
-  /** The newest event. */
-  last(): StoredEvent | undefined {
-    return this.at(-1);
-  }
-
-  /** The events in order. */
-  [Symbol.iterator](): IterableIterator<StoredEvent> {
-    this.loadAllSync();
-    return this.events.values();
-  }
-
-  /**
-   * Brings the whole history into memory, so the synchronous accessors can answer any index.
-   * Reads synchronously when the store can (`FileStore.readRangeSync`); refuses otherwise.
-   */
-  private loadAllSync(): void {
-    if (this.base === 0) return;
-    const readSync = this.store.readRangeSync?.bind(this.store);
-    if (readSync === undefined) {
-      throw new FerryError(
-        'EVENT_LOG_NOT_LOADED',
-        `The event log at ${this.store.describe(this.directory)} was opened lazily and its store ` +
-          'cannot read synchronously; read older events with `read()`.',
-      );
-    }
-    const older = this.readOlderSync(
-      0,
-      this.base,
-      (path, a, b) => readSync(path, a, b) ?? new Uint8Array(0),
-    );
-    this.adopt(older);
-  }
-
-  /** Loads the whole history into memory. */
-  async loadAll(): Promise<void> {
-    if (this.base === 0) return;
-    this.adopt(await this.read(0, this.base));
-  }
-
-  private adopt(older: StoredEvent[]): void {
-    if (this.base === 0) return;
-    const ids = new Map<string, number>();
-    for (const [position, event] of older.entries()) ids.set(event.id, position);
-    for (const [id, position] of this.ids) ids.set(id, position);
-    this.events = older.concat(this.events);
-    this.ids = ids;
-    this.base = 0;
-  }
-
-  private readOlderSync(
-    from: number,
-    to: number,
-    readBytes: (path: string, start: number, end: number) => Uint8Array,
-  ): StoredEvent[] {
-    const events: StoredEvent[] = [];
-    for (const part of rangeParts(this.segmentList, from, to, (name) => this.pathOf(name))) {
-      events.push(...this.parsePart(part, readBytes(part.path, part.start, part.end)));
-    }
-    return events;
-  }
-
-  private async readOlder(
-    from: number,
-    to: number,
-    readBytes: (path: string, start: number, end: number) => Promise<Uint8Array>,
-  ): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
-    for (const part of rangeParts(this.segmentList, from, to, (name) => this.pathOf(name))) {
-      events.push(...this.parsePart(part, await readBytes(part.path, part.start, part.end)));
-    }
-    return events;
-  }
-
-  private parsePart(part: RangePart, bytes: Uint8Array): StoredEvent[] {
-    try {
-      return parseRange({
-        part,
-        bytes,
-        file: this.store.describe(part.path),
-        hashes: this.hashes,
-        locate: (index) => this.locate(index),
-      });
-    } catch (error) {
-      // An index that disagrees with its segments is dropped, so the next open rebuilds it.
-      if (FerryError.isInstance(error) && error.code === 'EVENT_LOG_CHANGED') {
-        void this.store.remove(this.pathOf(EVENT_LOG_INDEX_FILE)).catch(() => undefined);
-      }
-      throw error;
-    }
-  }
-
-  private async readBytes(path: string, start: number, end: number): Promise<Uint8Array> {
-    if (this.store.readRange !== undefined) {
-      return (await this.store.readRange(path, start, end)) ?? new Uint8Array(0);
-    }
-    return ((await this.store.read(path)) ?? new Uint8Array(0)).subarray(start, end);
-  }
-
   /**
    * Writes `index.json` for what the log holds now (without fsync: it is rebuilt when lost). Does
    * nothing while the last line lacks its newline or a failed append awaits repair, or when the
@@ -496,11 +284,6 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       await this.store.writeAtomic(this.pathOf(EVENT_LOG_INDEX_FILE), text);
       this.indexedEvents = this.length;
     });
-  }
-
-  /** Events appended since `index.json` was last written or found current (all of them without one). */
-  get unindexedEvents(): number {
-    return this.length - Math.max(0, this.indexedEvents);
   }
 
   /** Appends one event durably; see `appendMany`. */
@@ -648,27 +431,6 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     const result = this.queue.then(task);
     this.queue = result.catch(() => undefined);
     return result;
-  }
-
-  private pathOf(name: string): string {
-    return joinStorePath(this.directory, name);
-  }
-
-  /** The segment file and line number of the event at `index`: every line before it is an event. */
-  private where(index: number): { file: string; line: number } {
-    const segment = this.segmentList.findLast((candidate) => candidate.firstIndex <= index);
-    if (segment === undefined)
-      return { file: this.store.describe(this.directory), line: index + 1 };
-    return {
-      file: this.store.describe(this.pathOf(segment.name)),
-      line: index - segment.firstIndex + 1,
-    };
-  }
-
-  /** `<segment> line <n>` of the event at `index`. */
-  private locate(index: number): string {
-    const { file, line } = this.where(index);
-    return `${file} line ${line}`;
   }
 }
 
