@@ -8,7 +8,7 @@ import { writeReport, type BenchResults } from './report/write-report';
 import { runAppendSuite } from './suites/append';
 import { runClusterSuite, type ClusterSize } from './suites/cluster';
 import { runLoopSuite, type LoopSize } from './suites/loop';
-import { runResumeSuite, type ResumeSize } from './suites/resume';
+import { runResumeSuite, type LiveContextSize, type ResumeSize } from './suites/resume';
 import { runSandboxSuite, type SandboxSize } from './suites/sandbox';
 import { runServerSuite, type ServerSize } from './suites/server';
 import { runStoresSuite, type StoresSize } from './suites/stores';
@@ -37,6 +37,7 @@ export interface BenchOptions {
 
 interface Plan {
   resume: ResumeSize[];
+  liveContext: LiveContextSize;
   append: { fsync: boolean; appends: number; repetitions: number }[];
   loop: LoopSize[];
   teleport: TeleportSize[];
@@ -53,6 +54,7 @@ const FULL: Plan = {
     { count: 10_000, repetitions: 7 },
     { count: 100_000, repetitions: 3 },
   ],
+  liveContext: { count: 100_000, every: 1_000, small: 1_000, repetitions: 5 },
   append: [
     { fsync: true, appends: 300, repetitions: 5 },
     { fsync: false, appends: 3_000, repetitions: 5 },
@@ -84,6 +86,7 @@ const QUICK: Plan = {
     { count: 1_000, repetitions: 2 },
     { count: 10_000, repetitions: 1 },
   ],
+  liveContext: { count: 30_000, every: 1_000, small: 1_000, repetitions: 2 },
   append: [
     { fsync: true, appends: 30, repetitions: 1 },
     { fsync: false, appends: 300, repetitions: 1 },
@@ -178,7 +181,12 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   };
   try {
     if (selected.has('resume')) {
-      results.resume = await runResumeSuite({ workDir, sizes: plan.resume, log });
+      results.resume = await runResumeSuite({
+        workDir,
+        sizes: plan.resume,
+        liveContext: plan.liveContext,
+        log,
+      });
     }
     if (selected.has('append')) {
       results.append = [];

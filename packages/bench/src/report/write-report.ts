@@ -56,9 +56,13 @@ function bars(results: BenchResults): Bar[] {
   const resume10k = results.resume?.sizes.find((size) => size.count === 10_000);
   if (resume10k === undefined) {
     list.push(
-      { bar: 'Resume 10k events: at most 1.5x the limit', figure: '', verdict: 'not measured' },
       {
-        bar: 'Resume 10k events: at least 2x faster than one file per event (sync reads)',
+        bar: 'Resume 10k events, ready to request: at most 1.3x the limit',
+        figure: '',
+        verdict: 'not measured',
+      },
+      {
+        bar: "Resume 10k events: at least 4x faster than OpenHands' layout read with `fs.promises`",
         figure: '',
         verdict: 'not measured',
       },
@@ -66,20 +70,42 @@ function bars(results: BenchResults): Bar[] {
   } else {
     list.push(
       {
-        bar: 'Resume 10k events (open, load, verify: ready to build the next request): at most 1.5x reading the bytes and `JSON.parse` per line',
+        bar: 'Resume 10k events, ready to request (open, load, verify, first request built): at most 1.3x reading the bytes and `JSON.parse` per line',
         figure:
-          `${formatRatio(resume10k.ferryOpenOverLimit)} the limit ` +
-          `(${formatRatio(resume10k.ferryOverLimit)} with the first request built)`,
-        verdict: resume10k.ferryOpenOverLimit.median <= 1.5 ? 'met' : 'NOT met',
+          `${formatRatio(resume10k.ferryOverLimit)} the limit ` +
+          `(${formatRatio(resume10k.ferryOpenOverLimit)} open only)`,
+        verdict: resume10k.ferryOverLimit.median <= 1.3 ? 'met' : 'NOT met',
       },
       {
-        bar: 'Resume 10k events: at least 2x faster than one file per event read with sync reads',
-        figure:
-          `${formatRatio(resume10k.filesSyncOverFerryOpen)} faster ` +
-          `(${formatRatio(resume10k.filesSyncOverFerry)} with the first request built)`,
-        verdict: resume10k.filesSyncOverFerryOpen.median >= 2 ? 'met' : 'NOT met',
+        bar: "Resume 10k events: at least 4x faster than OpenHands' layout (one file per event) read with `fs.promises`",
+        figure: `${formatRatio(resume10k.filesAsyncOverFerry)} faster, ready to request`,
+        verdict: resume10k.filesAsyncOverFerry.median >= 4 ? 'met' : 'NOT met',
       },
     );
+  }
+  const live = results.resume?.liveContext;
+  if (live === undefined) {
+    list.push({
+      bar: 'Resume follows the live context: 100k events, ~1k since the last condensation, at most 3x the time and 2x the memory of 1k events',
+      figure: '',
+      verdict: 'not measured',
+    });
+  } else {
+    list.push({
+      bar:
+        `Resume follows the live context: ${formatCount(live.count)} events condensed every ` +
+        `${formatCount(live.every)}, ready to request, at most 3x the time and 2x the memory of ` +
+        `${formatCount(live.small)} events`,
+      figure:
+        `time ${formatRatio(live.timeRatio)}, memory ${formatRatio(live.memoryRatio)} ` +
+        `(${formatSummary(live.long, ' ms')} against ${formatSummary(live.short, ' ms')})`,
+      verdict:
+        live.timeRatio.median <= 3 &&
+        live.memoryRatio.median <= 2 &&
+        live.sources.every((source) => source === 'snapshot')
+          ? 'met'
+          : 'NOT met',
+    });
   }
   const loop1k = results.loop?.sizes.find((size) => size.history === 1000);
   if (loop1k === undefined) {
@@ -245,9 +271,9 @@ function resumeSection(resume: ResumeSuiteResult): string {
     '',
     'Each measurement is a fresh Node process (modules loaded before the clock starts; the page ' +
       'cache is warm, since every contender reads files written moments before). **Ferry** is ' +
-      '`LocalConversation.open` with a runtime agent (lock, state, `verifyAgent`, every line of the ' +
-      'log read and checked), then `buildLLMContext` for the next request (every event parsed into ' +
-      'its typed document). **(a) limit**: `readFile` of the same segment bytes and `JSON.parse` of ' +
+      '`LocalConversation.open` with a runtime agent (lock, state, `verifyAgent`, the live context ' +
+      'read and checked: here the whole log, which has no condensation), then `nextLLMContext()` ' +
+      'for the next request (each event parsed into its typed document and converted). **(a) limit**: `readFile` of the same segment bytes and `JSON.parse` of ' +
       "each line. **(b)** OpenHands' layout, one file per event (`events/event-NNNNN-<id>.json`), " +
       '`readdirSync` + `readFileSync` + `JSON.parse`. **(c)** the same files read one at a time ' +
       'with `fs.promises`. Each repetition runs all four in a rotating order.',
@@ -277,7 +303,42 @@ function resumeSection(resume: ResumeSuiteResult): string {
       `${formatNumber(resume.idleFerryRssMiB)} MiB; a bare one at ${formatNumber(resume.idleNodeRssMiB)} MiB.`,
     '',
     table(['Events', 'Ferry', '(a) limit', '(b) sync', '(c) async'], memory),
+    ...liveContextLines(resume.liveContext),
   ].join('\n');
+}
+
+function liveContextLines(live: ResumeSuiteResult['liveContext']): string[] {
+  if (live === undefined) return [];
+  return [
+    '',
+    `**Live context.** A ${formatCount(live.count)}-event conversation (${(live.bytes / MiB).toFixed(1)} MiB ` +
+      `of log) that condensed every ${formatCount(live.every)} events (each \`Condensation\` keeps ` +
+      'the first message and the newer half of the rest), so about ' +
+      `${formatCount(live.every)} events are in its context, against ${formatCount(live.small)} events ` +
+      'without condensation; both written by Ferry and closed once (so the log index and the ' +
+      'context snapshot are on disk, as a conversation that ran leaves them), both resumed ready to ' +
+      `request, in alternating order, ${live.repetitions} runs each. The long one found its live ` +
+      `context from: ${[...new Set(live.sources)].join(', ')}.`,
+    '',
+    table(
+      ['Conversation', 'Ready to request', 'Open only', 'Peak memory'],
+      [
+        [
+          `${formatCount(live.count)} events, condensed`,
+          formatSummary(live.long, ' ms'),
+          formatSummary(live.longOpen, ' ms'),
+          formatSummary(live.longRss, ' MiB'),
+        ],
+        [
+          `${formatCount(live.small)} events`,
+          formatSummary(live.short, ' ms'),
+          '',
+          formatSummary(live.shortRss, ' MiB'),
+        ],
+        ['Ratio (within each run)', formatRatio(live.timeRatio), '', formatRatio(live.memoryRatio)],
+      ],
+    ),
+  ];
 }
 
 function scalingSection(resume: ResumeSuiteResult): string {

@@ -30,6 +30,8 @@ export interface ResumeSample {
   /** Events in memory at the end, to prove each approach read them all. */
   events: number;
   peakRssMiB: number;
+  /** Ferry: how the live context was found (`snapshot`: only it was read). */
+  liveContext?: string;
 }
 
 const SEGMENT = /^segment-\d{6,}\.jsonl$/;

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conversationFolderName } from '@ferry/sdk-core';
+import { withCondensations } from '../fixtures/condensations';
 import { generateEvents } from '../fixtures/generate-events';
 import { writeFerryConversationDir, writeOpenHandsLayout } from '../fixtures/write-fixtures';
 import { runChild } from '../harness/child';
@@ -47,9 +48,38 @@ export interface ResumeResult {
   peakRss: Record<ResumeApproach, Summary>;
 }
 
+/**
+ * A long conversation that condensed as it went, whose live context is about `every` events,
+ * against a short one of `small` events without condensation (DESIGN.md section 12).
+ */
+export interface LiveContextSize {
+  count: number;
+  every: number;
+  small: number;
+  repetitions: number;
+}
+
+/** The live-context comparison; ratios taken within each repetition. */
+export interface LiveContextResult extends LiveContextSize {
+  /** Log bytes of the long conversation. */
+  bytes: number;
+  /** How the long conversation's live context was found in each run (`snapshot` expected). */
+  sources: string[];
+  long: Summary;
+  longOpen: Summary;
+  short: Summary;
+  longRss: Summary;
+  shortRss: Summary;
+  /** long / short ready-to-request time. Bar: at most 3. */
+  timeRatio: Summary;
+  /** long / short peak RSS. Bar: at most 2. */
+  memoryRatio: Summary;
+}
+
 /** The resume benchmark's results, with the memory of a child that only loaded Ferry. */
 export interface ResumeSuiteResult {
   sizes: ResumeResult[];
+  liveContext?: LiveContextResult;
   /** Peak RSS of a process that imported `@ferry/sdk-core` and did nothing else, MiB. */
   idleFerryRssMiB: number;
   /** Peak RSS of a bare Node process (what the baselines start from), MiB. */
@@ -60,13 +90,18 @@ export interface ResumeSuiteResult {
 
 const CONVERSATION_ID = '6f1f3c2a-93b4-4d8e-9a51-0c7f2b9d1e45';
 
-async function writeFixture(workDir: string, count: number): Promise<ResumeFixture> {
-  const dir = join(workDir, `resume-${count}`);
-  const events = generateEvents({ count, seed: count });
+async function writeFixture(
+  workDir: string,
+  count: number,
+  options: { condenseEvery?: number; openHands?: boolean; name?: string } = {},
+): Promise<ResumeFixture> {
+  const dir = join(workDir, options.name ?? `resume-${count}`);
+  let events = generateEvents({ count, seed: count });
+  if (options.condenseEvery) events = withCondensations(events, { every: options.condenseEvery });
   const ferryRoot = join(dir, 'ferry');
   await writeFerryConversationDir({ root: ferryRoot, conversationId: CONVERSATION_ID, events });
   const openHandsDir = join(dir, 'openhands');
-  await writeOpenHandsLayout({ dir: openHandsDir, events });
+  if (options.openHands !== false) await writeOpenHandsLayout({ dir: openHandsDir, events });
   return {
     ferryRoot,
     conversationId: CONVERSATION_ID,
@@ -90,6 +125,7 @@ async function folderBytes(dir: string): Promise<number> {
 export async function runResumeSuite(options: {
   workDir: string;
   sizes: readonly ResumeSize[];
+  liveContext?: LiveContextSize;
   log: (message: string) => void;
 }): Promise<ResumeSuiteResult> {
   const results: ResumeResult[] = [];
@@ -139,12 +175,69 @@ export async function runResumeSuite(options: {
       ) as Record<ResumeApproach, Summary>,
     });
   }
+  const liveContext =
+    options.liveContext === undefined
+      ? undefined
+      : await runLiveContext(options.workDir, options.liveContext, options.log);
   const idleFerry = await runChild<{ peakRssMiB: number }>('idle', { ferry: true });
   const idleNode = await runChild<{ peakRssMiB: number }>('idle', { ferry: false });
   return {
     sizes: results,
+    ...(liveContext === undefined ? {} : { liveContext }),
     idleFerryRssMiB: idleFerry.peakRssMiB,
     idleNodeRssMiB: idleNode.peakRssMiB,
     fixtureSeconds,
+  };
+}
+
+/**
+ * Resumes, ready to request, a long conversation that condensed every `every` events and a
+ * short one without condensation, alternating which goes first, each in a fresh process.
+ */
+async function runLiveContext(
+  workDir: string,
+  size: LiveContextSize,
+  log: (message: string) => void,
+): Promise<LiveContextResult> {
+  log(`resume: writing ${size.count} events condensed every ${size.every}, and ${size.small}`);
+  const long = await writeFixture(workDir, size.count, {
+    condenseEvery: size.every,
+    openHands: false,
+    name: `live-${size.count}-condensed`,
+  });
+  const short = await writeFixture(workDir, size.small, {
+    openHands: false,
+    name: `live-${size.small}`,
+  });
+  const bytes = await folderBytes(long.segmentsDir);
+  const longSamples: ResumeSample[] = [];
+  const shortSamples: ResumeSample[] = [];
+  for (let repetition = 0; repetition < size.repetitions; repetition += 1) {
+    const order = repetition % 2 === 0 ? ['long', 'short'] : ['short', 'long'];
+    for (const which of order) {
+      const fixture = which === 'long' ? long : short;
+      const sample = await runChild<ResumeSample>('resume', { approach: 'ferry', fixture });
+      (which === 'long' ? longSamples : shortSamples).push(sample);
+    }
+    log(`resume: live context, repetition ${repetition + 1}/${size.repetitions}`);
+  }
+  const ratio = (pick: (sample: ResumeSample) => number) =>
+    summarize(
+      longSamples.map((sample, index) => {
+        const other = shortSamples[index];
+        return other === undefined ? NaN : pick(sample) / pick(other);
+      }),
+    );
+  return {
+    ...size,
+    bytes,
+    sources: longSamples.map((sample) => sample.liveContext ?? 'unknown'),
+    long: summarize(longSamples.map((sample) => sample.totalMs)),
+    longOpen: summarize(longSamples.map((sample) => sample.loadMs)),
+    short: summarize(shortSamples.map((sample) => sample.totalMs)),
+    longRss: summarize(longSamples.map((sample) => sample.peakRssMiB)),
+    shortRss: summarize(shortSamples.map((sample) => sample.peakRssMiB)),
+    timeRatio: ratio((sample) => sample.totalMs),
+    memoryRatio: ratio((sample) => sample.peakRssMiB),
   };
 }

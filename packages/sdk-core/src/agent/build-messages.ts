@@ -109,7 +109,7 @@ function answerText(answer: Answer | undefined): string {
 }
 
 /** Event kinds that become messages for the LLM. */
-const VISIBLE_KINDS: ReadonlySet<string> = new Set([
+export const VISIBLE_KINDS: ReadonlySet<string> = new Set([
   'MessageEvent',
   'ActionEvent',
   'ObservationEvent',

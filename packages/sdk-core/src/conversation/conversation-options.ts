@@ -83,6 +83,14 @@ export interface OpenReport {
   agentChanges: ResumeChange[];
   /** True when the conversation was found `running` and was recovered to `error`. */
   recoveredFromCrash: boolean;
+  /**
+   * How the live context was found on resume: `snapshot` (the context snapshot agreed with the
+   * log, so only events since the last condensation and the older ones still in context were
+   * read), `rebuilt` (it was missing or disagreed: the whole log was read and it was written
+   * again), `full-log` (no condensation yet, or a store that reads only asynchronously).
+   * Absent for a created conversation.
+   */
+  liveContext?: { source: 'snapshot' | 'rebuilt' | 'full-log'; loadedFrom: number };
 }
 
 /** Options of {@link LocalConversation.fork}. */

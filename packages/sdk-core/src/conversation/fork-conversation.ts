@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error';
 import type { SecretCipher } from '../secrets/secret-cipher';
 import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationStore } from '../store/conversation-store';
-import { ConversationLog, type EventIndex } from './conversation-log';
+import { ConversationLog } from './conversation-log';
 import type {
   ConversationWorkspace,
   ForkOptions,
@@ -17,7 +17,7 @@ import { writeState } from './state-writer';
 export interface ForkSource {
   id: string;
   store: ConversationStore;
-  log: EventIndex;
+  log: Pick<ConversationLog, 'read'>;
   state: ConversationState;
   cipher: SecretCipher | undefined;
   workspace: ConversationWorkspace;
@@ -33,9 +33,9 @@ export async function forkConversation(
   source: ForkSource,
   options: ForkOptions,
 ): Promise<ConversationParts> {
-  let events = source.log.slice();
+  let events = await source.log.read();
   if (options.fromEventId !== undefined) {
-    const index = source.log.indexOf(options.fromEventId);
+    const index = events.findIndex((event) => event.id === options.fromEventId);
     if (index < 0) {
       throw new FerryError(
         'EVENT_NOT_FOUND',

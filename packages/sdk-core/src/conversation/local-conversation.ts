@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { agentSchema, type Agent, type AgentInput } from '../agent/agent-schema';
-import { LLMContextBuilder } from '../agent/build-messages';
-import { assertRunnableAgent } from '../agent/runnable-agent';
+import type { Agent, AgentInput } from '../agent/agent-schema';
+import { LLMContextBuilder, type LLMContext } from '../agent/build-messages';
 import { planResume, type ResumePlan } from '../agent/verify-agent';
 import { ConversationClosedError } from '../errors/conversation-closed-error';
 import type { ExportedExtent } from '../errors/conversation-changed-since-export-error';
@@ -13,10 +11,9 @@ import { newEventEnvelope } from '../event/event-base';
 import type { Event, MessageEvent } from '../event/event-schemas';
 import type { AnyEvent } from '../event/parse-event';
 import { callLLM, providerIdentity } from '../llm/call-llm';
-import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
+import type { SecretCipher } from '../secrets/secret-cipher';
 import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
 import { secretEnvFor } from '../secrets/secret-env';
-import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { createDefaultToolRegistry } from '../tool/builtin-tools';
 import { ToolRegistry } from '../tool/tool-registry';
@@ -34,14 +31,7 @@ import { EventStream } from './event-stream';
 import { forkConversation } from './fork-conversation';
 import { LeaseKeeper } from './lease-keeper';
 import { McpToolCache } from './mcp-tool-cache';
-import {
-  createConversation,
-  resolveConversationStore,
-  resumeConversation,
-  validateStateOptions,
-  verifiedAgent,
-  type ConversationParts,
-} from './open-conversation';
+import { openConversation, verifiedAgent, type ConversationParts } from './open-conversation';
 import { effectiveCondenser, maybeCondense, pendingActions, type RunHost } from './run-loop';
 import type { ConversationState, ExecutionStatus, SecretSource } from './state-schema';
 import { runSession, type RunSession } from './run-session';
@@ -79,8 +69,14 @@ export class LocalConversation {
   readonly openReport: OpenReport;
   /** The workspace the conversation runs in now. */
   readonly workspace: ConversationWorkspace;
-  /** The conversation's events, in order. */
+  /**
+   * The conversation's events, in order: the whole history. After a resume only the live
+   * context (since the last condensation) is in memory; older events are read from the store
+   * the first time something asks for them.
+   */
   readonly events: EventList;
+  /** What the next LLM request can need: the live context, then every append. */
+  readonly #liveEvents: EventList;
 
   readonly #store: ConversationStore;
   readonly #log: ConversationLog;
@@ -115,6 +111,7 @@ export class LocalConversation {
     this.workspace = parts.workspace;
     this.openReport = parts.report;
     this.events = createEventList(parts.log);
+    this.#liveEvents = createEventList(parts.log.live);
     this.#tools =
       parts.options.tools instanceof ToolRegistry
         ? parts.options.tools
@@ -139,34 +136,7 @@ export class LocalConversation {
    *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
-    const id = canonicalConversationId(options.conversationId ?? randomUUID());
-    const store = resolveConversationStore(options);
-    const warn = options.onWarning ?? ((message: string) => console.warn(`[ferry] ${message}`));
-    // Before anything is written: options a create would refuse are refused by a resume too,
-    // and a conversation that could not run as asked is not created. (A resume checks the
-    // kinds after verifying the agent, so a changed kind is reported as such.)
-    validateStateOptions(options);
-    const cipher = resolveSecretCipher(options.secretKey);
-    if (options.agent !== undefined && (await store.readState(id)) === undefined) {
-      assertRunnableAgent(agentSchema.parse(options.agent));
-    }
-    const lease = await store.acquireLease(id, {
-      onWarning: warn,
-      ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
-    });
-    try {
-      const input = { id, store, lease, cipher, options };
-      const persisted = await store.readState(id);
-      const parts =
-        persisted === undefined
-          ? await createConversation(input)
-          : await resumeConversation({ ...input, persisted, warn });
-      return new LocalConversation(parts);
-    } catch (error) {
-      // A lease that wrote nothing leaves nothing behind (no empty folder).
-      await store.releaseLease(lease);
-      throw error;
-    }
+    return new LocalConversation(await openConversation(options));
   }
 
   /**
@@ -299,7 +269,7 @@ export class LocalConversation {
       );
     }
     if (response.accept) return this.run();
-    const rejections = pendingActions(this.events, this.#tools).map(({ action }) => ({
+    const rejections = pendingActions(this.#liveEvents, this.#tools).map(({ action }) => ({
       ...newEventEnvelope(),
       source: 'user' as const,
       kind: 'UserRejectObservation' as const,
@@ -369,6 +339,21 @@ export class LocalConversation {
   }
 
   /**
+   * The system prompt and messages the next LLM call sends (as `run()` would send them now),
+   * built from the live context. The conversation keeps what it converted, so the run's next
+   * step converts only the events added since.
+   */
+  nextLLMContext(): LLMContext {
+    this.#assertOpen();
+    const agent = this.#state.agent;
+    return this.#contextBuilder.build({
+      events: this.#liveEvents,
+      agent,
+      provider: providerIdentity(agent.llm),
+    });
+  }
+
+  /**
    * Asks the agent's LLM a question about the conversation, without tools and without
    * changing the log; the usage counts in `stats`.
    */
@@ -376,7 +361,7 @@ export class LocalConversation {
     this.#assertOpen();
     const agent = this.#state.agent;
     const context = this.#contextBuilder.build({
-      events: this.events,
+      events: this.#liveEvents,
       agent,
       provider: providerIdentity(agent.llm),
     });
@@ -520,7 +505,7 @@ export class LocalConversation {
       },
       workspace: this.workspace,
       store: this.#store.files(this.id),
-      eventsSnapshot: () => this.events,
+      eventsSnapshot: () => this.#liveEvents,
       contextBuilder: this.#contextBuilder,
       appendEvents: (events) => this.appendEvents(events),
       setStatus: (status) => this.#setStatus(status),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { agentSchema, type Agent, type AgentInput } from '../agent/agent-schema';
 import { assertRunnableAgent } from '../agent/runnable-agent';
@@ -9,7 +10,7 @@ import { FerryError } from '../errors/ferry-error';
 import { InvalidOptionError } from '../errors/invalid-option-error';
 import { ToolsRemovedError } from '../errors/tools-removed-error';
 import type { Event } from '../event/event-schemas';
-import type { SecretCipher } from '../secrets/secret-cipher';
+import { resolveSecretCipher, type SecretCipher } from '../secrets/secret-cipher';
 import { redactAgent, unsealState } from '../secrets/secret-codec';
 import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
@@ -113,6 +114,43 @@ export function verifiedAgent(runtime: AgentInput, persisted: Agent): Agent {
   return plan.agent;
 }
 
+/**
+ * Creates or resumes the conversation `options` name (see `LocalConversation.open`), holding its
+ * lease; on failure the lease is released and nothing is left behind.
+ */
+export async function openConversation(
+  options: LocalConversationOptions,
+): Promise<ConversationParts> {
+  const id = canonicalConversationId(options.conversationId ?? randomUUID());
+  const store = resolveConversationStore(options);
+  const warn = options.onWarning ?? ((message: string) => console.warn(`[ferry] ${message}`));
+  // Before anything is written: options a create would refuse are refused by a resume too,
+  // and a conversation that could not run as asked is not created. (A resume checks the
+  // kinds after verifying the agent, so a changed kind is reported as such.)
+  validateStateOptions(options);
+  const cipher = resolveSecretCipher(options.secretKey);
+  if (options.agent !== undefined && (await store.readState(id)) === undefined) {
+    assertRunnableAgent(agentSchema.parse(options.agent));
+  }
+  const lease = await store.acquireLease(id, {
+    onWarning: warn,
+    ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
+  });
+  try {
+    const input = { id, store, lease, cipher, options };
+    const persisted = await store.readState(id);
+    const parts =
+      persisted === undefined
+        ? await createConversation(input)
+        : await resumeConversation({ ...input, persisted, warn });
+    return parts;
+  } catch (error) {
+    // A lease that wrote nothing leaves nothing behind (no empty folder).
+    await store.releaseLease(lease);
+    throw error;
+  }
+}
+
 /** Creates a new conversation: its state is written (the log starts empty). */
 export async function createConversation(input: OpenInput): Promise<ConversationParts> {
   const { id, store, lease, cipher, options } = input;
@@ -176,12 +214,14 @@ export async function resumeConversation(
   const recovery: Event[] = [];
   if (crashed) {
     // Each step logs the stats it reached; they are newer than the state written at run start.
-    const lastStats = lastStateUpdate(log, 'stats');
+    // Steps log stats often, so the live context nearly always holds the last one.
+    const lastStats = lastStateUpdate(log.live, 'stats') ?? lastStateUpdate(log, 'stats');
     if (lastStats !== undefined) {
       const stats = conversationStatsSchema.safeParse(lastStats);
       if (stats.success) state.stats = stats.data;
     }
-    recovery.push(...answersForUnansweredActions(log));
+    // Every action the LLM can still see is in the live context (see ContextSnapshot).
+    recovery.push(...answersForUnansweredActions(log.live));
     recovery.push(stateUpdateEvent('execution_status', 'error'));
   }
   // A secret that was redacted on disk is unknown, so supplying it again is not a change.
@@ -195,6 +235,7 @@ export async function resumeConversation(
     mode: 'resumed',
     agentChanges,
     recoveredFromCrash: crashed,
+    liveContext: { source: log.liveSource, loadedFrom: log.loadedFrom },
   });
 }
 

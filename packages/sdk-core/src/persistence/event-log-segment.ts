@@ -1,5 +1,6 @@
 import { CorruptEventLogError } from '../errors/index';
 import type { StoredEvent } from './stored-event';
+import { idHash } from './event-log-index';
 import { storedEventProblem } from './stored-event';
 
 const SEGMENT_NAME = /^segment-(\d{6,})\.jsonl$/;
@@ -32,6 +33,16 @@ export interface ScanSegmentOptions {
   ids: Map<string, number>;
   /** Where the event at an index was read, for duplicate-id messages. */
   locate(index: number): string;
+  /** The line number of the first line in `bytes` (default 1: `bytes` starts the segment). */
+  firstLine?: number;
+  /** Where `bytes` starts in the segment (default 0); line offsets are reported from there. */
+  startOffset?: number;
+  /** Receives the byte offset in the segment of each event's line. */
+  offsets?: { push(value: number): unknown };
+  /** Receives the `idHash` of each event's id. */
+  hashes?: { push(value: number): unknown };
+  /** Position `events[0]` has in the log (default 0), for the positions put in `ids`. */
+  firstPosition?: number;
 }
 
 /** The outcome of `scanSegment`. */
@@ -45,58 +56,55 @@ export interface SegmentScan {
 }
 
 /**
- * Reads a JSON Lines segment into the index, checking every line: valid JSON, a stored-event
- * envelope, an id not seen before. A bad line throws `CorruptEventLogError`, except an unparsable
- * last line of the last segment, which a crash mid-append leaves behind: it is reported as `torn`.
+ * Reads JSON Lines into the index, checking every line: valid JSON, a stored-event envelope, an
+ * id not seen before. A bad line throws `CorruptEventLogError`, except an unparsable last line of
+ * the last segment, which a crash mid-append leaves behind: it is reported as `torn`.
  */
 export function scanSegment(options: ScanSegmentOptions): SegmentScan {
   const { bytes, file, events, ids } = options;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const lines = text.split('\n');
-  // A final newline leaves an empty string after it, which is not a line.
-  const terminated = lines[lines.length - 1] === '';
-  if (terminated) lines.pop();
-  const count = lines.length;
-  for (let index = 0; index < count; index += 1) {
-    const line = lines[index] ?? '';
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const firstLine = options.firstLine ?? 1;
+  const startOffset = options.startOffset ?? 0;
+  const firstPosition = options.firstPosition ?? 0;
+  let start = 0;
+  for (let line = firstLine; start < buffer.length; line += 1) {
+    let end = buffer.indexOf(NEWLINE, start);
+    if (end === -1) end = buffer.length;
+    const text = buffer.toString('utf8', start, end);
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(text);
     } catch (error) {
       const reason =
-        line === ''
+        text === ''
           ? 'empty line'
           : `invalid JSON (${error instanceof Error ? error.message : String(error)})`;
-      if (options.allowTornLastLine && index === count - 1) {
-        return {
-          validBytes: lastLineStart(bytes, terminated),
-          torn: { line: index + 1, reason },
-          unterminated: false,
-        };
+      if (options.allowTornLastLine && end + 1 >= buffer.length) {
+        return { validBytes: start, torn: { line, reason }, unterminated: false };
       }
-      throw new CorruptEventLogError(file, index + 1, reason);
+      throw new CorruptEventLogError(file, line, reason);
     }
     const problem = storedEventProblem(value);
     if (problem !== undefined) {
-      throw new CorruptEventLogError(file, index + 1, `not an event: ${problem}`);
+      throw new CorruptEventLogError(file, line, `not an event: ${problem}`);
     }
     const event = value as StoredEvent;
     const previous = ids.get(event.id);
     if (previous !== undefined) {
       throw new CorruptEventLogError(
         file,
-        index + 1,
+        line,
         `duplicate event id "${event.id}", first seen at ${options.locate(previous)}`,
       );
     }
-    ids.set(event.id, events.length);
+    ids.set(event.id, firstPosition + events.length);
     events.push(event);
+    options.offsets?.push(startOffset + start);
+    options.hashes?.push(idHash(event.id));
+    start = end + 1;
   }
-  return { validBytes: bytes.length, unterminated: !terminated && count > 0 };
-}
-
-/** The byte offset where the last line starts. */
-function lastLineStart(bytes: Uint8Array, terminated: boolean): number {
-  const end = terminated ? bytes.length - 1 : bytes.length;
-  return end === 0 ? 0 : bytes.lastIndexOf(NEWLINE, end - 1) + 1;
+  return {
+    validBytes: bytes.length,
+    unterminated: buffer.length > 0 && buffer[buffer.length - 1] !== NEWLINE,
+  };
 }

@@ -454,3 +454,41 @@ describe('EventLog write failures', () => {
     expect([...(await EventLog.open({ store, onWarning: noWarnings }))]).toEqual([next]);
   });
 });
+
+describe('EventLog opened lazily from its index', () => {
+  it('reads only what the index does not cover, and older events on demand', async () => {
+    const store = new InMemoryFileStore();
+    const events = Array.from({ length: 20 }, () => makeEvent());
+    const log = await EventLog.open({ store, onWarning: noWarnings });
+    await log.appendMany(events.slice(0, 15));
+    await log.writeIndex();
+    await log.appendMany(events.slice(15));
+    await log.close();
+
+    const lazy = await EventLog.open({ store, lazy: true, onWarning: noWarnings });
+    expect(lazy.length).toBe(20);
+    expect(lazy.loadedFrom).toBe(15);
+    expect(await lazy.read(3, 6)).toEqual(events.slice(3, 6));
+    expect(lazy.loadedFrom).toBe(15);
+    // An id from the history not in memory is still refused.
+    const error = await rejection(lazy.append(events[2] as StoredEvent));
+    expect(DuplicateEventIdError.isInstance(error)).toBe(true);
+    // The synchronous accessors read the history in when first asked.
+    expect(lazy.at(0)).toEqual(events[0]);
+    expect(lazy.loadedFrom).toBe(0);
+    expect([...lazy]).toEqual(events);
+  });
+
+  it('scans everything when the index no longer matches the segments', async () => {
+    const store = new InMemoryFileStore();
+    const events = Array.from({ length: 5 }, () => makeEvent());
+    const log = await EventLog.open({ store, onWarning: noWarnings });
+    await log.appendMany(events);
+    await log.writeIndex();
+    await log.close();
+    await store.truncate('events/segment-000001.jsonl', line(events[0] as StoredEvent).length);
+    const lazy = await EventLog.open({ store, lazy: true, onWarning: noWarnings });
+    expect(lazy.loadedFrom).toBe(0);
+    expect(lazy.slice()).toEqual(events.slice(0, 1));
+  });
+});

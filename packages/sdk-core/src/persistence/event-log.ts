@@ -1,7 +1,16 @@
-import { DuplicateEventIdError, FerryError } from '../errors/index';
+import { CorruptEventLogError, DuplicateEventIdError, FerryError } from '../errors/index';
+import {
+  EVENT_LOG_INDEX_FILE,
+  decodeEventLogIndex,
+  encodeEventLogIndex,
+  idHash,
+  NumberList,
+} from './event-log-index';
+import { indexFits, type Segment, type Torn } from './event-log-ranges';
 import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
-import { joinStorePath, normalizeStorePath } from './store-path';
+import { normalizeStorePath } from './store-path';
+import { EventLogReader } from './event-log-reader';
 import type { StoredEvent } from './stored-event';
 import { prepareStoredEvent, type PreparedEvent } from './stored-event';
 
@@ -22,62 +31,54 @@ export interface EventLogOptions {
    * nothing is reported), and appends are refused. Default `false`.
    */
   readOnly?: boolean;
-}
-
-/** Options of `EventLog.page`. */
-export interface EventLogPage {
-  /** Index of the first event (default 0). */
-  start?: number;
-  /** At most this many events (default: all the rest). */
-  limit?: number;
-}
-
-interface Segment {
-  name: string;
-  number: number;
-  /** Bytes of the segment that hold good events. */
-  size: number;
-  /** Index of the segment's first event in the log. */
-  firstIndex: number;
+  /**
+   * Open without reading the history when `<dir>/index.json` agrees with the segments: only the
+   * lines appended since the index was written are read and checked (a torn last line is cut off
+   * as usual); older events are read, and checked, when asked for (`read`, or the synchronous
+   * accessors when the store can read synchronously). Without a usable index every line is read
+   * and checked, and the index is rebuilt. Default `false`: every line is read at open.
+   */
+  lazy?: boolean;
 }
 
 /** The default `segmentMaxBytes`: 32 MiB. */
+export type { EventLogPage } from './event-log-reader';
+
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * A conversation's durable, append-only event log: JSON Lines segments
- * (`events/segment-000001.jsonl`, ...) plus an in-memory index of every event.
+ * (`events/segment-000001.jsonl`, ...) plus an index of every event (`events/index.json`: where
+ * each line starts and a hash of each id, rebuilt whenever it is missing or disagrees).
  *
- * Opening checks every line. An append is one write and at most one fsync; it reaches the index
- * only once it is on disk, and appends run one at a time in call order. The log holds a JSON copy
- * of each appended event (exactly what a reopen would read back); treat the events it returns as
- * read-only.
+ * Opening checks every line, or with `lazy` only the lines the index does not cover yet; older
+ * events are then read and checked on demand. An append is one write and at most one fsync; it
+ * reaches the log only once it is on disk, and appends run one at a time in call order. The log
+ * holds a JSON copy of each appended event (exactly what a reopen would read back); treat the
+ * events it returns as read-only.
  */
-export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
-  private readonly events: StoredEvent[] = [];
-  private readonly ids = new Map<string, number>();
-  private readonly segmentList: Segment[] = [];
-  private totalBytes = 0;
-  /** The last segment ends in a valid event without its newline; the next append adds it. */
-  private unterminated = false;
+export class EventLog extends EventLogReader implements AsyncDisposable {
   /** Where a failed append may have left partial bytes, to cut off before the next write. */
   private pendingRepair: { path: string; size: number } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
-    private readonly store: FileStore,
-    private readonly directory: string,
+    store: FileStore,
+    directory: string,
     private readonly fsync: boolean,
     private readonly segmentMaxBytes: number,
-  ) {}
+  ) {
+    super(store, directory);
+  }
 
   /**
    * Loads the log in `dir` (a missing or empty folder is an empty log).
    *
    * A torn last line of the last segment, left by a crash mid-append, is cut off and reported
    * through `onWarning`. Any other bad line (invalid JSON, no valid envelope, a duplicate id)
-   * throws `CorruptEventLogError` naming the segment and line, and nothing is written.
+   * throws `CorruptEventLogError` naming the segment and line, and nothing is written. With
+   * `lazy`, lines the index covers are checked when first read instead.
    */
   static async open(options: EventLogOptions): Promise<EventLog> {
     const segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
@@ -99,103 +100,190 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
       .sort((left, right) => left.number - right.number);
 
-    let torn: { path: string; size: number; line: number; reason: string } | undefined;
-    for (const [position, { name, number }] of found.entries()) {
-      const path = log.pathOf(name);
-      const bytes = (await store.read(path)) ?? new Uint8Array(0);
-      const segment: Segment = { name, number, size: 0, firstIndex: log.events.length };
-      log.segmentList.push(segment);
-      const scan = scanSegment({
-        bytes,
-        file: store.describe(path),
-        allowTornLastLine: position === found.length - 1,
-        events: log.events,
-        ids: log.ids,
-        locate: (index) => log.locate(index),
-      });
-      segment.size = scan.validBytes;
-      log.totalBytes += scan.validBytes;
-      log.unterminated = scan.unterminated;
-      if (scan.torn !== undefined) torn = { path, size: scan.validBytes, ...scan.torn };
-    }
+    const torn =
+      (options.lazy === true ? await log.openFromIndex(found) : false) === false
+        ? await log.scanAll(found)
+        : log.tornTail;
 
     if (options.readOnly === true) {
       log.closed = true;
       return log;
     }
-    // Only now that every line checked out may the log be changed.
+    // Only now that every line read checked out may the log be changed.
     if (torn !== undefined) {
       await store.truncate(torn.path, torn.size, { fsync: log.fsync });
       (options.onWarning ?? console.warn)(
         `Cut off a torn last line of the event log (${store.describe(torn.path)}, line ` +
           `${torn.line}: ${torn.reason}), left by an append that did not finish. ` +
-          `The log has ${log.events.length} events.`,
+          `The log has ${log.length} events.`,
       );
     }
     return log;
   }
 
-  /** The number of events. */
-  get length(): number {
-    return this.events.length;
+  private tornTail: Torn | undefined;
+
+  /** Reads and checks every line of `found`; returns the torn last line, if any. */
+  private async scanAll(
+    found: readonly { name: string; number: number }[],
+  ): Promise<Torn | undefined> {
+    const segments: { name: string; number: number; bytes: Uint8Array }[] = [];
+    for (const { name, number } of found) {
+      segments.push({
+        name,
+        number,
+        bytes: (await this.store.read(this.pathOf(name))) ?? new Uint8Array(0),
+      });
+    }
+    return this.scanSegments(segments);
   }
 
-  /** The log's total size in bytes, over all segments. */
-  get bytes(): number {
-    return this.totalBytes;
+  private scanSegments(
+    segments: readonly { name: string; number: number; bytes: Uint8Array }[],
+  ): Torn | undefined {
+    this.events = [];
+    this.base = 0;
+    this.ids = new Map();
+    this.hashes = new NumberList();
+    this.segmentList = [];
+    this.totalBytes = 0;
+    this.indexedEvents = -1;
+    let torn: Torn | undefined;
+    for (const [position, { name, number, bytes }] of segments.entries()) {
+      const path = this.pathOf(name);
+      const segment: Segment = {
+        name,
+        number,
+        size: 0,
+        firstIndex: this.length,
+        offsets: new NumberList(),
+      };
+      this.segmentList.push(segment);
+      const scan = scanSegment({
+        bytes,
+        file: this.store.describe(path),
+        allowTornLastLine: position === segments.length - 1,
+        events: this.events,
+        ids: this.ids,
+        locate: (index) => this.locate(index),
+        offsets: segment.offsets,
+        hashes: this.hashes,
+      });
+      segment.size = scan.validBytes;
+      this.totalBytes += scan.validBytes;
+      this.unterminated = scan.unterminated;
+      if (scan.torn !== undefined) torn = { path, size: scan.validBytes, ...scan.torn };
+    }
+    return torn;
   }
 
-  /** The segment file names, oldest first; each lives at `<dir>/<name>` in the store. */
-  get segments(): string[] {
-    return this.segmentList.map((segment) => segment.name);
+  /**
+   * Opens from `index.json` when it agrees with the segments on disk: nothing before the
+   * indexed end is read; what was appended since is read and checked. `false` when the index is
+   * missing or does not fit (the caller then scans everything).
+   */
+  private async openFromIndex(
+    found: readonly { name: string; number: number }[],
+  ): Promise<boolean> {
+    const text = await this.store.readText(this.pathOf(EVENT_LOG_INDEX_FILE));
+    const index = text === undefined ? undefined : decodeEventLogIndex(text);
+    if (index === undefined || index.segments.length > found.length) return false;
+    const sizes: number[] = [];
+    for (const entry of found) sizes.push((await this.store.size(this.pathOf(entry.name))) ?? 0);
+    if (!indexFits(index.segments, found, sizes)) return false;
+    let firstIndex = 0;
+    for (const [position, indexed] of index.segments.entries()) {
+      const entry = found[position] as { name: string; number: number };
+      this.segmentList.push({
+        name: entry.name,
+        number: entry.number,
+        size: indexed.size,
+        firstIndex,
+        offsets: new NumberList(indexed.offsets),
+      });
+      firstIndex += indexed.offsets.length;
+      this.totalBytes += indexed.size;
+    }
+    this.hashes = new NumberList(index.hashes);
+    this.base = this.hashes.length;
+    this.indexedEvents = this.base;
+    // What was appended since the index was written: read and checked like a full open.
+    for (let position = 0; position < found.length; position += 1) {
+      const entry = found[position] as { name: string; number: number };
+      let segment = this.segmentList[position];
+      const from = segment?.size ?? 0;
+      const size = sizes[position] ?? 0;
+      if (segment === undefined) {
+        segment = {
+          name: entry.name,
+          number: entry.number,
+          size: 0,
+          firstIndex: this.length,
+          offsets: new NumberList(),
+        };
+        this.segmentList.push(segment);
+      }
+      if (size === from) continue;
+      const path = this.pathOf(entry.name);
+      const bytes = await this.readBytes(path, from, size);
+      const scan = scanSegment({
+        bytes,
+        file: this.store.describe(path),
+        allowTornLastLine: position === found.length - 1,
+        events: this.events,
+        ids: this.ids,
+        locate: (at) => this.locate(at),
+        firstLine: segment.offsets.length + 1,
+        startOffset: from,
+        offsets: segment.offsets,
+        hashes: this.hashes,
+        firstPosition: this.base,
+      });
+      segment.size = from + scan.validBytes;
+      this.totalBytes += scan.validBytes;
+      this.unterminated = scan.unterminated;
+      if (scan.torn !== undefined) {
+        this.tornTail = { path, size: segment.size, ...scan.torn };
+      }
+    }
+    // A new line whose id hash matches an older one may repeat it: read that one to be sure.
+    for (const [id, at] of this.ids) {
+      const older = this.olderPositionsOf(id);
+      for (const candidate of older) {
+        const event = (await this.read(candidate, candidate + 1))[0];
+        if (event?.id === id) {
+          const { file, line } = this.where(at);
+          throw new CorruptEventLogError(
+            file,
+            line,
+            `duplicate event id "${id}", first seen at ${this.locate(candidate)}`,
+          );
+        }
+      }
+    }
+    return true;
   }
 
-  /** The log's folder in the store, normalised (`events`). */
-  get dir(): string {
-    return this.directory;
-  }
-
-  /** The event at `index`; a negative index counts from the end, as in `Array.prototype.at`. */
-  at(index: number): StoredEvent | undefined {
-    return this.events.at(index);
-  }
-
-  /** The event with this id. */
-  get(id: string): StoredEvent | undefined {
-    const index = this.ids.get(id);
-    return index === undefined ? undefined : this.events[index];
-  }
-
-  /** The position of the event with this id, or -1. */
-  indexOf(id: string): number {
-    return this.ids.get(id) ?? -1;
-  }
-
-  /** Whether an event with this id is in the log. */
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-
-  /** Up to `limit` events from index `start`. */
-  page(options: EventLogPage = {}): StoredEvent[] {
-    const start = Math.max(0, options.start ?? 0);
-    const end = options.limit === undefined ? undefined : start + Math.max(0, options.limit);
-    return this.events.slice(start, end);
-  }
-
-  /** The events from `start` to before `end`, as in `Array.prototype.slice`. */
-  slice(start?: number, end?: number): StoredEvent[] {
-    return this.events.slice(start, end);
-  }
-
-  /** The newest event. */
-  last(): StoredEvent | undefined {
-    return this.events.at(-1);
-  }
-
-  /** The events in order. */
-  [Symbol.iterator](): IterableIterator<StoredEvent> {
-    return this.events.values();
+  /**
+   * Writes `index.json` for what the log holds now (without fsync: it is rebuilt when lost). Does
+   * nothing while the last line lacks its newline or a failed append awaits repair, or when the
+   * index on disk is already current.
+   */
+  writeIndex(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.unterminated || this.pendingRepair !== undefined) return;
+      if (this.indexedEvents === this.length) return;
+      const text = encodeEventLogIndex({
+        segments: this.segmentList.map(({ name, size, offsets }) => ({
+          name,
+          size,
+          offsets: offsets.view(),
+        })),
+        hashes: this.hashes.view(),
+      });
+      await this.store.writeAtomic(this.pathOf(EVENT_LOG_INDEX_FILE), text);
+      this.indexedEvents = this.length;
+    });
   }
 
   /** Appends one event durably; see `appendMany`. */
@@ -269,7 +357,7 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     }
     const batch = new Set<string>();
     for (const { event } of prepared) {
-      if (this.ids.has(event.id) || batch.has(event.id)) {
+      if (this.ids.has(event.id) || batch.has(event.id) || (await this.inOlderHistory(event.id))) {
         throw new DuplicateEventIdError(event.id, this.store.describe(this.directory));
       }
       batch.add(event.id);
@@ -284,7 +372,13 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
       (segment.size > 0 && segment.size + lines.length > this.segmentMaxBytes);
     if (segment === undefined || rollOver) {
       const number = (segment?.number ?? 0) + 1;
-      segment = { name: segmentName(number), number, size: 0, firstIndex: this.events.length };
+      segment = {
+        name: segmentName(number),
+        number,
+        size: 0,
+        firstIndex: this.length,
+        offsets: new NumberList(),
+      };
     }
     // A last line without its newline gets one before the new lines.
     const data = !rollOver && this.unterminated ? Buffer.concat([Buffer.from('\n'), lines]) : lines;
@@ -297,13 +391,25 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     }
 
     if (rollOver) this.segmentList.push(segment);
+    let offset = segment.size + data.length - lines.length;
+    for (const { event, line } of prepared) {
+      segment.offsets.push(offset);
+      offset += Buffer.byteLength(line, 'utf8') + 1;
+      this.hashes.push(idHash(event.id));
+      this.ids.set(event.id, this.length);
+      this.events.push(event);
+    }
     segment.size += data.length;
     this.totalBytes += data.length;
     this.unterminated = false;
-    for (const { event } of prepared) {
-      this.ids.set(event.id, this.events.length);
-      this.events.push(event);
+  }
+
+  /** Whether an event older than those in memory has this id (read from disk to be sure). */
+  private async inOlderHistory(id: string): Promise<boolean> {
+    for (const position of this.olderPositionsOf(id)) {
+      if ((await this.read(position, position + 1))[0]?.id === id) return true;
     }
+    return false;
   }
 
   /** Cuts a segment back to its last good size after a failed append. */
@@ -325,17 +431,6 @@ export class EventLog implements Iterable<StoredEvent>, AsyncDisposable {
     const result = this.queue.then(task);
     this.queue = result.catch(() => undefined);
     return result;
-  }
-
-  private pathOf(name: string): string {
-    return joinStorePath(this.directory, name);
-  }
-
-  /** `<segment> line <n>` of the event at `index`: every line before it is an event. */
-  private locate(index: number): string {
-    const segment = this.segmentList.findLast((candidate) => candidate.firstIndex <= index);
-    if (segment === undefined) return `index ${index}`;
-    return `${this.store.describe(this.pathOf(segment.name))} line ${index - segment.firstIndex + 1}`;
   }
 }
 

@@ -33,6 +33,16 @@ export interface FileStore {
   readonly stats: FileStoreStats;
   /** The file's bytes, or `undefined` when it does not exist. */
   read(path: string): Promise<Uint8Array | undefined>;
+  /**
+   * Bytes `start` to before `end` of the file (fewer when it is shorter), or `undefined` when it
+   * does not exist. Optional: readers fall back to `read` and take the part they need.
+   */
+  readRange?(path: string, start: number, end: number): Promise<Uint8Array | undefined>;
+  /**
+   * `readRange`, synchronously: what lets an event log answer an index into history it has not
+   * loaded without making its callers wait. Optional: without it such reads are refused.
+   */
+  readRangeSync?(path: string, start: number, end: number): Uint8Array | undefined;
   /** The file's content as UTF-8 text, or `undefined` when it does not exist. */
   readText(path: string): Promise<string | undefined>;
   /**

@@ -42,6 +42,15 @@ export class InMemoryFileStore implements FileStore {
     });
   }
 
+  readRange(path: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    return this.run(() => this.readRangeSync(path, start, end));
+  }
+
+  readRangeSync(path: string, start: number, end: number): Uint8Array | undefined {
+    const file = this.fileAt(this.full(path), 'open');
+    return file === undefined ? undefined : new Uint8Array(contentOf(file).subarray(start, end));
+  }
+
   readText(path: string): Promise<string | undefined> {
     return this.run(() => {
       const file = this.fileAt(this.full(path), 'open');

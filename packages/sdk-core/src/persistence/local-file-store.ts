@@ -14,6 +14,7 @@ import {
   stat,
   unlink,
 } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
 import { storePathSegments } from './store-path';
@@ -50,6 +51,40 @@ export class LocalFileStore implements FileStore {
     } catch (error) {
       if (hasErrorCode(error, 'ENOENT')) return undefined;
       throw error;
+    }
+  }
+
+  async readRange(path: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.absolute(path), 'r');
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    try {
+      // One read: a regular file returns all it has of the range.
+      const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  readRangeSync(path: string, start: number, end: number): Uint8Array | undefined {
+    let descriptor: number;
+    try {
+      descriptor = openSync(this.absolute(path), 'r');
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
+      return buffer.subarray(0, readSync(descriptor, buffer, 0, buffer.length, start));
+    } finally {
+      closeSync(descriptor);
     }
   }
 

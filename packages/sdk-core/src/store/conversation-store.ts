@@ -173,6 +173,16 @@ export interface ConversationStore {
    */
   readEvents(conversationId: string, options?: ReadEventsOptions): Promise<StoredEvent[]>;
 
+  /**
+   * `readEvents`, synchronously, for a conversation whose lease this store holds; `undefined`
+   * when it cannot answer synchronously (no lease here, or storage that only reads
+   * asynchronously). Optional. A conversation opened on a store that has it loads only its live
+   * context at resume and reads older history through this when a synchronous reader (its
+   * `events` list) asks; on a store without it, a resume reads the whole log.
+   * @throws CorruptEventLogError like `readEvents`.
+   */
+  readEventsSync?(conversationId: string, options?: ReadEventsOptions): StoredEvent[] | undefined;
+
   /** How many events the conversation has: the sequence number of its next event. */
   eventCount(conversationId: string): Promise<number>;
 

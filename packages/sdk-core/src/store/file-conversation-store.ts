@@ -38,12 +38,31 @@ export type FileConversationStoreOptions = (
   fsync?: boolean;
   /** A new event segment starts past this many bytes (default 32 MiB). */
   segmentMaxBytes?: number;
+  /**
+   * Logs of at least this many events keep an index (`events/index.json`, written when the lease
+   * is released, and at once when a lease finds that many events not indexed), so that a resume
+   * reads only what it needs. Smaller logs are read whole, which costs less than keeping it.
+   * Default 1000.
+   */
+  indexFromEvents?: number;
 };
 
 interface Held {
   lease: ConversationLease;
   lock: ConversationLock;
   log: EventLog;
+}
+
+/** The default {@link FileConversationStoreOptions.indexFromEvents}. */
+export const DEFAULT_INDEX_FROM_EVENTS = 1000;
+
+/** Writes the log's index; losing it costs only a full read at the next open. */
+async function writeIndexQuietly(log: EventLog): Promise<void> {
+  try {
+    await log.writeIndex();
+  } catch {
+    // A read-only or full disk: the next open reads every line and tries again.
+  }
 }
 
 /** Appends announced per folder tree, so every store object of this process on it hears them. */
@@ -103,6 +122,7 @@ export class FileConversationStore implements ConversationStore {
   readonly fileStore: FileStore;
   readonly #fsync: boolean;
   readonly #segmentMaxBytes: number | undefined;
+  readonly #indexFromEvents: number;
   readonly #held = new Map<string, Held>();
   readonly #subscriptions = new Set<StoreSubscription>();
   readonly #hub: SubscriptionHub;
@@ -111,6 +131,7 @@ export class FileConversationStore implements ConversationStore {
     this.fileStore = options.files ?? new LocalFileStore({ root: options.root });
     this.#fsync = options.fsync ?? true;
     this.#segmentMaxBytes = options.segmentMaxBytes;
+    this.#indexFromEvents = options.indexFromEvents ?? DEFAULT_INDEX_FROM_EVENTS;
     this.#hub = hubFor(this.fileStore);
   }
 
@@ -140,6 +161,7 @@ export class FileConversationStore implements ConversationStore {
         log = await EventLog.open({
           store: folder,
           fsync: this.#fsync,
+          lazy: true,
           ...(this.#segmentMaxBytes === undefined
             ? {}
             : { segmentMaxBytes: this.#segmentMaxBytes }),
@@ -158,6 +180,8 @@ export class FileConversationStore implements ConversationStore {
       // An expired lease of this store taken over just now: its log is done with.
       await this.#held.get(id)?.log.close();
       this.#held.set(id, { lease, lock, log });
+      // A long history found without a current index (an older release, a crash): index it now.
+      if (log.unindexedEvents >= Math.max(1, this.#indexFromEvents)) await log.writeIndex();
       return lease;
     });
   }
@@ -183,6 +207,7 @@ export class FileConversationStore implements ConversationStore {
       if (this.#held.get(id) !== held) return;
       this.#held.delete(id);
       await held.log.close();
+      if (held.log.length >= Math.max(1, this.#indexFromEvents)) await writeIndexQuietly(held.log);
       await this.#releaseLock(folder, held.lock);
     });
   }
@@ -230,7 +255,23 @@ export class FileConversationStore implements ConversationStore {
     const from = Math.max(0, options.from ?? 0);
     const end = options.limit === undefined ? undefined : from + Math.max(0, options.limit);
     const log = await this.#readableLog(conversationId);
-    return log.slice(from, end);
+    return log.read(from, end);
+  }
+
+  /**
+   * {@link ConversationStore.readEventsSync}: the held log's events, history read from the folder
+   * synchronously. `undefined` for a conversation this store holds no lease on, or whose file
+   * store cannot read synchronously.
+   */
+  readEventsSync(
+    conversationId: string,
+    options: ReadEventsOptions = {},
+  ): StoredEvent[] | undefined {
+    const held = this.#held.get(canonicalConversationId(conversationId));
+    if (held === undefined || this.fileStore.readRangeSync === undefined) return undefined;
+    const from = Math.max(0, options.from ?? 0);
+    const end = options.limit === undefined ? undefined : from + Math.max(0, options.limit);
+    return held.log.slice(from, end);
   }
 
   async eventCount(conversationId: string): Promise<number> {
@@ -289,7 +330,7 @@ export class FileConversationStore implements ConversationStore {
     const id = canonicalConversationId(conversationId);
     const held = this.#held.get(id);
     if (held !== undefined) return held.log;
-    return EventLog.open({ store: this.files(id), readOnly: true });
+    return EventLog.open({ store: this.files(id), readOnly: true, lazy: true });
   }
 
   /** Runs a write only while `lease` is current, as one step with the check. */

@@ -173,12 +173,15 @@ export class InMemoryConversationStore implements ConversationStore {
   }
 
   readEvents(conversationId: string, options: ReadEventsOptions = {}): Promise<StoredEvent[]> {
-    return settle(() => {
-      const events = this.#conversation(canonicalConversationId(conversationId), false)?.events;
-      const from = Math.max(0, options.from ?? 0);
-      const end = options.limit === undefined ? undefined : from + Math.max(0, options.limit);
-      return events?.slice(from, end) ?? [];
-    });
+    return settle(() => this.readEventsSync(conversationId, options));
+  }
+
+  /** {@link ConversationStore.readEventsSync}: memory answers at once. */
+  readEventsSync(conversationId: string, options: ReadEventsOptions = {}): StoredEvent[] {
+    const events = this.#conversation(canonicalConversationId(conversationId), false)?.events;
+    const from = Math.max(0, options.from ?? 0);
+    const end = options.limit === undefined ? undefined : from + Math.max(0, options.limit);
+    return events?.slice(from, end) ?? [];
   }
 
   eventCount(conversationId: string): Promise<number> {

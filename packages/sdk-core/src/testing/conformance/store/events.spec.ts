@@ -55,6 +55,21 @@ export function eventSpecs<S extends ConversationStore>(
       expect(await store().eventCount(id)).toBe(10);
     });
 
+    it('answers readEventsSync (where it has it) exactly as readEvents, for the lease holder', async () => {
+      const readSync = store().readEventsSync?.bind(store());
+      if (readSync === undefined) return;
+      const id = newConversationId();
+      const events = numberedEvents(6);
+      await withLease(id, async (lease) => {
+        await store().appendEvents(lease, events);
+        const answer = readSync(id, { from: 2, limit: 3 });
+        // `undefined` means "cannot answer synchronously now"; an answer must be the right one.
+        if (answer !== undefined) expect(answer).toEqual(events.slice(2, 5));
+        const all = readSync(id);
+        if (all !== undefined) expect(all).toEqual(await store().readEvents(id));
+      });
+    });
+
     it('refuses to append an event id again, with a typed error, writing nothing', async () => {
       const id = newConversationId();
       const events = numberedEvents(3);
