@@ -309,7 +309,8 @@ function stateUpdate(event) {
       if (value && typeof value === 'object') {
         if (value.execution_status) view.status = value.execution_status;
         if ('teleport' in value) view.parked = value.teleport || undefined;
-        if (value.stats) takeStats(value.stats);
+        // Not its stats: the snapshot comes before the replay, whose own stats updates give
+        // each band its usage; taken here they would be every band's starting point.
       }
       break;
     case 'execution_status':
