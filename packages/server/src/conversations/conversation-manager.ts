@@ -1,16 +1,10 @@
 import {
-  BundleConflictError,
   ConversationLockedError,
-  ConversationRunningError,
   FerryError,
   LeaseLostError,
   FileConversationStore,
   LocalConversation,
   LocalFileStore,
-  exportConversationBundle,
-  importConversationBundle,
-  readBundleBase,
-  readBundleManifest,
   type BundleBase,
   type AgentInput,
   type BundleManifest,
@@ -35,6 +29,7 @@ import { join } from 'node:path';
 import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
 import { attachAutoTitle, initialTitle, type TitleLlmLoader } from './auto-title';
+import { ConversationBundles, type ImportBundleInput } from './conversation-bundles';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
 import { canonicalConversationId, folderOf } from './conversation-id';
 import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
@@ -43,6 +38,7 @@ import { UPLOADS_FOLDER, isDirectory, makeFolder, removeAbandonedUploads } from 
 import { resolveWorkingDir } from './working-dir';
 
 export type { ConversationRecord } from './conversation-catalog';
+export type { ImportBundleInput } from './conversation-bundles';
 
 /** Options of {@link ConversationManager.start}. */
 export interface ConversationManagerOptions {
@@ -93,25 +89,6 @@ export interface CreateConversationInput {
   /** The stored LLM profile that writes the title (OpenHands' `title_llm_profile`). */
   titleLlmProfile?: string | null | undefined;
   initialMessage?: { content: MessageContent[]; run: boolean } | null | undefined;
-}
-
-/** Options of {@link ConversationManager.importBundle}. */
-export interface ImportBundleInput {
-  /** The bundle file (a `.tar.gz`). */
-  file: string;
-  /** An agent to resume with (verified against the bundle's; its secrets are used, never stored in plaintext). */
-  agent?: AgentInput | undefined;
-  /** Where the conversation works here (same rule as a new one); default its own folder. */
-  workingDir?: string | undefined;
-  /** Replace a conversation with the same id that is not parked here by a teleport. */
-  overwrite?: boolean | undefined;
-  /**
-   * Record the arrival as a `TeleportEvent` from `from` to `to`; with `pending`, leave it parked
-   * (still living at `from`) until {@link ConversationManager.confirmArrival}.
-   */
-  arrival?: { from: string; to: string; pending?: boolean | undefined } | undefined;
-  /** Most uncompressed bytes of the bundle. */
-  maxBytes?: number | undefined;
 }
 
 /** What a fork starts with. */
@@ -168,6 +145,7 @@ export class ConversationManager {
   readonly #opening = new Map<string, Promise<OpenConversation>>();
   readonly #closing = new Map<string, Promise<void>>();
   readonly #watchers = new ConversationWatchers();
+  readonly #bundles: ConversationBundles;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #stopLeaseWatch: (() => void) | undefined;
@@ -190,6 +168,19 @@ export class ConversationManager {
       this.store,
       options.clusterStore === undefined ? this.conversationsDir : undefined,
     );
+    this.#bundles = new ConversationBundles({
+      store: this.store,
+      entries: this.#entries,
+      opening: this.#opening,
+      assertRunning: () => this.#assertRunning(),
+      readState: (id) => this.#readState(id),
+      hasTraces: (id) => this.#hasTraces(id),
+      workingDir: (id, requested) => this.#workingDir(id, requested),
+      evict: (id, reason) => this.#evict(id, reason),
+      open: (id, workingDir, openOptions) => this.#openStored(id, workingDir, openOptions),
+      get: (id) => this.get(id),
+      use: (id, work) => this.use(id, work),
+    });
   }
 
   /**
@@ -417,198 +408,42 @@ export class ConversationManager {
     await this.store.deleteConversation(canonical);
   }
 
-  /**
-   * Streams a conversation bundle (secrets redacted), optionally with the workspace's files.
-   *
-   * @throws CONVERSATION_NOT_FOUND (404), ConversationRunningError (409) while it runs.
-   */
-  async exportBundle(
+  /** Streams a conversation bundle; see {@link ConversationBundles.exportBundle}. */
+  exportBundle(
     id: string,
     options: { includeWorkspace: boolean; base?: BundleBase | undefined },
   ): Promise<ExportedBundle> {
-    const { canonical, workingDir } = await this.#exportable(id);
-    const includeWorkspace = options.includeWorkspace && (await isDirectory(workingDir));
-    return exportConversationBundle({
-      store: this.store,
-      conversationId: canonical,
-      ...(includeWorkspace ? { workspaceDir: workingDir } : {}),
-      ...(options.base === undefined ? {} : { base: options.base }),
-    });
+    return this.#bundles.exportBundle(id, options);
   }
 
-  /**
-   * What this server holds of a conversation, for a teleport to send only what it lacks
-   * (`readBundleBase`): its files' sizes and SHA-256, and with `includeWorkspace` those of the
-   * folder a bundle imported with `workingDir` would write its workspace to. `undefined` when it
-   * holds no copy.
-   */
-  async bundleBase(
+  /** What this server holds of a conversation; see {@link ConversationBundles.bundleBase}. */
+  bundleBase(
     id: string,
     options: { includeWorkspace: boolean; workingDir?: string | undefined },
   ): Promise<BundleBase | undefined> {
-    const canonical = canonicalConversationId(id);
-    if (canonical === undefined) return undefined;
-    const state = await this.#readState(canonical).catch(() => undefined);
-    if (state === undefined) return undefined;
-    const workingDir = await this.#workingDir(
-      canonical,
-      options.workingDir ?? state.workspace.working_dir,
-    );
-    return readBundleBase({
-      store: this.store,
-      conversationId: canonical,
-      ...(options.includeWorkspace ? { workspaceDir: workingDir } : {}),
-    });
+    return this.#bundles.bundleBase(id, options);
   }
 
-  /** A conversation that may be exported now (settled, not running), and its working folder. */
-  async #exportable(id: string): Promise<{ canonical: string; workingDir: string }> {
-    const canonical = canonicalConversationId(id);
-    if (canonical === undefined) throw serverErrors.conversationNotFound(id);
-    const open = this.#entries.get(canonical);
-    if (open !== undefined) {
-      await open.settle();
-      if (open.conversation.isRunning) throw new ConversationRunningError(canonical, 'export');
-      return { canonical, workingDir: open.workspace.workingDir };
-    }
-    const state = await this.#readState(canonical);
-    if (state === undefined) throw serverErrors.conversationNotFound(id);
-    return {
-      canonical,
-      workingDir: await this.#workingDir(canonical, state.workspace.working_dir),
-    };
-  }
-
-  /**
-   * Imports a bundle, all or nothing. A conversation with the same id is replaced when it is
-   * parked here (it teleported away, and is now coming back) or with `overwrite`; otherwise
-   * `BundleConflictError` (409). The imported conversation is opened only when it must change
-   * (a new agent, an arrival to record, another working folder); otherwise its state stays
-   * exactly as exported.
-   *
-   * @throws BundleFormatError, BundleSecurityError (422), BundleTooLargeError (413),
-   *   AgentKindMismatchError, ToolsRemovedError (422; nothing is kept).
-   */
-  async importBundle(
+  /** Imports a bundle, all or nothing; see {@link ConversationBundles.importBundle}. */
+  importBundle(
     input: ImportBundleInput,
   ): Promise<{ record: ConversationRecord; manifest: BundleManifest }> {
-    this.#assertRunning();
-    const limits = input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes };
-    const manifest = await readBundleManifest(input.file, limits);
-    const id = manifest.conversation_id;
-    const pending = this.#opening.get(id);
-    if (pending !== undefined) await pending.catch(() => undefined);
-    const importing = this.#import(id, manifest, input, limits);
-    // Opens of this id wait for the import (they may then load what it wrote).
-    const guard = importing.then(() => this.#entries.get(id) as OpenConversation);
-    guard.catch(() => undefined);
-    this.#opening.set(id, guard);
-    try {
-      await importing;
-    } finally {
-      this.#opening.delete(id);
-    }
-    return { record: await this.get(id), manifest };
+    return this.#bundles.importBundle(input);
   }
 
-  async #import(
-    id: string,
-    manifest: BundleManifest,
-    input: ImportBundleInput,
-    limits: { maxBytes?: number },
-  ): Promise<void> {
-    const existing = await this.#readState(id).catch(() => undefined);
-    const exists = existing !== undefined || (await this.#hasTraces(id));
-    if (exists && existing?.teleport == null && input.overwrite !== true) {
-      throw new BundleConflictError({ conversationId: id, location: this.store.describe(id) });
-    }
-    await this.#evict(id, 'replaced');
-    const workingDir = await this.#workingDir(
-      id,
-      input.workingDir ?? existing?.workspace.working_dir,
-    );
-    const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
-    await importConversationBundle({
-      source: input.file,
-      store: this.store,
-      overwrite: exists,
-      // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
-      ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
-      ...limits,
-      ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
-    });
-    const imported = await this.#readState(id);
-    const mustOpen =
-      input.agent !== undefined ||
-      input.arrival !== undefined ||
-      imported?.execution_status === 'running' ||
-      workingDir !== (await this.#workingDir(id, imported?.workspace.working_dir));
-    if (!mustOpen) return;
-    const workspace = await this.#workspace(id, workingDir);
-    let conversation: LocalConversation;
-    try {
-      conversation = await LocalConversation.open({
-        workspace,
-        store: this.store,
-        conversationId: id,
-        ...(input.agent === undefined ? {} : { agent: input.agent }),
-        ...this.#commonOpenOptions(),
-      });
-    } catch (error) {
-      await workspace.close();
-      await this.store.deleteConversation(id).catch(() => undefined);
-      throw error;
-    }
-    const entry = this.#register(conversation, workspace);
-    const arrival = input.arrival;
-    if (arrival !== undefined && arrival.pending !== true) {
-      await entry.conversation.recordArrival({
-        from: arrival.from,
-        to: arrival.to,
-        bundleId: manifest.bundle_id,
-      });
-    }
+  /** Makes a conversation imported pending runnable; see {@link ConversationBundles.confirmArrival}. */
+  confirmArrival(id: string, bundleId: string, here: string): Promise<void> {
+    return this.#bundles.confirmArrival(id, bundleId, here);
   }
 
-  /**
-   * Makes a conversation imported pending runnable here and records its arrival from where it
-   * was parked for. Idempotent: a conversation already live here is left as it is.
-   *
-   * @throws CONVERSATION_NOT_FOUND (404), BundleConflictError (409) when it is parked here for
-   *   another bundle.
-   */
-  async confirmArrival(id: string, bundleId: string, here: string): Promise<void> {
-    await this.use(id, async (entry) => {
-      await entry.settle();
-      const parked = entry.conversation.state.teleport;
-      if (parked === undefined || parked === null) return;
-      if (parked.bundle_id !== bundleId) {
-        throw new BundleConflictError({
-          conversationId: id,
-          location: `a copy parked here for bundle ${parked.bundle_id ?? 'unknown'}`,
-        });
-      }
-      await entry.conversation.recordArrival({ from: parked.to, to: here, bundleId });
-    });
-  }
-
-  /**
-   * Parks the conversation here after it teleported to `to`: it refuses to run or change
-   * (`ConversationTeleportedError`, 409 with `to`) until a bundle of it is imported back. With
-   * `exported`, refuses (`ConversationChangedSinceExportError`, 409) when events were appended
-   * since that export, and the conversation stays here.
-   */
-  async markTeleported(
+  /** Parks the conversation after it teleported; see {@link ConversationBundles.markTeleported}. */
+  markTeleported(
     id: string,
     destination: { to: string; bundleId?: string },
     exported?: ExportedExtent,
   ): Promise<void> {
-    await this.use(id, async (entry) => {
-      await entry.settle();
-      await entry.conversation.markTeleported(destination, exported);
-    });
+    return this.#bundles.markTeleported(id, destination, exported);
   }
-
   /**
    * Closes every conversation: runs are interrupted (their actions answered, status `paused`),
    * logs flushed, locks released.
@@ -665,24 +500,40 @@ export class ConversationManager {
   async #load(id: string): Promise<OpenConversation> {
     const persisted = await this.#readState(id);
     if (persisted === undefined) throw serverErrors.conversationNotFound(id);
-    const workspace = await this.#workspace(id, persisted.workspace.working_dir);
+    const entry = await this.#openStored(id, persisted.workspace.working_dir);
+    if (entry.conversation.openReport.recoveredFromCrash) {
+      this.#log.warn(
+        { conversation_id: id },
+        'conversation was running when the server stopped; recovered as error',
+      );
+    }
+    return entry;
+  }
+
+  /**
+   * Opens stored conversation `id` in its working folder (`requested`, see `resolveWorkingDir`),
+   * with `agent` instead of its own, and registers it. With `dropOnFailure` a failed open also
+   * deletes what is stored (an import that cannot be opened keeps nothing).
+   */
+  async #openStored(
+    id: string,
+    requested: string | null | undefined,
+    { agent, dropOnFailure = false }: { agent?: AgentInput; dropOnFailure?: boolean } = {},
+  ): Promise<OpenConversation> {
+    const workspace = await this.#workspace(id, requested);
     let conversation: LocalConversation;
     try {
       conversation = await LocalConversation.open({
         workspace,
         store: this.store,
         conversationId: id,
+        ...(agent === undefined ? {} : { agent }),
         ...this.#commonOpenOptions(),
       });
     } catch (error) {
       await workspace.close();
+      if (dropOnFailure) await this.store.deleteConversation(id).catch(() => undefined);
       throw error;
-    }
-    if (conversation.openReport.recoveredFromCrash) {
-      this.#log.warn(
-        { conversation_id: id },
-        'conversation was running when the server stopped; recovered as error',
-      );
     }
     return this.#register(conversation, workspace);
   }
