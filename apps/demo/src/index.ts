@@ -237,7 +237,13 @@ async function main(): Promise<void> {
       stoppingForSignal = true;
       process.stderr.write(`\n${signal}: stopping ferry-server (pid ${child.pid})\n`);
       await stopServer(child);
-      await rm(folders.root, { recursive: true, force: true });
+      // The local conversation may still be writing its last event while the folder goes.
+      await rm(folders.root, { recursive: true, force: true, maxRetries: 5 }).catch(
+        (error: unknown) => {
+          const why = error instanceof Error ? error.message : String(error);
+          process.stderr.write(`Could not remove ${folders.root} (${why}); remove it by hand.\n`);
+        },
+      );
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
     const { local, remote } = agents({ ...(llm ? { baseUrl: llm.baseUrl } : {}) });
