@@ -34,3 +34,18 @@ export function table(header: readonly string[], rows: readonly (readonly string
 export function formatCount(value: number): string {
   return value.toLocaleString('en-US');
 }
+
+/** Bytes in a mebibyte. */
+export const MiB = 1024 * 1024;
+
+/** A ratio below 1 as a percentage, with its range. */
+export function formatPercent(summary: Summary): string {
+  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+  return `${percent(summary.median)} (${percent(summary.min)}–${percent(summary.max)})`;
+}
+
+/** A byte count in MiB from one MiB up, in KiB below. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(2)} MiB`;
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
