@@ -103,7 +103,8 @@ function firstSegment(root: string, id: string): string {
   return join(folderOf(root, id), 'events', 'segment-000001.jsonl');
 }
 
-describe('delta bundles', () => {
+// Each test writes and exports conversations of hundreds of events: seconds on a busy machine.
+describe('delta bundles', { timeout: 60_000 }, () => {
   it('carry only the new events and rebuild the same log, ids intact', async () => {
     const id = await conversationWith(sourceRoot, 200);
     await cp(folderOf(sourceRoot, id), folderOf(targetRoot, id), { recursive: true });
