@@ -268,7 +268,11 @@ describe('hostile bundles: a typed 4xx, nothing written, and the server keeps im
   });
 
   it.each([
-    ['a future version', (manifest: Record<string, unknown>) => (manifest.version = 2)],
+    ['a future version', (manifest: Record<string, unknown>) => (manifest.version = 3)],
+    [
+      'a delta (version 2) without its base',
+      (manifest: Record<string, unknown>) => (manifest.version = 2),
+    ],
     [
       'a version that is not a number',
       (manifest: Record<string, unknown>) => (manifest.version = '1'),

@@ -35,6 +35,7 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
   const deltas = teleport.sizes.map((size) => [
     formatCount(size.count),
     formatSummary(size.back, ' ms'),
+    formatSummary(size.open, ' ms'),
     formatPercent(size.backOverTeleport),
     `${formatBytes(size.backBytes)} (whole: ${formatBytes(size.bundleBytes)})`,
     formatSummary(size.again, ' ms'),
@@ -106,6 +107,7 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
       [
         'Events',
         'Back (server -> here)',
+        'Of which could be open alone',
         'Back / first',
         'Received (compressed)',
         'Again (here -> server)',

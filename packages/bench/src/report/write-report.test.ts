@@ -92,6 +92,7 @@ function teleportSize(count: number, scale: number): TeleportResult {
     floor: spread(90 * scale),
     teleportOverFloor: spread(1.33),
     back: spread(15 * scale),
+    open: spread(7 * scale),
     backOverTeleport: spread(0.125),
     again: spread(9 * scale),
     againOverTeleport: spread(0.075),

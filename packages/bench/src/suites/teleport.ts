@@ -63,6 +63,11 @@ export interface TeleportResult {
   again: Summary;
   /** again / teleport. */
   againOverTeleport: Summary;
+  /**
+   * Opening the conversation here (`LocalConversation.open`, the log read and checked), as the
+   * way back does on arrival: the part of it that is resume, not transfer.
+   */
+  open: Summary;
   /** Compressed bytes received coming back (a delta bundle). */
   backBytes: number;
   /** Bytes of the files the first teleport sent (uncompressed) and the second one to the server. */
@@ -84,6 +89,7 @@ const API_KEY = 'bench-teleport-key';
 const CONVERSATION_ID = '2b7c9e4d-5a1f-4c3b-8e6d-9f0a1b2c3d4e';
 
 interface Sample {
+  openMs: number;
   floorMs: number;
   backMs: number;
   againMs: number;
@@ -219,15 +225,23 @@ async function roundTrip(options: {
 }): Promise<
   Pick<
     Sample,
-    'teleportMs' | 'backMs' | 'againMs' | 'backBytes' | 'firstFileBytes' | 'againFileBytes'
+    | 'teleportMs'
+    | 'openMs'
+    | 'backMs'
+    | 'againMs'
+    | 'backBytes'
+    | 'firstFileBytes'
+    | 'againFileBytes'
   >
 > {
+  const opening = process.hrtime.bigint();
   const conversation = await LocalConversation.open({
     persistenceDir: options.workRoot,
     conversationId: CONVERSATION_ID,
     agent: benchAgent(),
     workspace: benchWorkspace,
   });
+  const openMs = elapsedMs(opening);
   const to = new RemoteWorkspace({
     host: options.url,
     apiKey: API_KEY,
@@ -279,7 +293,7 @@ async function roundTrip(options: {
   }
   await again.close();
   await deleteOnServer(options.url, CONVERSATION_ID);
-  return { teleportMs, backMs, againMs, backBytes, firstFileBytes, againFileBytes };
+  return { teleportMs, openMs, backMs, againMs, backBytes, firstFileBytes, againFileBytes };
 }
 
 /** Events added on each side between the hops of a round trip. */
@@ -308,6 +322,7 @@ async function repetition(options: {
     importMs: NaN,
     rawMs: NaN,
     floorMs: NaN,
+    openMs: NaN,
     backMs: NaN,
     againMs: NaN,
     backBytes: NaN,
@@ -412,6 +427,7 @@ export async function runTeleportSuite(options: {
         floor: of((sample) => sample.floorMs),
         teleportOverFloor: of((sample) => sample.teleportMs / sample.floorMs),
         back: of((sample) => sample.backMs),
+        open: of((sample) => sample.openMs),
         backOverTeleport: of((sample) => sample.backMs / sample.teleportMs),
         again: of((sample) => sample.againMs),
         againOverTeleport: of((sample) => sample.againMs / sample.teleportMs),

@@ -1,46 +1,21 @@
-import {
-  createTemporaryDirectory,
-  startScriptedLLMServer,
-  toolCall,
-  type ScriptedLLMServer,
-} from '@ferry/sdk-core/testing';
+import { startScriptedLLMServer, toolCall, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer } from '../server';
+import type { FerryServer } from '../server';
+import { useTestServers } from './bundle-test-servers';
 import {
   TEST_API_KEY,
   allEvents,
   scriptedAgent,
   snapshotTree,
-  testClient,
   waitForStatus,
   type TestClient,
 } from '../test-support';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function newServer(): Promise<{ server: FerryServer; client: TestClient }> {
-  const dir = await createTemporaryDirectory();
-  cleanups.push(() => dir.remove());
-  const server = await startServer({ port: 0, dataDir: dir.path, apiKey: TEST_API_KEY });
-  cleanups.push(() => server.close());
-  return { server, client: testClient(server) };
-}
-
-async function scriptedLLM(): Promise<ScriptedLLMServer> {
-  const llm = await startScriptedLLMServer({
-    script: [],
-    onExhausted: toolCall('finish', { message: 'done' }),
-  });
-  cleanups.push(() => llm.close());
-  return llm;
-}
+const { newServer, scriptedLLM, onCleanup } = useTestServers();
 
 async function exportBundle(server: FerryServer, id: string, query = ''): Promise<Response> {
   return fetch(`${server.url}/api/conversations/${id}/export${query}`, {
@@ -321,7 +296,7 @@ describe('conversation bundles', () => {
     const llm = await startScriptedLLMServer({
       script: [toolCall('finish', { message: 'late' }, { delayMs: 60_000 })],
     });
-    cleanups.push(() => llm.close());
+    onCleanup(() => llm.close());
     const a = await newServer();
     const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
       body: {
