@@ -50,13 +50,15 @@ export interface RecordingSocket {
   close(): void;
 }
 
-/** Opens `/sockets/events/<id>` with a full replay and records every event frame. */
+/** Opens `/sockets/events/<id>` with a full replay and records every event frame of the log. */
 export async function recordEvents(baseUrl: string, id: string): Promise<RecordingSocket> {
   const url = `${baseUrl.replace(/^http/, 'ws')}/sockets/events/${id}?resend_mode=all`;
   const socket = new WebSocket(url);
   const received: { event: AnyEvent; at: number }[] = [];
   socket.on('message', (data: Buffer) => {
-    const frame = JSON.parse(data.toString('utf8')) as AnyEvent;
+    const frame = JSON.parse(data.toString('utf8')) as AnyEvent & { key?: unknown };
+    // The state snapshots (first, and whenever a run stops) are not events of the log.
+    if (frame.key === 'full_state') return;
     if (typeof frame.id === 'string') received.push({ event: frame, at: Date.now() });
   });
   socket.on('error', () => {});
