@@ -3,6 +3,7 @@ import {
   type ScriptedLLMServer,
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
+import { PostgresStore } from '@ferry/store-postgres';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from './schemas/conversation-schemas';
@@ -35,6 +36,7 @@ afterEach(async () => {
 /** A server in this process: a replica on the test database, or one on files. */
 async function newServer(
   databaseUrl?: string,
+  secretKey?: string,
 ): Promise<{ server: FerryServer; client: TestClient }> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
@@ -45,6 +47,7 @@ async function newServer(
     workspaceRoot: join(shared.path, 'workspaces'),
     apiKey: TEST_API_KEY,
     ...(databaseUrl === undefined ? {} : { databaseUrl, leaseTtl: 3 }),
+    ...(secretKey === undefined ? {} : { secretKey }),
   });
   cleanups.push(() => server.close());
   return { server, client: testClient(server) };
@@ -87,6 +90,41 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     expect(counted.body).toBeGreaterThanOrEqual(1);
     expect((await b.client.request('DELETE', `/api/conversations/${id}`)).status).toBe(200);
     expect((await a.client.request('GET', `/api/conversations/${id}`)).status).toBe(404);
+  });
+
+  it("shares the server's settings, secrets and profiles: written on one, read on another", async () => {
+    const secretKey = 'a-cluster-secret-key-of-enough-length';
+    const a = await newServer(databaseUrl(), secretKey);
+    const b = await newServer(databaseUrl(), secretKey);
+    const key = 'sk-cluster-profile-key-never-stored';
+    await a.client.request('PUT', '/api/settings/secrets', { body: { name: 'TOKEN', value: key } });
+    await a.client.request('POST', '/api/profiles/shared', {
+      body: { llm: { model: 'shared-model', api_key: key } },
+    });
+    await b.client.request('POST', '/api/profiles/shared/activate');
+    await a.client.request('PATCH', '/api/settings', {
+      body: { misc_settings_diff: { written_by: 'a' } },
+    });
+    expect((await b.client.request('GET', '/api/settings/secrets')).body).toEqual({
+      secrets: [{ name: 'TOKEN', description: null }],
+    });
+    const settings = await b.client.request('GET', '/api/settings');
+    expect(settings.body).toMatchObject({
+      agent_settings: { llm: { model: 'shared-model', api_key: null } },
+      llm_api_key_is_set: true,
+      active_profile: 'shared',
+      misc_settings: { written_by: 'a' },
+    });
+    expect((await a.client.request('GET', '/api/settings')).body).toEqual(settings.body);
+    // In the database, the key is only there encrypted.
+    const store = await PostgresStore.connect({ connectionString: databaseUrl() });
+    try {
+      const stored = await store.readDocument('server-settings');
+      expect(stored).toContain('shared-model');
+      expect(stored).not.toContain(key);
+    } finally {
+      await store.close();
+    }
   });
 
   it('imports a teleported bundle on any replica: the others read and run it', async () => {

@@ -33,6 +33,7 @@ import { teleportRoutes } from './routes/teleport-routes';
 import { profileValidateRoute } from './routes/profile-validate-route';
 import { settingsRoutes } from './routes/settings-routes';
 import { toolRoutes } from './routes/tool-routes';
+import { documentSettingsBacking, fileSettingsBacking } from './settings/settings-backing';
 import { SettingsStore } from './settings/settings-store';
 import { eventSocketRoutes } from './sockets/event-socket';
 
@@ -173,7 +174,13 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
   }
   await registerOpenApi(app, { version });
 
-  const settings = new SettingsStore({ dataDir, cipher: resolveSecretCipher(options.secretKey) });
+  const settings = new SettingsStore({
+    backing:
+      clusterStore === undefined
+        ? fileSettingsBacking(dataDir)
+        : documentSettingsBacking(clusterStore),
+    cipher: resolveSecretCipher(options.secretKey),
+  });
   const conversations = await ConversationManager.start({
     dataDir,
     workspaceRoot,

@@ -178,6 +178,17 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 2,
+    name: 'named documents a server shares across replicas (its settings)',
+    sql: /* sql */ `
+CREATE TABLE ferry_documents (
+  name text PRIMARY KEY,
+  content text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** The newest schema version this package knows. */

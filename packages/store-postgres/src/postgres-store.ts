@@ -25,6 +25,7 @@ import {
 import type { PostgresStoreOptions } from './connection';
 import { connectionSettings } from './connection';
 import { Database } from './database';
+import { readDocument, updateDocument } from './documents';
 import { EventFeed } from './event-feed';
 import { PostgresFileStore } from './files/postgres-file-store';
 import type { OwnerRecord } from './local-process';
@@ -455,6 +456,28 @@ export class PostgresStore implements ConversationStore {
   files(conversationId: string): FileStore {
     const id = canonicalConversationId(conversationId);
     return new PostgresFileStore(this.database, id, '', this.fileStats);
+  }
+
+  /**
+   * A named text document the processes sharing this database share too (a Ferry server keeps
+   * its settings here in a cluster), or `undefined` when none was written. Kept byte for byte.
+   */
+  async readDocument(name: string): Promise<string | undefined> {
+    this.ensureOpen();
+    return readDocument(this.database, name);
+  }
+
+  /**
+   * Replaces the named document with `change(current)`, holding the document's lock in one
+   * transaction, so concurrent updates from any process apply one after the other and none is
+   * lost. When `change` throws, nothing is written and its error is thrown.
+   */
+  async updateDocument(
+    name: string,
+    change: (current: string | undefined) => string,
+  ): Promise<void> {
+    this.ensureOpen();
+    await updateDocument(this.database, name, change);
   }
 
   /** Stops renewing and releases this store's leases, ends live events, and closes the pool. */

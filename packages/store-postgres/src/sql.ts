@@ -52,6 +52,12 @@ export const SQL = {
 
   listen: 'LISTEN ferry_events',
 
+  documentRead: 'SELECT content FROM ferry_documents WHERE name = $1',
+  /** Serialises the updates of one document (released when the transaction ends). */
+  documentLock: `SELECT pg_advisory_xact_lock(hashtext('ferry-document:' || $1))`,
+  documentWrite: `INSERT INTO ferry_documents (name, content) VALUES ($1, $2)
+    ON CONFLICT (name) DO UPDATE SET content = excluded.content, updated_at = now()`,
+
   fileRead:
     'SELECT is_directory, content FROM ferry_files WHERE conversation_id = $1 AND path = $2',
   fileSize: `SELECT is_directory, octet_length(content) AS size FROM ferry_files

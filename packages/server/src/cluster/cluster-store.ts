@@ -1,4 +1,5 @@
 import type { ConversationLease, ConversationStore } from '@ferry/sdk-core';
+import type { DocumentStore } from '../settings/settings-backing';
 
 /** Who holds a conversation's lease, as a {@link ClusterStore} reports it. */
 export interface ClusterLeaseHolder {
@@ -13,9 +14,10 @@ export interface ClusterLeaseHolder {
 /**
  * A store several server processes share (`PostgresStore` of `@ferry/store-postgres`): besides
  * the `ConversationStore` contract, it says who holds a lease and where that replica answers,
- * finds leases their holders lost the right to, and reports leases this process lost.
+ * finds leases their holders lost the right to, and reports leases this process lost; it keeps
+ * the documents every replica shares (the server's settings).
  */
-export interface ClusterStore extends ConversationStore {
+export interface ClusterStore extends ConversationStore, DocumentStore {
   /** Records this replica's URL with every lease it takes from now on. */
   advertise(endpoint: string): void;
   /** Told about each lease of this process that another owner took over. */

@@ -7,6 +7,7 @@ import { FerryError } from '@ferry/sdk-core';
 export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // The request is malformed.
   INVALID_JSON: 400,
+  SETTINGS_UPDATE_EMPTY: 400,
   INVALID_CONVERSATION_ID: 400,
   INVALID_ARGUMENT: 400,
   FILE_EDITOR_REFUSED: 400,
@@ -42,6 +43,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BUNDLE_BASE_MISMATCH: 409,
   SECRET_KEY_REQUIRED: 409,
   PROFILE_LIMIT_REACHED: 409,
+  SETTINGS_CORRUPT: 409,
   PROFILE_EXISTS: 409,
   // Too big.
   BODY_TOO_LARGE: 413,
@@ -49,6 +51,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Well-formed but not acceptable.
   VALIDATION_ERROR: 422,
+  SETTINGS_INVALID: 422,
   MESSAGE_ROLE_NOT_SUPPORTED: 422,
   AGENT_KIND_MISMATCH: 422,
   UNSUPPORTED_KIND: 422,

@@ -175,3 +175,149 @@ describe('/api/profiles and switch_profile', () => {
     expect(events).not.toContain(PROFILE_KEY);
   });
 });
+
+describe('/api/settings', () => {
+  const KEY = 'sk-settings-key-never-leaves-222';
+  const TOKEN = 'mcp-token-never-leaves-333';
+
+  it('merges diffs, keeps credentials encrypted and answers them as null, and persists', async () => {
+    const { dir, server, client, logs } = await setup('a-test-secret-key-of-enough-length');
+    expect(await client.request('GET', '/api/settings')).toEqual({
+      status: 200,
+      body: {
+        agent_settings: {},
+        conversation_settings: {},
+        llm_api_key_is_set: false,
+        active_profile: null,
+        active_agent_profile_id: null,
+        misc_settings: {},
+      },
+    });
+    const empty = await client.request<{ code: string }>('PATCH', '/api/settings', { body: {} });
+    expect(empty.status).toBe(400);
+    expect(empty.body.code).toBe('SETTINGS_UPDATE_EMPTY');
+
+    const patched = await client.request('PATCH', '/api/settings', {
+      body: {
+        agent_settings_diff: {
+          llm: { model: 'openai/gpt-4.1-mini', api_key: KEY, temperature: 0.2 },
+          mcp_config: {
+            svc: { url: 'https://mcp.example', headers: { Authorization: TOKEN, 'X-Old': 'x' } },
+          },
+        },
+        conversation_settings_diff: { max_iterations: 50 },
+        misc_settings_diff: { theme: { mode: 'dark' } },
+      },
+    });
+    expect(patched).toEqual({
+      status: 200,
+      body: {
+        agent_settings: {
+          llm: { model: 'openai/gpt-4.1-mini', api_key: null, temperature: 0.2 },
+          mcp_config: {
+            svc: { url: 'https://mcp.example', headers: { Authorization: null, 'X-Old': null } },
+          },
+        },
+        conversation_settings: { max_iterations: 50 },
+        llm_api_key_is_set: true,
+        active_profile: null,
+        active_agent_profile_id: null,
+        misc_settings: { theme: { mode: 'dark' } },
+      },
+    });
+    // A null inside a nested object removes that entry; other fields stay.
+    const removed = await client.request<{ agent_settings: Record<string, unknown> }>(
+      'PATCH',
+      '/api/settings',
+      {
+        body: {
+          agent_settings_diff: {
+            llm: { temperature: 0.5 },
+            mcp_config: { svc: { headers: { 'X-Old': null } } },
+          },
+        },
+      },
+    );
+    expect(removed.body.agent_settings).toEqual({
+      llm: { model: 'openai/gpt-4.1-mini', api_key: null, temperature: 0.5 },
+      mcp_config: { svc: { url: 'https://mcp.example', headers: { Authorization: null } } },
+    });
+    // An invalid LLM changes nothing.
+    const invalid = await client.request<{ code: string }>('PATCH', '/api/settings', {
+      body: { agent_settings_diff: { llm: { model: '' } }, misc_settings_diff: { x: 1 } },
+    });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.code).toBe('SETTINGS_INVALID');
+    expect((await client.request('GET', '/api/settings')).body).toEqual(removed.body);
+
+    const onDisk = await readFile(join(dir.path, 'data/settings.json'), 'utf8');
+    for (const secret of [KEY, TOKEN]) {
+      expect(onDisk).not.toContain(secret);
+      expect(logs.join('\n')).not.toContain(secret);
+    }
+    await server.close();
+    const again = await startServer({
+      port: 0,
+      dataDir: join(dir.path, 'data'),
+      workspaceRoot: join(dir.path, 'workspaces'),
+      apiKey: TEST_API_KEY,
+      secretKey: 'a-test-secret-key-of-enough-length',
+    });
+    cleanups.push(() => again.close());
+    expect((await testClient(again).request('GET', '/api/settings')).body).toEqual(removed.body);
+  });
+
+  it("activating a profile makes its LLM the settings' llm; an unknown one is 404", async () => {
+    const { dir, client } = await setup('a-test-secret-key-of-enough-length');
+    await client.request('POST', '/api/profiles/fast', {
+      body: { llm: { model: 'profiled', api_key: KEY } },
+    });
+    expect((await client.request('POST', '/api/profiles/fast/activate')).body).toEqual({
+      name: 'fast',
+      message: "Profile 'fast' activated and applied to current settings",
+      llm_applied: true,
+    });
+    expect((await client.request('GET', '/api/settings')).body).toMatchObject({
+      agent_settings: { llm: { model: 'profiled', api_key: null } },
+      llm_api_key_is_set: true,
+      active_profile: 'fast',
+    });
+    // With an explicit llm in the diff, the profile is only recorded as active.
+    const explicit = await client.request('PATCH', '/api/settings', {
+      body: { active_profile: 'fast', agent_settings_diff: { llm: { model: 'mine' } } },
+    });
+    expect(explicit.body).toMatchObject({
+      agent_settings: { llm: { model: 'mine' } },
+      active_profile: 'fast',
+    });
+    const unknown = await client.request<{ code: string }>('PATCH', '/api/settings', {
+      body: { active_profile: 'nope' },
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('PROFILE_NOT_FOUND');
+    const cleared = await client.request('PATCH', '/api/settings', {
+      body: { active_profile: null },
+    });
+    expect(cleared.body).toMatchObject({
+      active_profile: null,
+      agent_settings: { llm: { model: 'mine' } },
+    });
+    expect(await readFile(join(dir.path, 'data/settings.json'), 'utf8')).not.toContain(KEY);
+  });
+
+  it('refuses a credential without a server secret key (409) and keeps the rest', async () => {
+    const { client } = await setup(undefined);
+    const refused = await client.request<{ code: string }>('PATCH', '/api/settings', {
+      body: { agent_settings_diff: { llm: { model: 'm', api_key: KEY } } },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('SECRET_KEY_REQUIRED');
+    const plain = await client.request('PATCH', '/api/settings', {
+      body: { agent_settings_diff: { llm: { model: 'm' } } },
+    });
+    expect(plain.body).toMatchObject({
+      agent_settings: { llm: { model: 'm' } },
+      llm_api_key_is_set: false,
+    });
+  });
+});

@@ -10,7 +10,7 @@ import {
   errorResponseSchema,
   successSchema,
 } from '../schemas/common-schemas';
-import type { SettingsStore } from '../settings/settings-store';
+import { profileNotFound, type SettingsStore } from '../settings/settings-store';
 
 /** Options of {@link settingsRoutes}. */
 export interface SettingsRoutesOptions {
@@ -31,11 +31,22 @@ export const profileParamsSchema = z.object({ name: profileNameSchema });
 const secretItemSchema = z.object({ name: z.string(), description: z.string().nullable() });
 const mutationSchema = z.object({ name: z.string(), message: z.string() });
 
-const profileNotFound = (name: string) =>
-  new FerryError(
-    'PROFILE_NOT_FOUND',
-    `No LLM profile "${name}". List them with GET /api/profiles.`,
-  );
+const jsonObjectSchema = z.record(z.string(), z.unknown());
+const settingsViewSchema = z.object({
+  agent_settings: jsonObjectSchema,
+  conversation_settings: jsonObjectSchema,
+  llm_api_key_is_set: z.boolean(),
+  active_profile: z.string().nullable(),
+  active_agent_profile_id: z.string().nullable(),
+  misc_settings: jsonObjectSchema,
+});
+const settingsUpdateSchema = z.object({
+  agent_settings_diff: jsonObjectSchema.nullish(),
+  conversation_settings_diff: jsonObjectSchema.nullish(),
+  misc_settings_diff: jsonObjectSchema.nullish(),
+  active_profile: profileNameSchema.nullish(),
+  active_agent_profile_id: z.uuid().nullish(),
+});
 
 /**
  * OpenHands' stored secrets (`/api/settings/secrets`) and LLM profiles (`/api/profiles`,
@@ -47,6 +58,67 @@ export function settingsRoutes(
   { store, manager }: SettingsRoutesOptions,
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.get(
+    '/api/settings',
+    {
+      schema: {
+        tags: ['Settings'],
+        summary: 'The server-wide agent, conversation and misc settings',
+        description:
+          'Stored for clients (OpenHands GUIs keep their defaults here); conversations take ' +
+          'their agent from their own request. Credentials are always `null` ' +
+          "(`llm_api_key_is_set` says whether a key is stored); OpenHands' `X-Expose-Secrets` " +
+          'header is ignored.',
+        response: { 200: settingsViewSchema, 409: errorResponseSchema },
+      },
+    },
+    () => store.readSettings(),
+  );
+
+  routes.patch(
+    '/api/settings',
+    {
+      schema: {
+        tags: ['Settings'],
+        summary: 'Change the settings by diffs',
+        description:
+          'The `*_settings_diff` objects merge deeply into the stored ones: nested objects merge, ' +
+          'lists replace, and `null` inside a nested object removes that entry. ' +
+          "`active_profile` makes that saved profile's LLM `agent_settings.llm` unless the diff " +
+          'gives one. Credentials (`api_key`, `aws_*` at any depth, every value of `headers` ' +
+          'and `env`) are stored encrypted (409 `SECRET_KEY_REQUIRED` without a server secret ' +
+          'key). 400 when nothing is given; 422 `SETTINGS_INVALID` when `llm` would be invalid.',
+        body: settingsUpdateSchema,
+        response: {
+          200: settingsViewSchema,
+          400: errorResponseSchema,
+          404: errorResponseSchema,
+          409: errorResponseSchema,
+          422: errorResponseSchema,
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const update = {
+        agent_settings_diff: body.agent_settings_diff ?? undefined,
+        conversation_settings_diff: body.conversation_settings_diff ?? undefined,
+        misc_settings_diff: body.misc_settings_diff ?? undefined,
+        // An explicit null clears these two; leaving them out keeps them.
+        active_profile: body.active_profile,
+        active_agent_profile_id: body.active_agent_profile_id,
+      };
+      if (Object.values(update).every((value) => value === undefined)) {
+        throw new FerryError(
+          'SETTINGS_UPDATE_EMPTY',
+          'Give at least one of agent_settings_diff, conversation_settings_diff, ' +
+            'misc_settings_diff, active_profile or active_agent_profile_id.',
+        );
+      }
+      return store.updateSettings(update);
+    },
+  );
 
   routes.get(
     '/api/settings/secrets',
@@ -215,10 +287,11 @@ export function settingsRoutes(
     {
       schema: {
         tags: ['Profiles'],
-        summary: 'Mark an LLM profile active',
+        summary: "Mark an LLM profile active: its LLM becomes the agent settings' `llm`",
         description:
-          'Recorded as `active_profile`. Ferry keeps no server-wide agent settings, so nothing ' +
-          'else changes (`llm_applied: false`); use `switch_profile` on a conversation.',
+          "Recorded as `active_profile`, and the profile's LLM (credentials included, still " +
+          'encrypted) becomes `agent_settings.llm` of `GET /api/settings`. Conversations keep ' +
+          'their own LLM: use `switch_profile` on a conversation.',
         params: profileParamsSchema,
         response: {
           200: z.object({ name: z.string(), message: z.string(), llm_applied: z.boolean() }),
@@ -228,8 +301,12 @@ export function settingsRoutes(
     },
     async (request) => {
       const { name } = request.params;
-      if (!(await store.activateProfile(name))) throw profileNotFound(name);
-      return { name, message: `Profile '${name}' activated`, llm_applied: false };
+      await store.activateProfile(name);
+      return {
+        name,
+        message: `Profile '${name}' activated and applied to current settings`,
+        llm_applied: true,
+      };
     },
   );
 
