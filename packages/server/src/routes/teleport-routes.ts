@@ -1,4 +1,11 @@
-import { ConversationTeleportedError, FerryError, agentSchema, verifyAgent } from '@ferry/sdk-core';
+import {
+  ConversationTeleportedError,
+  FerryError,
+  agentSchema,
+  bundleBaseSchema,
+  verifyAgent,
+  type BundleBase,
+} from '@ferry/sdk-core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +61,16 @@ const teleportResponseSchema = z
 /** Seconds to wait for the destination's answer to a small request. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** The destination refused a request; `remoteCode` is the code it answered, when it gave one. */
+class DestinationRefusedError extends FerryError {
+  constructor(
+    message: string,
+    readonly remoteCode: string | undefined,
+  ) {
+    super('TELEPORT_DESTINATION_REFUSED', message);
+  }
+}
+
 /** An answer of the destination server that was not a success. */
 function destinationError(operation: string, to: string, status: number, body: string): FerryError {
   let detail = body.slice(0, 500);
@@ -65,10 +82,36 @@ function destinationError(operation: string, to: string, status: number, body: s
   } catch {
     // Not a Ferry error body: its text is the detail.
   }
-  return new FerryError(
-    'TELEPORT_DESTINATION_REFUSED',
+  return new DestinationRefusedError(
     `${to} refused to ${operation} (HTTP ${status}${code === undefined ? '' : `, ${code}`}): ${detail}`,
+    code,
   );
+}
+
+/**
+ * What the destination holds of the conversation (its `GET .../bundle_base`), so that only what
+ * it lacks travels; `undefined` when it holds no copy, or cannot say (a server without delta
+ * bundles, or one that does not answer: the import then reports it).
+ */
+async function destinationBase(
+  to: string,
+  id: string,
+  headers: Record<string, string>,
+  query: { includeWorkspace: boolean; workingDir: string | undefined },
+): Promise<BundleBase | undefined> {
+  const search = new URLSearchParams({ include_workspace: String(query.includeWorkspace) });
+  if (query.workingDir !== undefined) search.set('working_dir', query.workingDir);
+  try {
+    const response = await fetch(`${to}/api/conversations/${id}/bundle_base?${search.toString()}`, {
+      headers,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    if (!response.ok) return undefined;
+    const parsed = z.object({ base: bundleBaseSchema }).safeParse(await response.json());
+    return parsed.success ? parsed.data.base : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function post(
@@ -184,20 +227,39 @@ export function teleportRoutes(app: FastifyInstance, { manager }: TeleportRoutes
       }
 
       if (body.agent !== undefined) verifyAgent(body.agent, record.state.agent);
-      const { manifest, stream } = await manager.exportBundle(id, {
-        includeWorkspace: body.include_workspace,
-      });
       const query = new URLSearchParams({ teleport_from: here, pending: 'true' });
       if (body.working_dir !== undefined) query.set('working_dir', body.working_dir);
-      const upload = importBody(stream, body.agent);
+      const send = async (base: BundleBase | undefined) => {
+        const { manifest, stream } = await manager.exportBundle(id, {
+          includeWorkspace: body.include_workspace,
+          base,
+        });
+        const upload = importBody(stream, body.agent);
+        try {
+          await post(
+            `${to}/api/conversations/import?${query.toString()}`,
+            { headers: { ...headers, 'content-type': upload.contentType }, body: upload.body },
+            { operation: 'import the conversation', to },
+          );
+        } finally {
+          stream.destroy();
+        }
+        return manifest;
+      };
+      // A copy the destination already holds (it was there before): only what it lacks travels.
+      const base = await destinationBase(to, id, headers, {
+        includeWorkspace: body.include_workspace,
+        workingDir: body.working_dir,
+      });
+      let manifest;
       try {
-        await post(
-          `${to}/api/conversations/import?${query.toString()}`,
-          { headers: { ...headers, 'content-type': upload.contentType }, body: upload.body },
-          { operation: 'import the conversation', to },
-        );
-      } finally {
-        stream.destroy();
+        manifest = await send(base);
+      } catch (error) {
+        // Its copy changed between its description and the delta: send it all.
+        const mismatch =
+          error instanceof DestinationRefusedError && error.remoteCode === 'BUNDLE_BASE_MISMATCH';
+        if (base === undefined || !mismatch) throw error;
+        manifest = await send(undefined);
       }
       await manager.markTeleported(
         id,
