@@ -111,7 +111,10 @@ async function resumeOnce(store: ConversationStore, id: string, expected: number
 
 async function floorOnce(folder: string, expected: number): Promise<number> {
   const start = process.hrtime.bigint();
-  const segments = (await readdir(join(folder, 'events'))).sort();
+  // The segments only: `events/` also holds the log's index (`index.json`).
+  const segments = (await readdir(join(folder, 'events')))
+    .filter((name) => /^segment-\d+\.jsonl$/.test(name))
+    .sort();
   let count = 0;
   for (const segment of segments) {
     const text = await readFile(join(folder, 'events', segment), 'utf8');
