@@ -251,7 +251,10 @@ async function roundTrip(options: {
   let start = process.hrtime.bigint();
   const remote = await teleport(conversation, {
     to,
-    onProgress: (step) => (firstFileBytes = step.totalBytes ?? firstFileBytes),
+    // What was sent: a delta bundle's manifest (and so `totalBytes`) describes every file.
+    onProgress: (step) => {
+      if (step.stage === 'upload') firstFileBytes = step.bytes;
+    },
   });
   const teleportMs = elapsedMs(start);
   // The whole log, plus the TeleportEvent of the arrival.
@@ -283,7 +286,9 @@ async function roundTrip(options: {
   start = process.hrtime.bigint();
   const again = await teleport(back, {
     to,
-    onProgress: (step) => (againFileBytes = step.totalBytes ?? againFileBytes),
+    onProgress: (step) => {
+      if (step.stage === 'upload') againFileBytes = step.bytes;
+    },
   });
   const againMs = elapsedMs(start);
   if (again.events.length !== expected + NEW_EVENTS + 1) {

@@ -130,6 +130,35 @@ describe('delta bundles', { timeout: 60_000 }, () => {
     expect(await eventIds(targetRoot, id)).toEqual(await eventIds(sourceRoot, id));
   });
 
+  it("leave out the log's index: a copy that rewrote its index still takes the delta", async () => {
+    const id = await conversationWith(sourceRoot, 120);
+    const whole = await exportFrom(sourceRoot, id);
+    expect(whole.manifest.files.map((file) => file.path)).not.toContain('events/index.json');
+    await importConversationBundle({
+      source: whole.bytes,
+      store: new LocalFileStore({ root: targetRoot }),
+    });
+    await addMessages(targetRoot, id, 5);
+    await cp(folderOf(targetRoot, id), folderOf(sourceRoot, id), { recursive: true });
+    await addMessages(sourceRoot, id, 30, 5);
+    // An index the destination's owner wrote (one that does not match is rebuilt on open).
+    const index = join(folderOf(targetRoot, id), 'events', 'index.json');
+    await writeFile(index, '{"version":0}\n');
+    const base = await baseOf(targetRoot, id);
+    expect(base.files.map((file) => file.path)).not.toContain('events/index.json');
+    // It rewrites its index after describing its copy (as a server does when it closes a
+    // conversation): the delta still applies.
+    await writeFile(index, '{"version":0,"rewritten":true}\n');
+    const delta = await exportFrom(sourceRoot, id, { base });
+    expect(delta.baseRefused).toBeUndefined();
+    expect(delta.manifest.files.map((file) => file.path)).not.toContain('events/index.json');
+    await importConversationBundle({
+      source: delta.bytes,
+      store: new LocalFileStore({ root: targetRoot }),
+    });
+    expect(await eventIds(targetRoot, id)).toEqual(await eventIds(sourceRoot, id));
+  });
+
   it('grow with the new events, not with the history', async () => {
     const short = await conversationWith(join(sourceRoot, 'short'), 100);
     const long = await conversationWith(join(sourceRoot, 'long'), 800);

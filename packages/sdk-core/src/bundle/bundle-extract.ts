@@ -21,6 +21,7 @@ import {
 } from './bundle-manifest';
 import { canonicalId } from './conversation-id';
 import type { TarEntry, TarReaderLimits } from './tar-reader';
+import { isDerived } from './conversation-files';
 
 /** A bundle: the path of a `.tar.gz` file, its bytes, or a stream of them. */
 export type BundleSource = string | Uint8Array | Readable;
@@ -191,6 +192,8 @@ export async function extract(input: ExtractInput): Promise<void> {
         `conversation/${entry.path}`,
         `${JSON.stringify({ ...state, teleport }, null, 2)}\n`,
       );
+    } else if (isDerived(entry.path)) {
+      // Checked like every entry, but not imported: the log's index is rebuilt here.
     } else if (phase !== 'workspace') {
       await staging.writeAtomic(`conversation/${entry.path}`, entry.data);
     } else if (input.withWorkspace) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
+import { EVENT_LOG_INDEX_FILE } from '../persistence/event-log-index';
 import { segmentNumber } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { hasErrorCode } from '../persistence/system-error';
@@ -8,7 +9,7 @@ import { hasErrorCode } from '../persistence/system-error';
 export interface ConversationFiles {
   /** `events/segment-*.jsonl`, in log order. */
   segments: string[];
-  /** Every other file but `base_state.json`, the lock and temp files, sorted. */
+  /** Every other file but `base_state.json`, the log's index, the lock and temp files, sorted. */
   side: string[];
 }
 
@@ -21,12 +22,28 @@ export async function listConversationFiles(store: FileStore): Promise<Conversat
     .map((entry) => `${EVENTS_DIR}/${entry.name}`);
   const side: string[] = [];
   for (const path of await filesUnder(store, '')) {
-    if (path === BASE_STATE_FILE || path === '.lock' || isTemporary(path) || isSegment(path)) {
+    if (
+      path === BASE_STATE_FILE ||
+      path === '.lock' ||
+      isTemporary(path) ||
+      isSegment(path) ||
+      isDerived(path)
+    ) {
       continue;
     }
     side.push(path);
   }
   return { segments, side };
+}
+
+/**
+ * Whether `path` is a cache derived from the log (`events/index.json`): it never travels in a
+ * bundle, a bundle's copy of it (from an earlier version) is not imported, and each side keeps or
+ * rebuilds its own. Its content changes whenever the log's owner rewrites it, so carrying or
+ * comparing it would make two copies of the same log look different.
+ */
+export function isDerived(path: string): boolean {
+  return path === `${EVENTS_DIR}/${EVENT_LOG_INDEX_FILE}`;
 }
 
 /** Whether `path` is an event segment, `events/segment-NNNNNN.jsonl`. */

@@ -28,6 +28,7 @@ import {
 import { importDelta } from './import-delta';
 import { readTarEntries } from './tar-reader';
 import { restoreWorkspace } from './restore-workspace';
+import { isDerived } from './conversation-files';
 
 export { DEFAULT_MAX_BUNDLE_BYTES, DEFAULT_MAX_BUNDLE_ENTRIES } from './bundle-extract';
 
@@ -239,6 +240,7 @@ async function importIntoStore(
       const files: string[] = [];
       for (const file of manifest.files) {
         if (file.path === BASE_STATE_FILE || file.path.startsWith(WORKSPACE_PREFIX)) continue;
+        if (isDerived(file.path)) continue;
         if (phaseOf(file.path) !== 'events') files.push(file.path);
       }
       for (const file of manifest.files

@@ -11,7 +11,7 @@ import { hasErrorCode } from '../persistence/system-error';
 import { WORKSPACE_PREFIX, type BundleFile, type BundleManifest } from './bundle-manifest';
 import { extract, extractOptions, phaseOf } from './bundle-extract';
 import type { TarEntry } from './tar-reader';
-import { countLines, listConversationFiles, sha256 } from './conversation-files';
+import { countLines, isDerived, listConversationFiles, sha256 } from './conversation-files';
 import { hashFile } from './workspace-files';
 
 /** What {@link importDelta} needs. */
@@ -91,6 +91,8 @@ async function baseProblem(options: {
   if (extra !== undefined) return `it holds ${extra}, which the delta's base has not`;
   let lines = 0;
   for (const file of base) {
+    // An earlier version listed the log's index, a cache each side rewrites: not compared.
+    if (isDerived(file.path)) continue;
     let actual: { size: number; sha256: string } | undefined;
     if (file.path.startsWith(WORKSPACE_PREFIX)) {
       // Workspace files are only checked where they would be written.
@@ -146,6 +148,7 @@ async function apply(options: {
     const sent = new Set(manifest.files.map((file) => file.path));
     for (const file of manifest.files) {
       if (phaseOf(file.path) !== 'files' || file.path === BASE_STATE_FILE) continue;
+      if (isDerived(file.path)) continue;
       await folder.writeAtomic(file.path, (await staging.read(file.path)) ?? new Uint8Array(0));
     }
     for (const path of options.held.side) {
