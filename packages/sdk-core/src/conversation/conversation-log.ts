@@ -268,6 +268,9 @@ export class ConversationLog implements EventIndex {
  * The live context and the window after the condensation, read as the snapshot says, or
  * `undefined` when the log disagrees with it (then the caller reads everything).
  */
+/** Ranged reads of pinned events at once at resume. */
+const PINNED_READS = 16;
+
 async function readLive(
   store: ConversationStore,
   id: string,
@@ -276,8 +279,9 @@ async function readLive(
   const window = await store.readEvents(id, { from: snapshot.condensation.position });
   const first = window[0];
   if (first?.id !== snapshot.condensation.id || first.kind !== 'Condensation') return undefined;
-  const pinned: PlacedEvent[] = [];
-  // Pinned events mostly come in runs (the kept head, the kept tail): one read per run.
+  // Pinned events mostly come in runs (the kept head, the kept tail): one read per run, the
+  // runs read at once (a long conversation has hundreds, each a small ranged read).
+  const runs: { index: number; end: number }[] = [];
   for (let index = 0; index < snapshot.pinned.length;) {
     let end = index + 1;
     while (
@@ -286,15 +290,29 @@ async function readLive(
     ) {
       end += 1;
     }
-    const from = snapshot.pinned[index]?.position ?? 0;
-    const events = await store.readEvents(id, { from, limit: end - index });
+    runs.push({ index, end });
+    index = end;
+  }
+  const read: StoredEvent[][] = [];
+  // At most PINNED_READS at once, so a log of thousands of runs stays far from the open-file limit.
+  let next = 0;
+  const reader = async () => {
+    for (let run = next++; run < runs.length; run = next++) {
+      const { index, end } = runs[run] as { index: number; end: number };
+      const from = snapshot.pinned[index]?.position ?? 0;
+      read[run] = await store.readEvents(id, { from, limit: end - index });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PINNED_READS, runs.length) }, reader));
+  const pinned: PlacedEvent[] = [];
+  for (const [run, { index, end }] of runs.entries()) {
+    const events = read[run] ?? [];
     for (let offset = 0; offset < end - index; offset += 1) {
       const expected = snapshot.pinned[index + offset];
       const event = events[offset];
       if (expected === undefined || event?.id !== expected.id) return undefined;
       pinned.push({ position: expected.position, event });
     }
-    index = end;
   }
   return { window, pinned };
 }
