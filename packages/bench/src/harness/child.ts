@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** The argument that makes the bench CLI run one task as a child process. */
 export const CHILD_FLAG = '--child';
@@ -41,7 +42,18 @@ function cliPath(): string {
   return script;
 }
 
-/** Peak resident set size of this process so far, in MiB. */
+/**
+ * Peak resident set size of this process so far, in MiB. On Linux it is the process's own
+ * high-water mark (`VmHWM` of `/proc/self/status`): `maxRSS` (getrusage) survives the `exec` of
+ * a child process and so starts at its parent's peak, which made every child started by a
+ * benchmark that had grown to 190 MiB report 190 MiB.
+ */
 export function peakRssMiB(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match?.[1] !== undefined) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: getrusage's figure, with the caveat above.
+  }
   return process.resourceUsage().maxRSS / 1024;
 }

@@ -96,11 +96,12 @@ export function readingSection(results: BenchResults, list: readonly Bar[]): str
         (backMet
           ? ''
           : ' What is left of the time is not the transfer but the two ends: opening the ' +
-            'conversation on arrival, which reads and checks the whole 10,000-event log as every ' +
-            `resume does (${formatNumber(teleport10k.open.median)} ms alone, measured on the ` +
-            'same conversation in the same repetition; issue #19 part 1 makes resume follow the ' +
-            "live context), and hashing the destination's copy to describe it, and again to " +
-            'prove it before appending.'),
+            'conversation on arrival, ready to run, which reads and checks its live context — ' +
+            'here the whole 10,000-event log, since this conversation never condensed ' +
+            `(${formatNumber(teleport10k.open.median)} ms alone, measured on the same ` +
+            'conversation in the same repetition; a conversation that condenses reads about what ' +
+            "its context holds, see section 1) — and hashing the destination's copy to describe " +
+            'it, and again to prove it before appending.'),
     );
   }
   const server = results.server?.sizes.at(-1);

@@ -1,5 +1,6 @@
 import type { ResumeSuiteResult } from '../suites/resume';
 import { formatCount, formatNumber, formatRatio, formatSummary, MiB, table } from './format';
+import { resumeTrustLines } from './resume-trust';
 
 /** Section 1: cold resume against the limit and the file-per-event layout. */
 export function resumeSection(resume: ResumeSuiteResult): string {
@@ -66,6 +67,7 @@ export function resumeSection(resume: ResumeSuiteResult): string {
     '',
     table(['Events', 'Ferry', '(a) limit', '(b) sync', '(c) async'], memory),
     ...liveContextLines(resume.liveContext),
+    ...resumeTrustLines(),
   ].join('\n');
 }
 
