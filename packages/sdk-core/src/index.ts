@@ -16,3 +16,4 @@ export * from './tool/index';
 export * from './mcp/index';
 export * from './bundle/index';
 export * from './openhands/index';
+export * from './skills/index';

@@ -42,7 +42,9 @@ describe('ferry-server CLI', () => {
       '--api-key',
       '--secret-key',
       '--idle-timeout',
+      '--skills-dir',
       'FERRY_SECRET_KEY',
+      'FERRY_SKILLS_DIR',
     ]) {
       expect(out).toContain(flag);
     }

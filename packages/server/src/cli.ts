@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { delimiter } from 'node:path';
 import { startServer, type StartServerOptions } from './server';
 
 function parsePort(value: string): number {
@@ -131,6 +132,13 @@ const program = new Command()
     '--no-continue-runs',
     'after a restart or a replica failure, record interrupted runs as error instead of continuing them',
   )
+  .option(
+    '--skills-dir <dir...>',
+    'user skill folders that POST /api/skills lists, most important first (env FERRY_SKILLS_DIR, ' +
+      `separated by "${delimiter}"); none by default. OpenHands reads ~/.agents/skills, ` +
+      '~/.openhands/skills and ~/.openhands/microagents',
+    process.env.FERRY_SKILLS_DIR?.split(delimiter).filter(Boolean),
+  )
   .option('--log', 'log every request (keys are redacted)')
   .addHelpText(
     'after',
@@ -161,6 +169,7 @@ interface CliOptions {
   leaseTtl: number;
   advertiseUrl?: string;
   continueRuns: boolean;
+  skillsDir?: string[];
   log?: boolean;
 }
 
@@ -192,6 +201,7 @@ async function main(): Promise<void> {
     ...(options.advertiseUrl === undefined ? {} : { advertiseUrl: options.advertiseUrl }),
     leaseTtl: options.leaseTtl,
     continueRuns: options.continueRuns && process.env.FERRY_CONTINUE_RUNS !== 'false',
+    ...(options.skillsDir === undefined ? {} : { skillsDir: options.skillsDir }),
   });
   process.stdout.write(`ferry-server listening on ${server.url}\n`);
 

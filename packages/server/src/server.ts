@@ -32,6 +32,7 @@ import { healthRoutes } from './routes/health-routes';
 import { teleportRoutes } from './routes/teleport-routes';
 import { profileValidateRoute } from './routes/profile-validate-route';
 import { settingsRoutes } from './routes/settings-routes';
+import { skillRoutes } from './routes/skill-routes';
 import { toolRoutes } from './routes/tool-routes';
 import { documentSettingsBacking, fileSettingsBacking } from './settings/settings-backing';
 import { SettingsStore } from './settings/settings-store';
@@ -105,6 +106,12 @@ export interface StartServerOptions {
    * binding `0.0.0.0` or behind NAT.
    */
   advertiseUrl?: string;
+  /**
+   * User skill folders for `POST /api/skills`, most important first (OpenHands reads
+   * `~/.agents/skills`, `~/.openhands/skills` and `~/.openhands/microagents` of its user). None
+   * by default: every client of the server would otherwise get its user's own skills.
+   */
+  skillsDir?: string | readonly string[];
 }
 
 /** A running Ferry server. */
@@ -223,6 +230,10 @@ export async function startServer(options: StartServerOptions): Promise<FerrySer
     settingsRoutes(app, {
       manager: conversations,
       store: settings,
+    });
+    skillRoutes(app, {
+      workspaceRoot,
+      userSkillDirs: [options.skillsDir ?? []].flat().map((directory) => resolve(directory)),
     });
     profileValidateRoute(app);
     await app.register(fileBrowseRoutes, { workspaceRoot, sandbox });

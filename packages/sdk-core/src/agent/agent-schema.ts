@@ -16,13 +16,20 @@ export const skillTriggerSchema = z.union([
 ]);
 export type SkillTrigger = z.infer<typeof skillTriggerSchema>;
 
-/** A skill (knowledge or repo microagent): always on without a trigger, else keyword-triggered. */
+/**
+ * A skill (knowledge or repo microagent): always on without a trigger, else keyword-triggered.
+ * `loadProjectSkills` and `loadUserSkills` read them from skill folders.
+ */
 export const skillSchema = z.looseObject({
   name: z.string().min(1),
   content: z.string(),
   trigger: skillTriggerSchema.nullish(),
   description: z.string().nullish(),
   source: z.string().nullish(),
+  /** Loaded from an AgentSkills `SKILL.md` folder (OpenHands lists it as type `agentskills`). */
+  is_agentskills_format: z.boolean().optional(),
+  /** Only its trigger activates it; OpenHands does not offer it to the model to invoke. */
+  disable_model_invocation: z.boolean().optional(),
 });
 export type Skill = z.infer<typeof skillSchema>;
 

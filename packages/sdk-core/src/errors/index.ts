@@ -46,3 +46,4 @@ export type { SandboxUnavailableReason } from './sandbox-unavailable-error';
 export { ConversationExistsError } from './conversation-exists-error';
 export { OpenHandsConversationFormatError } from './openhands-conversation-format-error';
 export { OpenHandsEventFileError } from './openhands-event-file-error';
+export { SkillFileError } from './skill-file-error';
