@@ -66,10 +66,49 @@ function remote(url: string): FerryServer {
 
 // The same suite on both stores: files under --data-dir, and PostgreSQL with --database-url.
 const databaseUrl = useTestDatabase('server_restart');
-const stores: { name: string; args: () => string[] }[] = [
-  { name: 'files', args: () => [] },
-  { name: 'PostgreSQL', args: () => ['--database-url', databaseUrl()] },
+const stores: {
+  name: string;
+  args: () => string[];
+  /** How a script finds the conversations of `dataDir` (an option of `LocalConversation.open`). */
+  storeOption: (dataDir: string) => string;
+}[] = [
+  {
+    name: 'files',
+    args: () => [],
+    storeOption: (dataDir) => `persistenceDir: ${JSON.stringify(join(dataDir, 'conversations'))}`,
+  },
+  {
+    name: 'PostgreSQL',
+    args: () => ['--database-url', databaseUrl()],
+    storeOption: () =>
+      `store: await PostgresStore.connect({ connectionString: ${JSON.stringify(databaseUrl())} })`,
+  },
 ];
+
+/**
+ * Opens conversation `id` in another process, sets it `running` and SIGKILLs that process: the
+ * window a crash can hit between a run's last event and its status write (the lease is left
+ * behind, as a dead server leaves it).
+ */
+async function crashWhileRunning(storeOption: string, id: string, workingDir: string) {
+  const script = `
+    import { LocalConversation } from '@ferry/sdk-core';
+    import { PostgresStore } from '@ferry/store-postgres';
+    const conversation = await LocalConversation.open({
+      ${storeOption},
+      conversationId: ${JSON.stringify(id)},
+      workspace: { kind: 'LocalWorkspace', workingDir: ${JSON.stringify(workingDir)} },
+    });
+    await conversation.updateState({ execution_status: 'running' });
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  expect(signal).toBe('SIGKILL');
+}
 
 /** A scripted LLM whose first step sleeps in the terminal (killed mid-way), then finishes. */
 function sleepThenFinish() {
@@ -81,7 +120,43 @@ function sleepThenFinish() {
   });
 }
 
-describe.each(stores)('restart in the middle of a run ($name)', ({ args }) => {
+describe.each(stores)('restart in the middle of a run ($name)', ({ args, storeOption }) => {
+  it('does not run again a run whose agent had finished when the server died before writing its status', async () => {
+    await using dir = await createTemporaryDirectory();
+    await using llm = await startScriptedLLMServer({
+      script: [toolCall('finish', { message: 'done once' })],
+    });
+    const dataDir = join(dir.path, 'data');
+    const first = await startChild(dataDir, args());
+    const client = testClient(remote(first.url));
+    const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'Finish.' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    await waitForStatus(client, id, ['finished']);
+    first.child.kill('SIGTERM');
+    await once(first.child, 'exit');
+    // The finish observed and logged, the state still `running`, the owner gone.
+    await crashWhileRunning(storeOption(dataDir), id, dir.path);
+
+    const second = await startChild(dataDir, args());
+    const after = testClient(remote(second.url));
+    const recovered = await waitForStatus(after, id, ['finished', 'error']);
+    expect(recovered.execution_status).toBe('finished');
+    const events = await allEvents(after, id);
+    const finishes = events.filter(
+      (event: EventBody) => event.kind === 'ObservationEvent' && event.tool_name === 'finish',
+    );
+    expect(finishes).toHaveLength(1);
+    expect(events.some((event: EventBody) => event.kind === 'AgentErrorEvent')).toBe(false);
+    expect(llm.requests).toHaveLength(1);
+    second.child.kill('SIGTERM');
+    await once(second.child, 'exit');
+  }, 60_000);
+
   it('with --no-continue-runs: recovers the conversation as error with the action answered, and runs it on to finished when asked', async () => {
     await using dir = await createTemporaryDirectory();
     await using llm = await sleepThenFinish();

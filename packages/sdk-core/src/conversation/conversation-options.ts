@@ -81,7 +81,11 @@ export interface OpenReport {
   mode: 'created' | 'resumed';
   /** Agent fields that changed on resume (secrets redacted). */
   agentChanges: ResumeChange[];
-  /** True when the conversation was found `running` and was recovered to `error`. */
+  /**
+   * True when the conversation was found `running` (its process stopped mid-run). It is then
+   * `finished` when the log shows the run had ended (the agent's last step finished it, and
+   * only the status was not written yet), and `error` otherwise.
+   */
   recoveredFromCrash: boolean;
   /**
    * How the live context was found on resume: `snapshot` (the context snapshot agreed with the

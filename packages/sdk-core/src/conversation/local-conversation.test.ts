@@ -259,6 +259,78 @@ describe('LocalConversation.open', () => {
     await second.close();
   });
 
+  it.each([
+    ['the finish tool was observed', 'finish', 'finished'],
+    ['the agent replied without a tool call', 'reply', 'finished'],
+    ['a think was observed', 'think', 'error'],
+  ] as const)(
+    'recovers a conversation found running whose log shows %s as %s',
+    async (_name, lastStep, status) => {
+      await using dir = await createTemporaryDirectory();
+      const first = await open({ persistenceDir: dir.path, agent });
+      const envelope = (id: string) => ({ id, timestamp: new Date().toISOString() });
+      if (lastStep === 'reply') {
+        await first.appendEvents([
+          {
+            ...envelope('reply-1'),
+            source: 'agent',
+            kind: 'MessageEvent',
+            llm_message: {
+              role: 'assistant',
+              content: [{ type: 'text', text: 'done' }],
+              reasoning_content: null,
+            },
+            llm_response_id: 'resp-1',
+            activated_skills: [],
+            extended_content: [],
+          },
+        ]);
+      } else {
+        const tool = lastStep === 'finish' ? 'FinishTool' : 'ThinkTool';
+        await first.appendEvents([
+          {
+            ...envelope('action-1'),
+            source: 'agent',
+            kind: 'ActionEvent',
+            thought: [],
+            thinking_blocks: [],
+            action: { kind: lastStep === 'finish' ? 'FinishAction' : 'ThinkAction' },
+            tool_name: lastStep,
+            tool_call_id: 'call_1',
+            tool_call: { id: 'call_1', name: lastStep, arguments: '{}', origin: 'completion' },
+            llm_response_id: 'resp-1',
+            security_risk: 'LOW',
+          },
+        ]);
+        await first.appendEvents([
+          {
+            ...envelope('obs-1'),
+            source: 'environment',
+            kind: 'ObservationEvent',
+            observation: { kind: tool.replace('Tool', 'Observation'), content: [] },
+            action_id: 'action-1',
+            tool_name: lastStep,
+            tool_call_id: 'call_1',
+          },
+        ]);
+      }
+      // The step's stats are logged after it; the process dies before the status is written.
+      await first.updateState({ execution_status: 'running' }, { record: 'stats' });
+      await first.close();
+
+      const second = await open({ persistenceDir: dir.path, conversationId: first.id });
+      expect(second.openReport.recoveredFromCrash).toBe(true);
+      expect(second.state.execution_status).toBe(status);
+      expect([...second.events].filter((event) => event.kind === 'AgentErrorEvent')).toEqual([]);
+      expect(second.events.at(-1)).toMatchObject({
+        kind: 'ConversationStateUpdateEvent',
+        key: 'execution_status',
+        value: status,
+      });
+      await second.close();
+    },
+  );
+
   it('accumulates stats across sessions', async () => {
     await using dir = await createTemporaryDirectory();
     const first = await open({ persistenceDir: dir.path, agent });

@@ -15,8 +15,8 @@ import type { SecretCipher } from '../secrets/secret-cipher';
 import { collectSecretValues, redactAgent, redactState } from '../secrets/secret-codec';
 import { secretEnvFor } from '../secrets/secret-env';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
-import { createDefaultToolRegistry } from '../tool/builtin-tools';
-import { ToolRegistry } from '../tool/tool-registry';
+import { toolRegistryFor } from '../tool/builtin-tools';
+import type { ToolRegistry } from '../tool/tool-registry';
 import { confirmationPolicySchema, type ConfirmationPolicyInput } from './confirmation-policy';
 import type { ConversationLog } from './conversation-log';
 import type {
@@ -112,10 +112,7 @@ export class LocalConversation {
     this.openReport = parts.report;
     this.events = createEventList(parts.log);
     this.#liveEvents = createEventList(parts.log.live);
-    this.#tools =
-      parts.options.tools instanceof ToolRegistry
-        ? parts.options.tools
-        : createDefaultToolRegistry().with(parts.options.tools ?? []);
+    this.#tools = toolRegistryFor(parts.options.tools);
     if (parts.options.onEvent !== undefined) this.#listeners.add(parts.options.onEvent);
   }
 
@@ -126,7 +123,8 @@ export class LocalConversation {
    * verification (same kind, no tool removed) and the change is recorded as a
    * `ConversationStateUpdateEvent` with key `agent`; the workspace is the runtime one;
    * `maxIterations`/`stuckDetection` override only when given; a conversation persisted as
-   * `running` becomes `error` with an `AgentErrorEvent` for each unanswered action; stats,
+   * `running` becomes `error` with an `AgentErrorEvent` for each unanswered action (or
+   * `finished` when its log shows the run had ended before the process stopped); stats,
    * confirmation policy, tags and title are kept. A failed resume changes nothing on disk.
    *
    * @throws ConversationLockedError when another live owner holds its lease.

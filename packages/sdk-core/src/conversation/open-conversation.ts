@@ -16,6 +16,7 @@ import { canonicalConversationId } from '../store/conversation-id';
 import type { ConversationLease, ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
+import { toolRegistryFor } from '../tool/builtin-tools';
 import type { WorkspaceDescriptor } from '../workspace/workspace-descriptor';
 import { ConversationLog, type EventIndex } from './conversation-log';
 import type {
@@ -23,7 +24,7 @@ import type {
   LocalConversationOptions,
   OpenReport,
 } from './conversation-options';
-import { answersForUnansweredActions } from './recover-interrupted-run';
+import { answersForUnansweredActions, runEndedBeforeCrash } from './recover-interrupted-run';
 import { conversationStateSchema, type ConversationState } from './state-schema';
 import { stateUpdateEvent, writeState } from './state-writer';
 import { conversationStatsSchema } from './stats';
@@ -200,6 +201,13 @@ export async function resumeConversation(
   // Verification passed: from here on the conversation is ours to change.
   const log = await ConversationLog.load(store, lease);
   const crashed = persisted.execution_status === 'running';
+  // Found `running`: the run ended (its status was not written yet) or it was cut short.
+  let recoveredStatus: 'finished' | 'error' = 'error';
+  if (crashed) {
+    const tools = toolRegistryFor(options.tools);
+    const ended = runEndedBeforeCrash(log.live, (name) => tools.get(name)?.endsRun === true);
+    if (ended) recoveredStatus = 'finished';
+  }
   const state: ConversationState = {
     ...persisted,
     id,
@@ -208,7 +216,7 @@ export async function resumeConversation(
     persistence_dir: store.describe(id),
     max_iterations: options.maxIterations ?? persisted.max_iterations,
     stuck_detection: options.stuckDetection ?? persisted.stuck_detection,
-    execution_status: crashed ? 'error' : persisted.execution_status,
+    execution_status: crashed ? recoveredStatus : persisted.execution_status,
   };
 
   const recovery: Event[] = [];
@@ -222,7 +230,7 @@ export async function resumeConversation(
     }
     // Every action the LLM can still see is in the live context (see ContextSnapshot).
     recovery.push(...answersForUnansweredActions(log.live));
-    recovery.push(stateUpdateEvent('execution_status', 'error'));
+    recovery.push(stateUpdateEvent('execution_status', recoveredStatus));
   }
   // A secret that was redacted on disk is unknown, so supplying it again is not a change.
   if (agentChanges.some((change) => !(change.secret && change.old === undefined))) {

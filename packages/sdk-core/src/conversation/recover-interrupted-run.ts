@@ -49,3 +49,33 @@ export function answersForInterruptedActions(
       tool_call_id: action.tool_call_id as string,
     }));
 }
+
+/**
+ * True when the log of a conversation found `running` shows that its run had already ended:
+ * its last step is the agent's reply without tool calls, or observations of which one came
+ * from a tool that ends runs (`finish`). The process then died between the step's events and
+ * the `finished` status; the run must not be continued, or the agent would finish twice.
+ * Reads back from the end past `ConversationStateUpdateEvent`s (stats, status) only.
+ */
+export function runEndedBeforeCrash(
+  live: { readonly length: number; at(index: number): StoredEvent | undefined },
+  endsRun: (toolName: string) => boolean,
+): boolean {
+  let index = live.length - 1;
+  while (live.at(index)?.kind === 'ConversationStateUpdateEvent') index -= 1;
+  const last = live.at(index);
+  if (last === undefined) return false;
+  if (last.kind === 'MessageEvent') return last.source === 'agent';
+  // The answers of one step are appended together, after its actions.
+  for (let event = live.at(index); event !== undefined; event = live.at(--index)) {
+    if (!ANSWER_KINDS.has(event.kind)) return false;
+    if (
+      event.kind === 'ObservationEvent' &&
+      typeof event.tool_name === 'string' &&
+      endsRun(event.tool_name)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -22,3 +22,13 @@ export const builtinTools: readonly ToolDefinition[] = [
 export function createDefaultToolRegistry(): ToolRegistry {
   return new ToolRegistry(builtinTools);
 }
+
+/**
+ * The tools a conversation may use: `tools` when it is a registry, otherwise the built-ins
+ * extended with `tools` (the `tools` option of `LocalConversation.open`).
+ */
+export function toolRegistryFor(
+  tools: readonly ToolDefinition[] | ToolRegistry | undefined,
+): ToolRegistry {
+  return tools instanceof ToolRegistry ? tools : createDefaultToolRegistry().with(tools ?? []);
+}

@@ -702,7 +702,11 @@ export class ConversationManager {
   async takeOver(id: string): Promise<boolean> {
     const entry = await this.acquire(id);
     try {
-      if (!entry.conversation.openReport.recoveredFromCrash || !this.continuesRuns) return false;
+      // A run that had ended before its owner stopped (only its `finished` status was not
+      // written) is recovered as finished: continuing it would make the agent finish twice.
+      const { openReport, state } = entry.conversation;
+      if (!openReport.recoveredFromCrash || state.execution_status !== 'error') return false;
+      if (!this.continuesRuns) return false;
       this.#log.info({ conversation_id: id }, 'continuing a run its owner left running');
       await entry.ensureRunning();
       return true;
