@@ -19,8 +19,10 @@ export function readingSection(results: BenchResults, list: readonly Bar[]): str
         `and checked) takes ${formatNumber(resume10k.ferryOpen.median)} ms, ` +
         `${formatRatio(resume10k.ferryOpenOverLimit)} the limit; building the first request then ` +
         `brings it to ${formatNumber(resume10k.ferry.median)} ms ` +
-        `(${formatRatio(resume10k.ferryOverLimit)}): the event list parses each event into its typed ` +
-        'document on first access (a fast path for the common kinds, zod for the rest). Opening ' +
+        `(${formatRatio(resume10k.ferryOverLimit)}): the event list checks each event against its ` +
+        'typed schema on first access (a hand-written checker for the common kinds, zod for the ' +
+        'rest; an event already in its typed form, as Ferry writes them, is used as read, not ' +
+        'copied), and the history is converted into the provider messages. Opening ' +
         'also takes the lock and rewrites the ' +
         'state document with fsync, a fixed cost that weighs most on small conversations. The bars ' +
         'judge the resume as DESIGN.md defines it, ready to build the next request (open, load, ' +

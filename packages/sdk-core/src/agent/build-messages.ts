@@ -130,18 +130,20 @@ export interface CondensedView {
  * them at its offset among the visible events. The log itself keeps everything.
  */
 export function condensedView(events: Iterable<AnyEvent>): CondensedView {
-  const all = [...events];
+  const all = Array.isArray(events) ? (events as readonly AnyEvent[]) : [...events];
   const forgotten = new Set<string>();
   let summary: { text: string; offset: number } | undefined;
   for (const event of all) {
-    if (isKnownEvent(event) && event.kind === 'Condensation') {
+    // The cheap kind test first: isKnownEvent (a set lookup) only for condensations.
+    if (event.kind === 'Condensation' && isKnownEvent(event) && event.kind === 'Condensation') {
       for (const id of event.forgotten_event_ids) forgotten.add(id);
       if (event.summary) summary = { text: event.summary, offset: event.summary_offset ?? 0 };
     }
   }
+  // Every visible kind is a known one; most histories forget nothing.
   const visible = all.filter(
     (event): event is Event =>
-      isKnownEvent(event) && VISIBLE_KINDS.has(event.kind) && !forgotten.has(event.id),
+      VISIBLE_KINDS.has(event.kind) && (forgotten.size === 0 || !forgotten.has(event.id)),
   );
   return summary === undefined ? { visible } : { visible, summary };
 }
@@ -258,23 +260,27 @@ function emitMessages(
           index += 1;
           state.counted += 1;
         }
-        const thought = group
-          .map((action) => contentToText(action.thought))
-          .find((text) => text.length > 0);
-        const calls: ToolCallPart[] = group.map((action) => ({
-          type: 'tool-call',
-          toolCallId: action.tool_call_id,
-          toolName: action.tool_name,
-          input: parseArguments(action.tool_call.arguments),
-        }));
-        messages.push({
-          role: 'assistant',
-          content: [
-            ...reasoningFor(event, provider),
-            ...(thought ? [{ type: 'text' as const, text: thought }] : []),
-            ...calls,
-          ],
-        });
+        // Plain loops and pushes: this runs for every action when a long history is converted.
+        const content: Exclude<AssistantModelMessage['content'], string> = reasoningFor(
+          event,
+          provider,
+        );
+        for (const action of group) {
+          const thought = contentToText(action.thought);
+          if (thought.length > 0) {
+            content.push({ type: 'text', text: thought });
+            break;
+          }
+        }
+        for (const action of group) {
+          content.push({
+            type: 'tool-call',
+            toolCallId: action.tool_call_id,
+            toolName: action.tool_name,
+            input: parseArguments(action.tool_call.arguments),
+          } satisfies ToolCallPart);
+        }
+        messages.push({ role: 'assistant', content });
         const results: ToolResultPart[] = group.map((action) => {
           const answer = answers.get(action.tool_call_id);
           if (answer === undefined) settled = false;

@@ -55,8 +55,8 @@ export type Message = z.infer<typeof messageSchema>;
 
 /** Joins the text parts of a content list. */
 export function contentToText(content: readonly MessageContent[]): string {
-  return content
-    .filter((part): part is TextContent => part.type === 'text')
-    .map((part) => part.text)
-    .join('');
+  // A loop, not filter/map/join: this runs for every event when a long history is converted.
+  let text = '';
+  for (const part of content) if (part.type === 'text') text += part.text;
+  return text;
 }

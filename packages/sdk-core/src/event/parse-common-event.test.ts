@@ -215,6 +215,23 @@ describe('parseCommonEvent', () => {
     );
   }, 30_000);
 
+  it('returns an event already in its typed form as it is, and copies any other', () => {
+    fc.assert(
+      fc.property(commonEvent, (event) => {
+        const typed = JSON.parse(JSON.stringify(parseWithZod(event))) as unknown;
+        // What Ferry writes is its typed form: reading it back allocates nothing new.
+        expect(parseCommonEvent(typed)).toBe(typed);
+        const input = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
+        const result = parseCommonEvent(input);
+        if (result !== undefined && result !== input) {
+          // A copy only where the typed form differs (a default filled in, keys reordered).
+          expect(JSON.stringify(result)).not.toBe(JSON.stringify(input));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  }, 30_000);
+
   it('agrees with zod or gives up on mutated events, so invalid ones still fail with zod', () => {
     fc.assert(
       fc.property(

@@ -63,10 +63,19 @@ function withDefault(parse: FieldParser, make: () => unknown): FieldParser {
 function array(parse: FieldParser): FieldParser {
   return (value) => {
     if (!Array.isArray(value)) giveUp();
-    const result: unknown[] = [];
+    // Copy on write: an array whose every item parses to itself is returned as it is.
+    let result: unknown[] | undefined;
     // By index, as zod does: a hole is an `undefined` item, not a skipped one.
-    for (let index = 0; index < value.length; index += 1) result.push(parse(value[index]));
-    return result;
+    for (let index = 0; index < value.length; index += 1) {
+      const item: unknown = value[index];
+      const parsed = parse(item);
+      if (result !== undefined) result.push(parsed);
+      else if (parsed !== item || !(index in value)) {
+        result = value.slice(0, index) as unknown[];
+        result.push(parsed);
+      }
+    }
+    return result ?? (value as unknown[]);
   };
 }
 
@@ -79,6 +88,7 @@ function looseObject(shape: Shape): ObjectParser {
   const known = new Set(keys);
   const parse = (value: unknown) => {
     if (!isPlainObject(value)) giveUp();
+    if (isCanonical(value)) return value;
     const result: Record<string, unknown> = {};
     for (const [key, parseField] of shape) {
       const field = value[key];
@@ -96,12 +106,36 @@ function looseObject(shape: Shape): ObjectParser {
     }
     return result;
   };
+  /**
+   * Whether parsing `value` would give an equal object: the shape's keys first, in order, each
+   * parsing to its own value (no default to fill), then only other keys. Such a value is returned
+   * as it is, which spares copying every event of a long log that Ferry wrote itself.
+   */
+  const isCanonical = (value: Record<string, unknown>): boolean => {
+    const present = Object.keys(value);
+    let position = 0;
+    for (const [key, parseField] of shape) {
+      const field = value[key];
+      if (field === undefined) {
+        if (key in value) giveUp();
+        if (parseField(field) !== OMIT) return false;
+        continue;
+      }
+      if (present[position] !== key || parseField(field) !== field) return false;
+      position += 1;
+    }
+    for (; position < present.length; position += 1) {
+      const key = present[position] as string;
+      if (value[key] === undefined || key === '__proto__') giveUp();
+    }
+    return true;
+  };
   return Object.assign(parse, { keys });
 }
 
 /** An empty array only: anything in it goes through zod's unions. */
 const emptyArray: FieldParser = (value) =>
-  Array.isArray(value) && value.length === 0 ? [] : giveUp();
+  Array.isArray(value) && value.length === 0 ? (value as unknown[]) : giveUp();
 
 const textContent = looseObject([
   [
