@@ -24,6 +24,25 @@ describe('first run', () => {
     }
   });
 
+  it('checks the system packages the tests use before testing, as .ci/run does', () => {
+    const { scripts } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    for (const name of ['test', 'test:reliability']) {
+      expect(scripts[name], name).toMatch(/^node scripts\/system-packages\.mjs && /);
+    }
+    expect(readFileSync(join(repositoryRoot, '.ci/run'), 'utf8')).toContain(
+      'node scripts/system-packages.mjs',
+    );
+    // Here they are all installed (the test command put them there): the check passes quietly.
+    const check = spawnSync(process.execPath, ['scripts/system-packages.mjs', '--check'], {
+      cwd: repositoryRoot,
+      encoding: 'utf8',
+    });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
   it('builds without the telemetry notice, saying what it does, for a user turbo never saw', () => {
     // A home folder turbo has never written to: the notice would show here first.
     const home = mkdtempSync(join(tmpdir(), 'ferry-home-'));
