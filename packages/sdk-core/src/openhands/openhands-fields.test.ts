@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { knownEventSchema } from '../event/event-schemas';
 import { openHandsEventFields, openHandsStateFields } from './openhands-fields';
@@ -5,6 +7,7 @@ import {
   openHandsModelProblems,
   openHandsReferenceModel,
   openHandsReferenceModels,
+  referenceArchive,
 } from '../testing/openhands-reference';
 
 describe("OpenHands' field lists", () => {
@@ -21,6 +24,14 @@ describe("OpenHands' field lists", () => {
       );
     },
   );
+
+  it('finds the reference sources where FERRY_REFERENCE_DIR says, and says so when they are not there', () => {
+    const found = referenceArchive({});
+    expect(referenceArchive({ FERRY_REFERENCE_DIR: dirname(found) })).toBe(found);
+    expect(() => referenceArchive({ FERRY_REFERENCE_DIR: tmpdir() })).toThrow(
+      `FERRY_REFERENCE_DIR is set, but ${join(tmpdir(), 'openhands-agent-server-1.43.1.tgz')} does not exist.`,
+    );
+  });
 
   it('covers every event kind Ferry knows but its own TeleportEvent', () => {
     const ferryKinds = knownEventSchema.options.map((option) => option.shape.kind.value);

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REFERENCE = 'shared/reference/openhands-agent-server-1.43.1.tgz';
@@ -66,15 +66,28 @@ for name in classes:
 json.dump(out, sys.stdout)
 `;
 
-/** The reference archive: `shared/` beside the repository (CI) or beside one of its parents. */
-function referenceArchive(): string {
+/**
+ * The reference archive: `openhands-agent-server-1.43.1.tgz` in the folder `FERRY_REFERENCE_DIR`
+ * names, else `shared/reference/` beside the repository (CI) or beside one of its parents.
+ * @throws Error naming where it looked and how to point at the archive.
+ */
+export function referenceArchive(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.FERRY_REFERENCE_DIR;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const candidate = join(fromEnv, basename(REFERENCE));
+    if (existsSync(candidate)) return candidate;
+    throw new Error(`FERRY_REFERENCE_DIR is set, but ${candidate} does not exist.`);
+  }
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, REFERENCE);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new Error(`${REFERENCE} not found beside the repository or any folder above it`);
+      throw new Error(
+        `${REFERENCE} was not found beside this package or any folder above it; set ` +
+          `FERRY_REFERENCE_DIR to the folder that holds ${basename(REFERENCE)}.`,
+      );
     }
     dir = parent;
   }
