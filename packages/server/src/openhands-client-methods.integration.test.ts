@@ -10,8 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startServer } from './server';
-import { TEST_API_KEY } from './test-support';
+import { startTestServer, TEST_API_KEY } from './test-support';
 
 // As in openhands-client.integration.test.ts: the client's ESM build calls `require('ws')`.
 (globalThis as { require?: NodeJS.Require }).require ??= createRequire(import.meta.url);
@@ -70,14 +69,11 @@ describe('every method of the OpenHands TypeScript client against ferry-server',
         onExhausted: text('more'),
       });
       cleanups.push(() => llm.close());
-      const server = await startServer({
-        port: 0,
+      const server = await startTestServer(cleanups, {
         dataDir: join(dir.path, 'data'),
         workspaceRoot: join(dir.path, 'workspaces'),
-        apiKey: TEST_API_KEY,
         secretKey: 'a-test-secret-key-of-enough-length',
       });
-      cleanups.push(() => server.close());
       const host = server.url;
       const apiKey = TEST_API_KEY;
       const workingDir = join(server.workspaceRoot, 'project');

@@ -7,8 +7,7 @@ import {
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startServer } from './server';
-import { TEST_API_KEY } from './test-support';
+import { startTestServer, TEST_API_KEY } from './test-support';
 
 // The client picks its WebSocket implementation with `require('ws')`, which an ES module does
 // not have on Node 20 (no global WebSocket either). Lending it `require` leaves the client as
@@ -29,13 +28,10 @@ async function serve(script: ScriptTurn[]) {
   cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer({ script });
   cleanups.push(() => llm.close());
-  const server = await startServer({
-    port: 0,
+  const server = await startTestServer(cleanups, {
     dataDir: join(dir.path, 'data'),
     workspaceRoot: join(dir.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
   });
-  cleanups.push(() => server.close());
   return { llm, server };
 }
 

@@ -12,15 +12,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { ConversationInfo } from './schemas/conversation-schemas';
-import { startServer, type FerryServer } from './server';
+import type { FerryServer } from './server';
 import {
-  TEST_API_KEY,
-  scriptedAgent,
-  testClient,
-  waitForStatus,
   type EventBody,
   type EventPageBody,
+  scriptedAgent,
+  startTestServer,
+  TEST_API_KEY,
   type TestClient,
+  testClient,
+  waitForStatus,
 } from './test-support';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -119,13 +120,10 @@ describe("events on OpenHands' routes and sockets", () => {
       onExhausted: toolCall('finish', { message: 'done' }),
     });
     cleanups.push(() => llm.close());
-    server = await startServer({
-      port: 0,
+    server = await startTestServer(cleanups, {
       dataDir: join(dir.path, 'data'),
       workspaceRoot: join(dir.path, 'workspaces'),
-      apiKey: TEST_API_KEY,
     });
-    cleanups.push(() => server.close());
     client = testClient(server);
     const agent = scriptedAgent(llm, {
       tools: ['terminal', 'file_editor', 'task_tracker', 'think'],

@@ -11,8 +11,15 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { ConversationInfo } from './schemas/conversation-schemas';
-import { startServer } from './server';
-import { TEST_API_KEY, allEvents, scriptedAgent, testClient, waitForStatus } from './test-support';
+import {
+  allEvents,
+  scriptedAgent,
+  startTestServer,
+  storedData,
+  TEST_API_KEY,
+  testClient,
+  waitForStatus,
+} from './test-support';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,11 +51,9 @@ describe('secrets of a conversation', () => {
     });
     cleanups.push(() => llm.close());
     const logs: string[] = [];
-    const server = await startServer({
-      port: 0,
+    const server = await startTestServer(cleanups, {
       dataDir: join(dir.path, 'data'),
       workspaceRoot: join(dir.path, 'workspaces'),
-      apiKey: TEST_API_KEY,
       logger: {
         level: 'trace',
         stream: new Writable({
@@ -59,7 +64,6 @@ describe('secrets of a conversation', () => {
         }),
       },
     });
-    cleanups.push(() => server.close());
     const client = testClient(server);
 
     const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
@@ -97,6 +101,7 @@ describe('secrets of a conversation', () => {
     await vi.waitFor(() => expect(frames.join('\n')).toContain(hash));
     const everywhere = [
       ...(await filesUnder(server.dataDir)).map((bytes) => bytes.toString('latin1')),
+      await storedData(server),
       logs.join(''),
       frames.join('\n'),
       JSON.stringify(events),

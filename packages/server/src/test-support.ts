@@ -196,23 +196,70 @@ export function useTestDatabase(label: string): () => string {
 }
 
 /**
+ * Where the server suites keep conversations: `files` (the default), or `postgres` when
+ * `FERRY_TEST_STORE=postgres` (the `server-postgres` test project runs the route and socket
+ * suites again that way, as `ferry-server --database-url` would).
+ */
+export const TEST_STORE: 'files' | 'postgres' =
+  process.env.FERRY_TEST_STORE === 'postgres' ? 'postgres' : 'files';
+
+/**
+ * The `startServer` options that put a test server's conversations in {@link TEST_STORE}: none
+ * for files; for PostgreSQL a database of its own on the test server (a throwaway server when
+ * none answers), dropped by `cleanups`.
+ */
+export async function testStoreOptions(
+  cleanups: (() => void | Promise<void>)[],
+): Promise<{ databaseUrl?: string }> {
+  if (TEST_STORE === 'files') return {};
+  const postgres = await startTestPostgres();
+  const database = await createTestDatabase(postgres.url, 'server');
+  testDatabases.set(database.url, database);
+  // Run last (cleanups run in reverse), after the server has closed its pool.
+  cleanups.unshift(async () => {
+    await database.drop();
+    await postgres.stop();
+  });
+  return { databaseUrl: database.url };
+}
+
+const testDatabases = new Map<string, TestDatabase>();
+const serverDatabases = new WeakMap<FerryServer, TestDatabase>();
+
+/**
+ * Everything a test server has stored, as text: every file under its data folder (path, mtime
+ * and content) and, on PostgreSQL, every row of its database (see `TestDatabase.rows`). Equal
+ * before and after a request that must change nothing; scanned for plaintext secrets.
+ */
+export async function storedData(server: FerryServer): Promise<string> {
+  const files = JSON.stringify(await snapshotTree(server.dataDir));
+  const database = serverDatabases.get(server);
+  return database === undefined ? files : `${files}\n${await database.rows()}`;
+}
+
+/**
  * Starts a server on a free loopback port with its data and workspace root in a new temporary
- * folder and the test key; `cleanups` gets what closes the server and removes the folder.
+ * folder and the test key, its conversations in {@link TEST_STORE}; `cleanups` gets what closes
+ * the server and removes the folder.
  */
 export async function startTestServer(
-  cleanups: (() => Promise<void>)[],
+  cleanups: (() => void | Promise<void>)[],
   options: Partial<StartServerOptions> = {},
 ): Promise<FerryServer> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
+  const store = await testStoreOptions(cleanups);
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
     dataDir: join(dir.path, 'data'),
     workspaceRoot: join(dir.path, 'workspaces'),
     apiKey: TEST_API_KEY,
+    ...store,
     ...options,
   });
+  const database = testDatabases.get(store.databaseUrl ?? '');
+  if (database !== undefined) serverDatabases.set(server, database);
   cleanups.push(() => server.close());
   return server;
 }

@@ -145,6 +145,8 @@ export class ConversationManager {
   readonly #opening = new Map<string, Promise<OpenConversation>>();
   readonly #closing = new Map<string, Promise<void>>();
   readonly #watchers = new ConversationWatchers();
+  /** Event sockets following the shared store (cluster), by conversation: each its onDeleted. */
+  readonly #storeFollowers = new Map<string, Set<() => void>>();
   readonly #bundles: ConversationBundles;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -223,10 +225,32 @@ export class ConversationManager {
     );
   }
 
-  /** How many event sockets are subscribed to the conversation now (0 when it is not open). */
+  /**
+   * How many event sockets are subscribed to the conversation now: those of the open
+   * conversation, and (in a cluster) those following the shared store here.
+   */
   subscriberCount(id: string): number {
     const canonical = canonicalConversationId(id);
-    return canonical === undefined ? 0 : (this.#entries.get(canonical)?.subscribers ?? 0);
+    if (canonical === undefined) return 0;
+    const followers = this.#storeFollowers.get(canonical)?.size ?? 0;
+    return (this.#entries.get(canonical)?.subscribers ?? 0) + followers;
+  }
+
+  /**
+   * Registers an event socket of a cluster replica, which follows the shared store rather than
+   * an open conversation: it is counted by {@link subscriberCount}, and `onDeleted` is called
+   * when the conversation is deleted through this server. Returns what unregisters it.
+   */
+  followStore(id: string, onDeleted: () => void): () => void {
+    const followers = this.#storeFollowers.get(id) ?? new Set<() => void>();
+    this.#storeFollowers.set(id, followers);
+    followers.add(onDeleted);
+    return () => {
+      followers.delete(onDeleted);
+      if (followers.size === 0 && this.#storeFollowers.get(id) === followers) {
+        this.#storeFollowers.delete(id);
+      }
+    };
   }
 
   /** Whether conversations continue runs their owner left `running` (`--no-continue-runs`: no). */
@@ -406,6 +430,7 @@ export class ConversationManager {
     }
     await this.#evict(canonical, 'deleted');
     await this.store.deleteConversation(canonical);
+    for (const onDeleted of [...(this.#storeFollowers.get(canonical) ?? [])]) onDeleted();
   }
 
   /** Streams a conversation bundle; see {@link ConversationBundles.exportBundle}. */

@@ -11,14 +11,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer } from '../server';
+import type { FerryServer } from '../server';
 import {
-  TEST_API_KEY,
   allEvents,
   scriptedAgent,
+  startTestServer,
+  TEST_API_KEY,
+  type TestClient,
   testClient,
   waitForStatus,
-  type TestClient,
 } from '../test-support';
 
 const run = promisify(execFile);
@@ -33,14 +34,9 @@ async function setup(script: readonly ScriptTurn[]) {
   cleanups.push(() => dir.remove());
   const llm = await startScriptedLLMServer({ script });
   cleanups.push(() => llm.close());
-  const server: FerryServer = await startServer({
-    port: 0,
-    dataDir: join(dir.path, 'data'),
-    workspaceRoot: join(dir.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
+  const server: FerryServer = await startTestServer(cleanups, {
     secretKey: 'a-test-secret-key-of-enough-length',
   });
-  cleanups.push(() => server.close());
   const client: TestClient = testClient(server);
   const created = await client.request<ConversationInfo>('POST', '/api/conversations', {
     body: { agent: scriptedAgent(llm), secrets: { MY_TOKEN: 'tok-plaintext-123' } },

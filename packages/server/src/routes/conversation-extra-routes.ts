@@ -1,6 +1,6 @@
 import type {} from '@fastify/swagger';
 import { redactState } from '@ferry/sdk-core';
-import type { ConversationState } from '@ferry/sdk-core';
+import type { ConversationState, ConversationStore } from '@ferry/sdk-core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { readdir, readFile } from 'node:fs/promises';
@@ -188,8 +188,14 @@ export function conversationExtraRoutes(
       // 404 for an unknown conversation; an open one has every event on disk already.
       await manager.get(id);
       const canonical = canonicalConversationId(id) ?? id;
-      const folder = join(manager.conversationsDir, folderOf(canonical));
-      const entries = await trajectoryEntries(folder, folderOf(canonical));
+      const shared = manager.clusterStore;
+      const entries =
+        shared === undefined
+          ? await trajectoryEntries(
+              join(manager.conversationsDir, folderOf(canonical)),
+              folderOf(canonical),
+            )
+          : await storedTrajectoryEntries(shared, canonical);
       if (entries.length === 0) throw serverErrors.conversationNotFound(id);
       return reply
         .type('application/octet-stream')
@@ -218,6 +224,24 @@ async function trajectoryEntries(folder: string, name: string): Promise<ZipEntry
   };
   await walk('');
   return entries;
+}
+
+/**
+ * The same zip for a conversation kept in a database (`--database-url`): its state, redacted,
+ * and its event log as one segment of the lines the store holds.
+ */
+async function storedTrajectoryEntries(store: ConversationStore, id: string): Promise<ZipEntry[]> {
+  const state = await store.readState(id);
+  if (state === undefined) return [];
+  const events = await store.readEvents(id);
+  const log = events.map((event) => `${JSON.stringify(event)}\n`).join('');
+  return [
+    {
+      name: `${folderOf(id)}/base_state.json`,
+      data: redactedState(Buffer.from(JSON.stringify(state))),
+    },
+    { name: `${folderOf(id)}/events/segment-000001.jsonl`, data: Buffer.from(log) },
+  ];
 }
 
 function redactedState(data: Buffer): Buffer {

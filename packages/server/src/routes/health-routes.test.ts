@@ -2,8 +2,8 @@ import { createTemporaryDirectory } from '@ferry/sdk-core/testing';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { version as ferryVersion } from '../../package.json';
-import { startServer, type FerryServer } from '../server';
-import { TEST_API_KEY } from '../test-support';
+import type { FerryServer } from '../server';
+import { startTestServer, TEST_API_KEY } from '../test-support';
 
 // As in openhands-client.integration.test.ts: the client's ESM build calls `require('ws')`.
 (globalThis as { require?: NodeJS.Require }).require ??= createRequire(import.meta.url);
@@ -17,8 +17,7 @@ afterEach(async () => {
 async function serve(): Promise<FerryServer> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
-  const server = await startServer({ port: 0, dataDir: dir.path, apiKey: TEST_API_KEY });
-  cleanups.push(() => server.close());
+  const server = await startTestServer(cleanups, { dataDir: dir.path });
   return server;
 }
 

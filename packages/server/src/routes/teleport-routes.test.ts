@@ -7,14 +7,15 @@ import {
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer } from '../server';
+import type { FerryServer } from '../server';
 import {
-  TEST_API_KEY,
+  type EventPageBody,
   scriptedAgent,
+  startTestServer,
+  TEST_API_KEY,
+  type TestClient,
   testClient,
   waitForStatus,
-  type EventPageBody,
-  type TestClient,
 } from '../test-support';
 
 const OTHER_KEY = 'ferry-test-key-of-b';
@@ -52,8 +53,7 @@ function countUploads(): number[] {
 async function newServer(apiKey: string): Promise<{ server: FerryServer; client: TestClient }> {
   const dir = await createTemporaryDirectory();
   cleanups.push(() => dir.remove());
-  const server = await startServer({ port: 0, dataDir: dir.path, apiKey });
-  cleanups.push(() => server.close());
+  const server = await startTestServer(cleanups, { dataDir: dir.path, apiKey });
   return { server, client: testClient(server, apiKey) };
 }
 

@@ -11,15 +11,17 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
-import { startServer, type FerryServer, type StartServerOptions } from '../server';
+import type { FerryServer, StartServerOptions } from '../server';
 import {
-  TEST_API_KEY,
   allEvents,
+  type EventBody,
   scriptedAgent,
+  startTestServer,
+  TEST_API_KEY,
+  TEST_STORE,
+  type TestClient,
   testClient,
   waitForStatus,
-  type EventBody,
-  type TestClient,
 } from '../test-support';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -45,13 +47,10 @@ async function setup(
     onExhausted: toolCall('finish', { message: 'done' }),
   });
   cleanups.push(() => llm.close());
-  const server = await startServer({
-    port: 0,
+  const server = await startTestServer(cleanups, {
     dataDir: join(dir.path, 'data'),
-    apiKey: TEST_API_KEY,
     ...options,
   });
-  cleanups.push(() => server.close());
   return { dir, llm, server, client: testClient(server) };
 }
 
@@ -129,8 +128,12 @@ function connect(
   };
 }
 
-/** The lines of a conversation's event log, exactly as written. */
+/** The lines of a conversation's event log, exactly as written (as stored, on PostgreSQL). */
 async function logLines(server: FerryServer, id: string): Promise<string[]> {
+  if (TEST_STORE === 'postgres') {
+    const events = await server.conversations.store.readEvents(id);
+    return events.map((event) => JSON.stringify(event));
+  }
   const dir = join(server.dataDir, 'conversations', id.replaceAll('-', ''), 'events');
   const lines: string[] = [];
   for (const segment of (await readdir(dir)).sort()) {

@@ -121,6 +121,10 @@ class EventSocketSession {
   #snapshotDue = false;
   #replayEnd = 0;
   #closed = false;
+  /** Stops the local watch (a cluster replica's subscriber needs it only to find its place). */
+  #unwatch: (() => void) | undefined;
+  /** A cluster replica's subscriber: the log's length when it connected. */
+  #connectedAt: Promise<number | undefined> | undefined;
 
   constructor(socket: WebSocket, request: FastifyRequest, options: EventSocketOptions) {
     this.#socket = socket;
@@ -134,10 +138,18 @@ class EventSocketSession {
     // The subscriber's place in the log is the moment it connects: events appended while it
     // authenticates and the conversation is opened are queued (and dropped if it is refused),
     // so none falls between the replay and the live stream.
-    // (A cluster replica's subscriber follows the shared store instead, see #runFromStore.)
+    // A cluster replica's subscriber follows the shared store instead (see #runFromStore): its
+    // place is the log's length when it connects.
     const id = canonicalConversationId(this.#conversationId);
-    if (id !== undefined && this.#options.manager.clusterStore === undefined) {
-      this.#cleanups.push(this.#options.manager.watch(id, (event) => this.#onLive(event)));
+    const shared = this.#options.manager.clusterStore;
+    if (id !== undefined) {
+      // In a cluster this sees the events this replica appends (a run here), at once.
+      const unwatch = this.#options.manager.watch(id, (event) => this.#onLive(event));
+      this.#unwatch = unwatch;
+      this.#cleanups.push(unwatch);
+    }
+    if (id !== undefined && shared !== undefined) {
+      this.#connectedAt = shared.eventCount(id).catch(() => undefined);
     }
     // Listeners go on at once: frames sent right after the handshake must not be missed.
     this.#socket.on('message', (data) => this.#onFrame(frameText(data)));
@@ -238,12 +250,17 @@ class EventSocketSession {
     store: ConversationStore,
     state: ConversationState,
   ): Promise<void> {
+    const connectedAt = await this.#connectedAt;
     const stored = await store.readEvents(id);
-    this.#queue = undefined;
     this.#replayEnd = stored.length;
-    const start = this.#firstToReplay(stored, (eventId) =>
-      stored.findIndex((event) => event.id === eventId),
+    const start = this.#firstToReplay(
+      stored,
+      (eventId) => stored.findIndex((event) => event.id === eventId),
+      connectedAt,
     );
+    // From here on the shared store's subscription delivers what comes after the replay.
+    this.#unwatch?.();
+    this.#queue = undefined;
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
       return;
@@ -265,6 +282,11 @@ class EventSocketSession {
       },
     });
     this.#cleanups.push(() => void subscription.close());
+    this.#cleanups.push(
+      this.#options.manager.followStore(id, () =>
+        this.#close(SocketCloseCode.notFound, 'Conversation deleted'),
+      ),
+    );
     if (this.#closed) {
       await subscription.close();
       return;
@@ -334,6 +356,7 @@ class EventSocketSession {
   #firstToReplay(
     stored: readonly { timestamp: string }[],
     indexOf: (eventId: string) => number,
+    connectedAt?: number,
   ): number | undefined {
     const query = this.#query;
     if (query.after_event_id !== undefined) {
@@ -349,9 +372,12 @@ class EventSocketSession {
       const index = stored.findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
       return index < 0 ? stored.length : index;
     }
+    // Every event appended since it connected: the first one seen here since then, or (in a
+    // cluster, where another replica may append) the log's length when it connected.
     const first = this.#queue?.[0];
     const index = first === undefined ? -1 : indexOf(first.id);
-    return index < 0 ? stored.length : Math.min(index, stored.length);
+    const seen = index < 0 ? stored.length : Math.min(index, stored.length);
+    return connectedAt === undefined ? seen : Math.min(seen, connectedAt);
   }
 
   async #replay(stored: readonly StoredEvent[], start: number): Promise<void> {
