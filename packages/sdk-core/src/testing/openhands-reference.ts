@@ -84,6 +84,9 @@ export function referenceArchive(env: NodeJS.ProcessEnv = process.env): string {
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) {
+      // Where this workplace keeps it, whatever folder the repository was cloned into.
+      const shared = join('/work', REFERENCE);
+      if (existsSync(shared)) return shared;
       throw new Error(
         `${REFERENCE} was not found beside this package or any folder above it; set ` +
           `FERRY_REFERENCE_DIR to the folder that holds ${basename(REFERENCE)}.`,
