@@ -32,6 +32,7 @@ import { attachAutoTitle, initialTitle, type TitleLlmLoader } from './auto-title
 import { ConversationBundles, type ImportBundleInput } from './conversation-bundles';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
 import { canonicalConversationId, folderOf } from './conversation-id';
+import { StoreFollowers } from './store-followers';
 import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
 import { UPLOADS_FOLDER, isDirectory, makeFolder, removeAbandonedUploads } from './uploads-folder';
@@ -146,7 +147,7 @@ export class ConversationManager {
   readonly #closing = new Map<string, Promise<void>>();
   readonly #watchers = new ConversationWatchers();
   /** Event sockets following the shared store (cluster), by conversation: each its onDeleted. */
-  readonly #storeFollowers = new Map<string, Set<() => void>>();
+  readonly #storeFollowers = new StoreFollowers();
   readonly #bundles: ConversationBundles;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -232,7 +233,7 @@ export class ConversationManager {
   subscriberCount(id: string): number {
     const canonical = canonicalConversationId(id);
     if (canonical === undefined) return 0;
-    const followers = this.#storeFollowers.get(canonical)?.size ?? 0;
+    const followers = this.#storeFollowers.count(canonical);
     return (this.#entries.get(canonical)?.subscribers ?? 0) + followers;
   }
 
@@ -242,15 +243,7 @@ export class ConversationManager {
    * when the conversation is deleted through this server. Returns what unregisters it.
    */
   followStore(id: string, onDeleted: () => void): () => void {
-    const followers = this.#storeFollowers.get(id) ?? new Set<() => void>();
-    this.#storeFollowers.set(id, followers);
-    followers.add(onDeleted);
-    return () => {
-      followers.delete(onDeleted);
-      if (followers.size === 0 && this.#storeFollowers.get(id) === followers) {
-        this.#storeFollowers.delete(id);
-      }
-    };
+    return this.#storeFollowers.follow(id, onDeleted);
   }
 
   /** Whether conversations continue runs their owner left `running` (`--no-continue-runs`: no). */
@@ -430,7 +423,7 @@ export class ConversationManager {
     }
     await this.#evict(canonical, 'deleted');
     await this.store.deleteConversation(canonical);
-    for (const onDeleted of [...(this.#storeFollowers.get(canonical) ?? [])]) onDeleted();
+    this.#storeFollowers.deleted(canonical);
   }
 
   /** Streams a conversation bundle; see {@link ConversationBundles.exportBundle}. */
