@@ -8,6 +8,7 @@ import { WORKSPACE_PREFIX, bundleFileSchema, type BundleFile } from './bundle-ma
 import { canonicalId } from './conversation-id';
 import { countLines, listConversationFiles, sha256 } from './conversation-files';
 import { DEFAULT_MAX_WORKSPACE_BYTES } from './workspace-limits';
+import { STORE_LOG_SEGMENT, storeLog } from './store-log';
 import { listWorkspaceFiles } from './workspace-files';
 
 /**
@@ -22,6 +23,12 @@ export const bundleBaseSchema = z.looseObject({
   /** Whether `files` lists the workspace's files (under `workspace/`). */
   includes_workspace: z.boolean(),
   files: z.array(bundleFileSchema),
+  /**
+   * The copy is in a store without segment files (`PostgresStore`): `files` describes its whole
+   * log as one segment, `events/segment-000001.jsonl`, which the source compares with its own
+   * segments joined.
+   */
+  single_segment: z.boolean().optional(),
 });
 export type BundleBase = z.infer<typeof bundleBaseSchema>;
 
@@ -42,31 +49,34 @@ export interface ReadBundleBaseOptions {
 
 /**
  * Describes the copy of a conversation this side holds (see {@link bundleBaseSchema}), or
- * `undefined` when it holds none, or holds it in a store that takes whole bundles only (a
- * store other than the folder layout). Reads and hashes every file: a delta is only ever built
- * against bytes both sides have proved equal.
+ * `undefined` when it holds none. Reads and hashes every file: a delta is only ever built
+ * against bytes both sides have proved equal. A store without segment files (`PostgresStore`)
+ * describes its log as the one segment its export would carry (`single_segment`).
  */
 export async function readBundleBase(
   options: ReadBundleBaseOptions,
 ): Promise<BundleBase | undefined> {
-  const folder = conversationFolder(options);
-  if (folder === undefined) return undefined;
-  const stateText = await folder.readText(BASE_STATE_FILE);
-  if (stateText === undefined) return undefined;
-  let conversationId: string;
-  try {
-    conversationId = canonicalId((JSON.parse(stateText) as { id?: unknown }).id as string);
-  } catch {
-    return undefined;
-  }
-  const { segments, side } = await listConversationFiles(folder);
+  const copy = await heldCopy(options);
+  if (copy === undefined) return undefined;
+  const { segments, side } = await listConversationFiles(copy.folder);
   const files: BundleFile[] = [];
   let eventCount = 0;
-  for (const path of [...segments, ...side]) {
-    const data = await folder.read(path);
-    if (data === undefined) continue;
-    if (segments.includes(path)) eventCount += countLines(data);
+  const add = (path: string, data: Uint8Array) =>
     files.push({ path, size: data.length, sha256: sha256(data) });
+  if (copy.log !== undefined) {
+    eventCount = copy.log.events;
+    if (copy.log.events > 0) add(STORE_LOG_SEGMENT, copy.log.data);
+  } else {
+    for (const path of segments) {
+      const data = await copy.folder.read(path);
+      if (data === undefined) continue;
+      eventCount += countLines(data);
+      add(path, data);
+    }
+  }
+  for (const path of side) {
+    const data = await copy.folder.read(path);
+    if (data !== undefined) add(path, data);
   }
   if (options.workspaceDir !== undefined) {
     const workspace = await listWorkspaceFiles({
@@ -87,18 +97,52 @@ export async function readBundleBase(
     }
   }
   return {
-    conversation_id: conversationId,
+    conversation_id: copy.conversationId,
     event_count: eventCount,
     includes_workspace: options.workspaceDir !== undefined,
     files,
+    ...(copy.log === undefined ? {} : { single_segment: true }),
   };
+}
+
+/**
+ * The copy's id and folder (its side files, and with the folder layout its segments), and for a
+ * store without segment files its log as one segment's bytes; `undefined` without a state.
+ */
+async function heldCopy(options: ReadBundleBaseOptions): Promise<
+  | {
+      conversationId: string;
+      folder: FileStore;
+      log?: { data: Buffer; events: number };
+    }
+  | undefined
+> {
+  const { store } = options;
+  const generic =
+    isConversationStore(store) && !(store instanceof FileConversationStore) ? store : undefined;
+  if (generic !== undefined) {
+    if (options.conversationId === undefined) return undefined;
+    const id = canonicalId(options.conversationId);
+    const state = await generic.readState(id);
+    if (state === undefined) return undefined;
+    const folder = generic.files(id);
+    return { conversationId: id, folder, log: await storeLog(generic, id) };
+  }
+  const folder = conversationFolder(options);
+  if (folder === undefined) return undefined;
+  const stateText = await folder.readText(BASE_STATE_FILE);
+  if (stateText === undefined) return undefined;
+  try {
+    const id = canonicalId((JSON.parse(stateText) as { id?: unknown }).id as string);
+    return { conversationId: id, folder };
+  } catch {
+    return undefined;
+  }
 }
 
 function conversationFolder(options: ReadBundleBaseOptions): FileStore | undefined {
   const { store } = options;
   if (!isConversationStore(store)) return store;
-  if (!(store instanceof FileConversationStore) || options.conversationId === undefined) {
-    return undefined;
-  }
+  if (options.conversationId === undefined) return undefined;
   return store.files(canonicalId(options.conversationId));
 }

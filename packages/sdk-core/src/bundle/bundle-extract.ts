@@ -297,3 +297,41 @@ function checkState(data: Buffer, conversationId: string): void {
 function formatError(entry: string, problem: string): BundleFormatError {
   return new BundleFormatError({ entry, problem });
 }
+
+/** A segment path's number (`events/segment-000002.jsonl`: 2), for sorting segments in log order. */
+export function segmentOrder(path: string): number {
+  return segmentNumber(path.slice(path.indexOf('/') + 1)) ?? 0;
+}
+
+/**
+ * The events of the bundle's staged segments (`manifest.files` in the `events` phase, read from
+ * `conversation`, the staging store's `conversation/`), in log order. `extract` has checked them.
+ */
+export async function stagedEvents(
+  conversation: FileStore,
+  files: readonly BundleFile[],
+): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  const segments = files
+    .filter((file) => phaseOf(file.path) === 'events')
+    .sort((left, right) => segmentOrder(left.path) - segmentOrder(right.path));
+  for (const file of segments) {
+    scanSegment({
+      bytes: (await conversation.read(file.path)) ?? new Uint8Array(0),
+      file: file.path,
+      allowTornLastLine: false,
+      events,
+      ids: new Map(),
+      locate: (index) => `event ${index + 1}`,
+    });
+  }
+  return events;
+}
+
+/** The staged `base_state.json` (`extract` has checked it), as a store keeps a state. */
+export async function stagedState(conversation: FileStore): Promise<Record<string, unknown>> {
+  return JSON.parse((await conversation.readText(BASE_STATE_FILE)) ?? '{}') as Record<
+    string,
+    unknown
+  >;
+}

@@ -1,6 +1,8 @@
+import { BASE_STATE_FILE } from '../store/file-layout';
 import type { BundleBase } from './bundle-base';
 import { WORKSPACE_PREFIX, type BundleBaseRef, type BundleFile } from './bundle-manifest';
 import { countLines, isSegment, sha256 } from './conversation-files';
+import { STORE_LOG_SEGMENT } from './store-log';
 import type { WorkspaceFile } from './workspace-files';
 
 /** A conversation file as the export holds it: its path, its bytes, and the events in them. */
@@ -49,7 +51,9 @@ export function planDelta(input: {
   }
   const held = new Map(base.files.map((file) => [file.path, file]));
   const heldSegments = base.files.filter((file) => isSegment(file.path));
-  const segments = input.storeFiles.filter((file) => file.phase === 'events');
+  const sourceFiles =
+    base.single_segment === true ? joinSegments(input.storeFiles) : input.storeFiles;
+  const segments = sourceFiles.filter((file) => file.phase === 'events');
   if (heldSegments.length > segments.length) {
     return {
       kind: 'full',
@@ -69,7 +73,7 @@ export function planDelta(input: {
   }
 
   const storeFiles: SourceFile[] = [];
-  for (const file of input.storeFiles) {
+  for (const file of sourceFiles) {
     if (file.phase === 'events') {
       const offset = offsets.get(file.path) ?? 0;
       if (offset < file.data.length || !offsets.has(file.path)) {
@@ -134,4 +138,28 @@ function segmentProblem(held: BundleFile, here: SourceFile, last: boolean): stri
     return `the destination's ${held.path} does not end on a whole event`;
   }
   return undefined;
+}
+
+/**
+ * This side's segments as the one segment a store without segment files holds
+ * (`STORE_LOG_SEGMENT`): the same lines, so the destination's log is compared with this one's
+ * whatever the segment sizes, and what it lacks travels as the tail of that one segment.
+ */
+function joinSegments(files: SourceFile[]): SourceFile[] {
+  const segments = files.filter((file) => file.phase === 'events');
+  if (segments.length < 2 && segments.every((file) => file.path === STORE_LOG_SEGMENT)) {
+    return files;
+  }
+  const joined: SourceFile = {
+    path: STORE_LOG_SEGMENT,
+    data: Buffer.concat(segments.map((file) => file.data)),
+    phase: 'events',
+    events: 0,
+  };
+  const others = files.filter((file) => file.phase !== 'events');
+  return [
+    ...others.filter((file) => file.path === BASE_STATE_FILE),
+    joined,
+    ...others.filter((file) => file.path !== BASE_STATE_FILE),
+  ];
 }

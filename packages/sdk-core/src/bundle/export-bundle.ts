@@ -5,10 +5,10 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
+import { BASE_STATE_FILE } from '../store/file-layout';
 import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
-import { scanSegment, segmentName } from '../persistence/event-log-segment';
+import { scanSegment } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
 import type { ConversationStore } from '../store/conversation-store';
@@ -29,6 +29,7 @@ import { bundlePathProblem } from './bundle-path';
 import { canonicalId } from './conversation-id';
 import { countLines, listConversationFiles } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
+import { STORE_LOG_SEGMENT, storeLog } from './store-log';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 import { listWorkspaceFiles, type WorkspaceFile } from './workspace-files';
 
@@ -244,19 +245,11 @@ async function conversationSource(
   }
   const location = store.describe(id);
   const state = redactedState(await store.readState(id), location, location);
-  const events = await store.readEvents(id);
-  const segment = Buffer.from(events.map((event) => `${JSON.stringify(event)}\n`).join(''));
+  const log = await storeLog(store, id);
   const storeFiles: StoreFile[] =
-    events.length === 0
+    log.events === 0
       ? []
-      : [
-          {
-            path: `${EVENTS_DIR}/${segmentName(1)}`,
-            data: segment,
-            phase: 'events',
-            events: events.length,
-          },
-        ];
+      : [{ path: STORE_LOG_SEGMENT, data: log.data, phase: 'events', events: log.events }];
   return {
     state,
     storeFiles: [

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BASE_STATE_FILE } from '../store/file-layout';
 import { conversationFolderName } from '../store/conversation-id';
-import { BundleBaseMismatchError } from '../errors/bundle-base-mismatch-error';
 import { BundleConflictError } from '../errors/bundle-conflict-error';
 import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
-import { scanSegment } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
-import type { StoredEvent } from '../persistence/stored-event';
 import type { ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
@@ -21,12 +18,15 @@ import {
   phaseOf,
   readManifestEntry,
   readerLimits,
+  stagedEvents,
+  stagedState,
   toReadable,
   type BundleReadLimits,
   type BundleSource,
 } from './bundle-extract';
-import { importDelta } from './import-delta';
-import { readTarEntries } from './tar-reader';
+import { importDelta, type DeltaInput } from './import-delta';
+import { importStoreDelta } from './import-store-delta';
+import { readTarEntries, type TarEntry } from './tar-reader';
 import { restoreWorkspace } from './restore-workspace';
 import { isDerived } from './conversation-files';
 
@@ -130,16 +130,7 @@ async function importIntoFolder(
     const folder = conversationFolderName(conversationId);
     checkManifestContents(manifest);
     if (manifest.base !== undefined) {
-      await importDelta({
-        root,
-        manifest,
-        entries,
-        workspaceDir: options.workspaceDir,
-        onProgress: options.onProgress,
-        parkedFor: options.parkedFor,
-        restoreWorkspace: (staging) =>
-          restoreBundleWorkspace(options, manifest, staging, overwrite),
-      });
+      await importDelta({ root, ...deltaInput(options, manifest, entries) });
       return { manifest, conversationId };
     }
     if (!overwrite && (await root.list(folder)).length > 0) {
@@ -216,10 +207,8 @@ async function importIntoStore(
     const conversationId = manifest.conversation_id;
     checkManifestContents(manifest);
     if (manifest.base !== undefined) {
-      throw new BundleBaseMismatchError({
-        conversationId,
-        problem: `${store.describe(conversationId)} takes whole bundles only`,
-      });
+      await importStoreDelta({ store, ...deltaInput(options, manifest, entries) });
+      return { manifest, conversationId };
     }
     const conflict = () =>
       new BundleConflictError({ conversationId, location: store.describe(conversationId) });
@@ -236,36 +225,19 @@ async function importIntoStore(
         lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
       }
       const conversation = staging.scope('conversation');
-      const events: StoredEvent[] = [];
       const files: string[] = [];
       for (const file of manifest.files) {
         if (file.path === BASE_STATE_FILE || file.path.startsWith(WORKSPACE_PREFIX)) continue;
         if (isDerived(file.path)) continue;
         if (phaseOf(file.path) !== 'events') files.push(file.path);
       }
-      for (const file of manifest.files
-        .filter((candidate) => phaseOf(candidate.path) === 'events')
-        .sort((left, right) => left.path.localeCompare(right.path))) {
-        const data = (await conversation.read(file.path)) ?? new Uint8Array(0);
-        scanSegment({
-          bytes: data,
-          file: file.path,
-          allowTornLastLine: false,
-          events,
-          ids: new Map(),
-          locate: (index) => `event ${index + 1}`,
-        });
-      }
+      const events = await stagedEvents(conversation, manifest.files);
       if (events.length > 0) await store.appendEvents(lease, events);
       const sideFiles = store.files(conversationId);
       for (const path of files) {
         await sideFiles.writeAtomic(path, (await conversation.read(path)) ?? new Uint8Array(0));
       }
-      const state = JSON.parse((await conversation.readText(BASE_STATE_FILE)) ?? '{}') as Record<
-        string,
-        unknown
-      >;
-      await store.writeState(lease, state);
+      await store.writeState(lease, await stagedState(conversation));
     } finally {
       await store.releaseLease(lease);
     }
@@ -273,6 +245,23 @@ async function importIntoStore(
   } finally {
     await entries.return(undefined);
   }
+}
+
+/** What applying a delta bundle needs of the import's options. */
+function deltaInput(
+  options: ImportBundleOptions,
+  manifest: BundleManifest,
+  entries: AsyncGenerator<TarEntry>,
+): DeltaInput {
+  return {
+    manifest,
+    entries,
+    workspaceDir: options.workspaceDir,
+    onProgress: options.onProgress,
+    parkedFor: options.parkedFor,
+    restoreWorkspace: (staging) =>
+      restoreBundleWorkspace(options, manifest, staging, options.overwrite ?? false),
+  };
 }
 
 /** Writes the bundle's workspace files (when asked to) from the staging store. */

@@ -5,19 +5,16 @@ import { conversationFolderName } from '../store/conversation-id';
 import { BundleBaseMismatchError } from '../errors/bundle-base-mismatch-error';
 import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
-import { segmentNumber } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
 import { hasErrorCode } from '../persistence/system-error';
 import { WORKSPACE_PREFIX, type BundleFile, type BundleManifest } from './bundle-manifest';
-import { extract, extractOptions, phaseOf } from './bundle-extract';
+import { extract, extractOptions, phaseOf, segmentOrder } from './bundle-extract';
 import type { TarEntry } from './tar-reader';
 import { countLines, isDerived, listConversationFiles, sha256 } from './conversation-files';
 import { hashFile } from './workspace-files';
 
-/** What {@link importDelta} needs. */
-export interface ImportDeltaInput {
-  /** The root folder of conversations. */
-  root: FileStore;
+/** What applying a delta bundle needs, wherever the copy is. */
+export interface DeltaInput {
   /** A delta manifest (with `base`), read and checked. */
   manifest: BundleManifest;
   /** The archive's entries after the manifest. */
@@ -27,6 +24,12 @@ export interface ImportDeltaInput {
   parkedFor: { to: string } | undefined;
   /** Writes the bundle's workspace files from the staging store. */
   restoreWorkspace: (staging: FileStore) => Promise<void>;
+}
+
+/** What {@link importDelta} needs. */
+export interface ImportDeltaInput extends DeltaInput {
+  /** The root folder of conversations. */
+  root: FileStore;
 }
 
 /**
@@ -58,7 +61,13 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
     const lock = await ConversationLock.acquire({ store: folder, onWarning: () => undefined });
     try {
       const held = await listConversationFiles(folder);
-      const problem = await baseProblem({ folder, base: base.files, held, input });
+      const problem = await baseProblem({
+        read: (path) => folder.read(path),
+        base: base.files,
+        heldSegments: held.segments,
+        workspaceDir: input.workspaceDir,
+        baseEvents: base.event_count,
+      });
       if (problem !== undefined) throw mismatch(problem);
       await input.restoreWorkspace(staging);
       await apply({ folder, staging: staging.scope('conversation'), manifest, held });
@@ -78,16 +87,24 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
   }
 }
 
-/** Why the copy here is not the delta's base, if it is not. */
-async function baseProblem(options: {
-  folder: FileStore;
+/**
+ * Why the copy here is not the delta's `base`, if it is not: a kept file missing or different
+ * (size, SHA-256), a segment here the base does not keep, or another count of events.
+ */
+export async function baseProblem(options: {
+  /** A file of the copy here, by its path in the bundle (`undefined`: there is none). */
+  read: (path: string) => Promise<Uint8Array | undefined>;
   base: readonly BundleFile[];
-  held: { segments: string[] };
-  input: ImportDeltaInput;
+  /** The copy's segments. */
+  heldSegments: readonly string[];
+  /** Where workspace files would be written (they are checked only then). */
+  workspaceDir: string | undefined;
+  /** Events in the base's segments. */
+  baseEvents: number;
 }): Promise<string | undefined> {
-  const { folder, base, input } = options;
+  const { base, workspaceDir } = options;
   const kept = new Set(base.map((file) => file.path));
-  const extra = options.held.segments.find((path) => !kept.has(path));
+  const extra = options.heldSegments.find((path) => !kept.has(path));
   if (extra !== undefined) return `it holds ${extra}, which the delta's base has not`;
   let lines = 0;
   for (const file of base) {
@@ -96,14 +113,14 @@ async function baseProblem(options: {
     let actual: { size: number; sha256: string } | undefined;
     if (file.path.startsWith(WORKSPACE_PREFIX)) {
       // Workspace files are only checked where they would be written.
-      if (input.workspaceDir === undefined) continue;
-      const path = join(input.workspaceDir, ...file.path.slice(WORKSPACE_PREFIX.length).split('/'));
+      if (workspaceDir === undefined) continue;
+      const path = join(workspaceDir, ...file.path.slice(WORKSPACE_PREFIX.length).split('/'));
       actual = await hashFile(path).catch((error: unknown) => {
         if (hasErrorCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
         throw error;
       });
     } else {
-      const data = await folder.read(file.path);
+      const data = await options.read(file.path);
       if (data !== undefined) {
         actual = { size: data.length, sha256: sha256(data) };
         if (phaseOf(file.path) === 'events') lines += countLines(data);
@@ -114,8 +131,9 @@ async function baseProblem(options: {
       return `${file.path} differs here (${actual.size} bytes, the base has ${file.size}; edited, truncated or another fork)`;
     }
   }
-  const baseEvents = input.manifest.base?.event_count ?? 0;
-  if (lines !== baseEvents) return `its segments hold ${lines} events, the base ${baseEvents}`;
+  if (lines !== options.baseEvents) {
+    return `its segments hold ${lines} events, the base ${options.baseEvents}`;
+  }
   return undefined;
 }
 
@@ -164,8 +182,4 @@ async function apply(options: {
     for (const path of created) await folder.remove(path).catch(() => undefined);
     throw error;
   }
-}
-
-function segmentOrder(path: string): number {
-  return segmentNumber(path.slice(path.indexOf('/') + 1)) ?? 0;
 }
