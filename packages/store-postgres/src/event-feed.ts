@@ -88,9 +88,12 @@ export class EventFeed {
   }
 
   private notified(payload: string | undefined): void {
-    const [schema, conversationId] = (payload ?? '').split(':');
+    const [schema, conversationId, what] = (payload ?? '').split(':');
     if (schema !== this.database.settings.schema || conversationId === undefined) return;
-    for (const subscription of this.subscriptions.get(conversationId) ?? []) subscription.wake();
+    for (const subscription of this.subscriptions.get(conversationId) ?? []) {
+      if (what === 'deleted') subscription.deleted();
+      else subscription.wake();
+    }
   }
 
   /** The LISTEN connection broke: open another, then let every subscription catch up. */
@@ -132,6 +135,8 @@ class FeedSubscription implements StoreSubscription {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** A deletion announced and not yet told to the subscriber. */
+  private deletion = false;
 
   constructor(
     private readonly conversationId: string,
@@ -153,6 +158,13 @@ class FeedSubscription implements StoreSubscription {
       this.running = undefined;
       if (this.again) this.wake();
     });
+  }
+
+  /** The conversation was deleted: tell the subscriber once the delivery in progress is done. */
+  deleted(): void {
+    if (this.stopped) return;
+    this.deletion = true;
+    this.wake();
   }
 
   fail(error: unknown): void {
@@ -189,6 +201,16 @@ class FeedSubscription implements StoreSubscription {
           this.report(error);
         }
         if (events.length < PAGE) break;
+      }
+      if (this.deletion && !this.stopped) {
+        this.deletion = false;
+        // A conversation created again under the id has a new log.
+        this.next = 0;
+        try {
+          await this.options.onDeleted?.();
+        } catch (error) {
+          this.report(error);
+        }
       }
     } while (this.again && !this.stopped);
   }

@@ -189,6 +189,37 @@ CREATE TABLE ferry_documents (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'a deletion is announced to subscribers on every process',
+    sql: /* sql */ `
+-- As version 1's, and a deletion that removed something announces '<schema>:<conversation>:deleted'
+-- on channel ferry_events (sent on commit), so every process's subscribers hear of it.
+CREATE OR REPLACE FUNCTION ferry_delete_conversation(p_id uuid, p_token bigint)
+RETURNS TABLE (r_status text, r_token bigint)
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  conv ferry_conversations%ROWTYPE;
+  had_files boolean;
+  status text;
+BEGIN
+  SELECT * INTO conv FROM ferry_conversations WHERE id = p_id FOR UPDATE;
+  IF NOT FOUND OR conv.lease_token IS DISTINCT FROM p_token THEN
+    RETURN QUERY SELECT 'lease_lost', conv.lease_token;
+    RETURN;
+  END IF;
+  DELETE FROM ferry_files WHERE conversation_id = p_id;
+  had_files := FOUND;
+  DELETE FROM ferry_conversations WHERE id = p_id;
+  status := CASE WHEN conv.state IS NOT NULL OR conv.event_count > 0 OR had_files
+                 THEN 'deleted' ELSE 'empty' END;
+  IF status = 'deleted' THEN
+    PERFORM pg_notify('ferry_events', current_schema() || ':' || p_id::text || ':deleted');
+  END IF;
+  RETURN QUERY SELECT status, p_token;
+END $$;
+`,
+  },
 ];
 
 /** The newest schema version this package knows. */

@@ -87,6 +87,14 @@ export interface SubscribeOptions {
   onEvents: (batch: EventBatch) => void | Promise<void>;
   /** Told when the subscription cannot continue (the store closed, the connection lost); default `console.warn`. */
   onError?: (error: unknown) => void;
+  /**
+   * Called once when the conversation is deleted (a `deleteConversation` that resolved `true`)
+   * by any writer the store can see (for the file and in-memory stores, those in this process;
+   * for `PostgresStore`, every process on the database), after the batch being delivered, if
+   * any. Nothing more is delivered for that conversation unless it is created again (from
+   * sequence number 0); the subscription stays registered until closed.
+   */
+  onDeleted?: () => void | Promise<void>;
 }
 
 /** A live subscription; see {@link ConversationStore.subscribe}. */

@@ -315,6 +315,7 @@ export class FileConversationStore implements ConversationStore {
       // The lock goes with the folder; the lock object must not remove a successor's file.
       await this.fileStore.remove(conversationFolderName(id), { recursive: true });
       await held.lock.release();
+      if (existed) this.#hub.announceDeleted(id);
       return existed;
     });
   }

@@ -227,6 +227,7 @@ export class InMemoryConversationStore implements ConversationStore {
     conversation.lease = undefined;
     this.#mine.delete(`${id}/${own.token}`);
     await this.#data.files.remove(conversationFolderName(id), { recursive: true });
+    if (existed) this.#data.hub.announceDeleted(id);
     return existed;
   }
 

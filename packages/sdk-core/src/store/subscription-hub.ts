@@ -4,7 +4,10 @@ import type { EventBatch, StoreSubscription, SubscribeOptions } from './conversa
 /** Reads a conversation's events from a sequence number on (the store's `readEvents`). */
 export type ReadFrom = (from: number) => Promise<readonly StoredEvent[]>;
 
-type Listener = (batch: EventBatch) => void;
+interface Listener {
+  batch(batch: EventBatch): void;
+  deleted(): void;
+}
 
 /**
  * Delivers appended events to subscribers without a gap or a duplicate: a subscriber is
@@ -18,7 +21,12 @@ export class SubscriptionHub {
   /** Tells the conversation's subscribers about events that are now durably stored. */
   announce(batch: EventBatch): void {
     if (batch.events.length === 0) return;
-    for (const listener of this.#listeners.get(batch.conversationId) ?? []) listener(batch);
+    for (const listener of this.#listeners.get(batch.conversationId) ?? []) listener.batch(batch);
+  }
+
+  /** Tells the conversation's subscribers that it was deleted (after what they are owed). */
+  announceDeleted(conversationId: string): void {
+    for (const listener of this.#listeners.get(conversationId) ?? []) listener.deleted();
   }
 
   /** Subscribes (see `ConversationStore.subscribe`); `read` fills in what announcements lack. */
@@ -47,13 +55,21 @@ export class SubscriptionHub {
         if (!closed) onError(error);
       });
     };
-    const listener: Listener = (batch) =>
-      schedule(async () => {
-        const end = batch.from + batch.events.length;
-        if (end <= next) return;
-        if (batch.from > next) return catchUp();
-        return deliver(next, batch.events.slice(next - batch.from));
-      });
+    const listener: Listener = {
+      batch: (batch) =>
+        schedule(async () => {
+          const end = batch.from + batch.events.length;
+          if (end <= next) return;
+          if (batch.from > next) return catchUp();
+          return deliver(next, batch.events.slice(next - batch.from));
+        }),
+      deleted: () =>
+        schedule(async () => {
+          // A conversation created again under the id starts its log from 0.
+          next = 0;
+          if (!closed) await options.onDeleted?.();
+        }),
+    };
 
     let listeners = this.#listeners.get(conversationId);
     if (listeners === undefined) {

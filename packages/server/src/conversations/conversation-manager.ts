@@ -239,11 +239,10 @@ export class ConversationManager {
 
   /**
    * Registers an event socket of a cluster replica, which follows the shared store rather than
-   * an open conversation: it is counted by {@link subscriberCount}, and `onDeleted` is called
-   * when the conversation is deleted through this server. Returns what unregisters it.
+   * an open conversation, to be counted by {@link subscriberCount}. Returns what unregisters it.
    */
-  followStore(id: string, onDeleted: () => void): () => void {
-    return this.#storeFollowers.follow(id, onDeleted);
+  followStore(id: string): () => void {
+    return this.#storeFollowers.follow(id);
   }
 
   /** Whether conversations continue runs their owner left `running` (`--no-continue-runs`: no). */
@@ -423,7 +422,6 @@ export class ConversationManager {
     }
     await this.#evict(canonical, 'deleted');
     await this.store.deleteConversation(canonical);
-    this.#storeFollowers.deleted(canonical);
   }
 
   /** Streams a conversation bundle; see {@link ConversationBundles.exportBundle}. */

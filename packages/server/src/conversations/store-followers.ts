@@ -1,28 +1,26 @@
 /**
- * The event sockets of a cluster replica that follow the shared store rather than an open
- * conversation, by conversation id: counted for `subscriberCount`, told when it is deleted here.
+ * How many event sockets of a cluster replica follow the shared store rather than an open
+ * conversation, by conversation id (for `subscriberCount`). The store itself tells them when
+ * the conversation is deleted, on whichever replica (`SubscribeOptions.onDeleted`).
  */
 export class StoreFollowers {
-  readonly #byId = new Map<string, Set<() => void>>();
+  readonly #byId = new Map<string, number>();
 
-  /** Adds a follower of `id`; returns the function that removes it. */
-  follow(id: string, onDeleted: () => void): () => void {
-    const followers = this.#byId.get(id) ?? new Set<() => void>();
-    this.#byId.set(id, followers);
-    followers.add(onDeleted);
+  /** Counts a follower of `id`; returns the function that stops counting it (once). */
+  follow(id: string): () => void {
+    this.#byId.set(id, this.count(id) + 1);
+    let counted = true;
     return () => {
-      followers.delete(onDeleted);
-      if (followers.size === 0 && this.#byId.get(id) === followers) this.#byId.delete(id);
+      if (!counted) return;
+      counted = false;
+      const left = this.count(id) - 1;
+      if (left > 0) this.#byId.set(id, left);
+      else this.#byId.delete(id);
     };
   }
 
   /** How many sockets follow `id`. */
   count(id: string): number {
-    return this.#byId.get(id)?.size ?? 0;
-  }
-
-  /** Tells every follower of `id` that the conversation was deleted. */
-  deleted(id: string): void {
-    for (const onDeleted of [...(this.#byId.get(id) ?? [])]) onDeleted();
+    return this.#byId.get(id) ?? 0;
   }
 }

@@ -280,13 +280,11 @@ class EventSocketSession {
         this.#request.log.warn({ err: describeError(error) }, 'event feed lost');
         this.#close(SocketCloseCode.goingAway, 'event feed lost; reconnect');
       },
+      // Deleted through any replica: the database announces it to every one.
+      onDeleted: () => this.#close(SocketCloseCode.notFound, 'Conversation deleted'),
     });
     this.#cleanups.push(() => void subscription.close());
-    this.#cleanups.push(
-      this.#options.manager.followStore(id, () =>
-        this.#close(SocketCloseCode.notFound, 'Conversation deleted'),
-      ),
-    );
+    this.#cleanups.push(this.#options.manager.followStore(id));
     if (this.#closed) {
       await subscription.close();
       return;

@@ -137,5 +137,35 @@ export function subscribeSpecs<S extends ConversationStore>(
         await other.releaseLease(lease);
       }
     });
+
+    it('is told once when a peer deletes the conversation', async () => {
+      const id = newConversationId();
+      const other = await peer();
+      const lease = await other.acquireLease(id);
+      const seen = collector();
+      const deletions: number[] = [];
+      const subscription = await store().subscribe(id, {
+        from: 0,
+        onEvents: seen.onEvents,
+        onDeleted: () => {
+          deletions.push(seen.events.length);
+        },
+      });
+      try {
+        await other.writeState(lease, stateDocument(id));
+        const events = numberedEvents(4);
+        await other.appendEvents(lease, events);
+        await eventually(() => expect(seen.events).toEqual(events), timeout / 2);
+        expect(await other.deleteConversation(id, lease)).toBe(true);
+        // Once, and after the events it had.
+        await eventually(() => expect(deletions).toEqual([4]), timeout / 2);
+        // Deleting what is no longer there tells nobody.
+        expect(await other.deleteConversation(id)).toBe(false);
+        await store().readEvents(id);
+        expect(deletions).toEqual([4]);
+      } finally {
+        await subscription.close();
+      }
+    });
   });
 }
