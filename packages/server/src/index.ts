@@ -7,7 +7,12 @@
 export { startServer } from './server';
 export type { FerryServer, ServerInfo, StartServerOptions } from './server';
 export { ConversationManager } from './conversations/conversation-manager';
-export type { ConversationRecord } from './conversations/conversation-manager';
+export type {
+  ConversationRecord,
+  CreateConversationInput,
+  ImportBundleInput,
+} from './conversations/conversation-manager';
+export type { ConversationBundles } from './conversations/conversation-bundles';
 export { HTTP_STATUS_BY_CODE, httpStatusOf } from './errors/http-status';
 export { SocketCloseCode } from './sockets/event-socket';
 export type { LoggerSetting } from './http/logger-options';

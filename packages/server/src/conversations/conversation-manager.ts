@@ -3,24 +3,16 @@ import {
   FerryError,
   LeaseLostError,
   FileConversationStore,
-  LocalConversation,
   LocalFileStore,
-  type BundleBase,
-  type AgentInput,
-  type BundleManifest,
-  type ExportedBundle,
-  type ConfirmationPolicyInput,
   type ConversationLease,
   type ConversationState,
   type ConversationStore,
   type FileStore,
-  type MessageContent,
   type ToolDefinition,
-  type ExportedExtent,
+  type LocalConversation,
   assertRunnableAgent,
   parseAgent,
 } from '@ferry/sdk-core';
-import { LocalWorkspace } from '@ferry/workspace-local';
 import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -28,18 +20,23 @@ import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
-import { attachAutoTitle, initialTitle, type TitleLlmLoader } from './auto-title';
-import { ConversationBundles, type ImportBundleInput } from './conversation-bundles';
+import { attachAutoTitle, type TitleLlmLoader } from './auto-title';
+import { ConversationBundles } from './conversation-bundles';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
+import {
+  ConversationFactory,
+  type CreateConversationInput,
+  type OpenedConversation,
+} from './conversation-factory';
 import { canonicalConversationId, folderOf } from './conversation-id';
 import { StoreFollowers } from './store-followers';
 import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
 import { OpenConversation, describeError, type CloseReason } from './open-conversation';
-import { UPLOADS_FOLDER, isDirectory, makeFolder, removeAbandonedUploads } from './uploads-folder';
-import { resolveWorkingDir } from './working-dir';
+import { UPLOADS_FOLDER, isDirectory, removeAbandonedUploads } from './uploads-folder';
 
 export type { ConversationRecord } from './conversation-catalog';
 export type { ImportBundleInput } from './conversation-bundles';
+export type { CreateConversationInput } from './conversation-factory';
 
 /** Options of {@link ConversationManager.start}. */
 export interface ConversationManagerOptions {
@@ -70,26 +67,6 @@ export interface ConversationManagerOptions {
   /** Loads a stored LLM profile for titles (`title_llm_profile`); without it titles are truncated. */
   titleLlm?: TitleLlmLoader | undefined;
   logger: FastifyBaseLogger;
-}
-
-/** What a new conversation starts with (the server's reading of `StartConversationRequest`). */
-export interface CreateConversationInput {
-  conversationId?: string | null | undefined;
-  agent: AgentInput;
-  /** The requested working directory; see `resolveWorkingDir` for where it ends up. */
-  workingDir?: string | null | undefined;
-  maxIterations?: number | undefined;
-  stuckDetection?: boolean | undefined;
-  confirmationPolicy?: ConfirmationPolicyInput | undefined;
-  securityAnalyzer?: { kind: string } | null | undefined;
-  secrets?: Record<string, string> | undefined;
-  tags?: Record<string, string> | undefined;
-  title?: string | null | undefined;
-  /** `false`: never generate a title (OpenHands' `autotitle`). */
-  autotitle?: boolean | undefined;
-  /** The stored LLM profile that writes the title (OpenHands' `title_llm_profile`). */
-  titleLlmProfile?: string | null | undefined;
-  initialMessage?: { content: MessageContent[]; run: boolean } | null | undefined;
 }
 
 /** What a fork starts with. */
@@ -138,9 +115,9 @@ export class ConversationManager {
   readonly clusterStore: ClusterStore | undefined;
 
   readonly #catalog: ConversationCatalog;
+  readonly #factory: ConversationFactory;
   readonly #options: ConversationManagerOptions;
   readonly #log: FastifyBaseLogger;
-  readonly #realWorkspaceRoot: string;
   readonly #idleMs: number;
   readonly #entries = new Map<string, OpenConversation>();
   readonly #opening = new Map<string, Promise<OpenConversation>>();
@@ -148,7 +125,8 @@ export class ConversationManager {
   readonly #watchers = new ConversationWatchers();
   /** Event sockets following the shared store (cluster), by conversation: each its onDeleted. */
   readonly #storeFollowers = new StoreFollowers();
-  readonly #bundles: ConversationBundles;
+  /** Export, import and the teleport bookkeeping (parking, confirming an arrival). */
+  readonly bundles: ConversationBundles;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #stopLeaseWatch: (() => void) | undefined;
@@ -159,7 +137,6 @@ export class ConversationManager {
     this.conversationsDir = join(options.dataDir, 'conversations');
     this.uploadsDir = join(options.dataDir, UPLOADS_FOLDER, `${process.pid}-${randomUUID()}`);
     this.workspaceRoot = options.workspaceRoot;
-    this.#realWorkspaceRoot = realWorkspaceRoot;
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
     this.clusterStore = options.clusterStore;
     this.store =
@@ -167,20 +144,32 @@ export class ConversationManager {
       new FileConversationStore({
         files: options.store ?? new LocalFileStore({ root: this.conversationsDir }),
       });
+    this.#factory = new ConversationFactory({
+      store: this.store,
+      workspaceRoot: options.workspaceRoot,
+      realWorkspaceRoot,
+      secretKey: options.secretKey,
+      tools: options.tools,
+      sandbox: options.sandbox,
+      logger: options.logger,
+    });
     this.#catalog = new ConversationCatalog(
       this.store,
       options.clusterStore === undefined ? this.conversationsDir : undefined,
     );
-    this.#bundles = new ConversationBundles({
+    this.bundles = new ConversationBundles({
       store: this.store,
       entries: this.#entries,
       opening: this.#opening,
       assertRunning: () => this.#assertRunning(),
       readState: (id) => this.#readState(id),
       hasTraces: (id) => this.#hasTraces(id),
-      workingDir: (id, requested) => this.#workingDir(id, requested),
+      workingDir: (id, requested) => this.#factory.workingDir(id, requested),
       evict: (id, reason) => this.#evict(id, reason),
-      open: (id, workingDir, openOptions) => this.#openStored(id, workingDir, openOptions),
+      open: async (id, workingDir, openOptions) => {
+        const opened = await this.#factory.openStored(id, workingDir, openOptions);
+        return this.#register(opened);
+      },
       get: (id) => this.get(id),
       use: (id, work) => this.use(id, work),
     });
@@ -387,7 +376,7 @@ export class ConversationManager {
           `fork: conversation ${forkId} already exists; choose another id.`,
         );
       }
-      const workspace = this.#newWorkspace(source.workspace.workingDir);
+      const workspace = this.#factory.newWorkspace(source.workspace.workingDir);
       let fork: LocalConversation;
       try {
         fork = await source.conversation.fork({
@@ -402,7 +391,7 @@ export class ConversationManager {
       }
       await fork.updateState({ created_at: new Date().toISOString() });
       if (input.tags != null) await fork.updateMetadata({ tags: input.tags });
-      this.#register(fork, workspace);
+      this.#register({ conversation: fork, workspace });
     });
     return this.get(forkId);
   }
@@ -424,42 +413,6 @@ export class ConversationManager {
     await this.store.deleteConversation(canonical);
   }
 
-  /** Streams a conversation bundle; see {@link ConversationBundles.exportBundle}. */
-  exportBundle(
-    id: string,
-    options: { includeWorkspace: boolean; base?: BundleBase | undefined },
-  ): Promise<ExportedBundle> {
-    return this.#bundles.exportBundle(id, options);
-  }
-
-  /** What this server holds of a conversation; see {@link ConversationBundles.bundleBase}. */
-  bundleBase(
-    id: string,
-    options: { includeWorkspace: boolean; workingDir?: string | undefined },
-  ): Promise<BundleBase | undefined> {
-    return this.#bundles.bundleBase(id, options);
-  }
-
-  /** Imports a bundle, all or nothing; see {@link ConversationBundles.importBundle}. */
-  importBundle(
-    input: ImportBundleInput,
-  ): Promise<{ record: ConversationRecord; manifest: BundleManifest }> {
-    return this.#bundles.importBundle(input);
-  }
-
-  /** Makes a conversation imported pending runnable; see {@link ConversationBundles.confirmArrival}. */
-  confirmArrival(id: string, bundleId: string, here: string): Promise<void> {
-    return this.#bundles.confirmArrival(id, bundleId, here);
-  }
-
-  /** Parks the conversation after it teleported; see {@link ConversationBundles.markTeleported}. */
-  markTeleported(
-    id: string,
-    destination: { to: string; bundleId?: string },
-    exported?: ExportedExtent,
-  ): Promise<void> {
-    return this.#bundles.markTeleported(id, destination, exported);
-  }
   /**
    * Closes every conversation: runs are interrupted (their actions answered, status `paused`),
    * logs flushed, locks released.
@@ -516,7 +469,9 @@ export class ConversationManager {
   async #load(id: string): Promise<OpenConversation> {
     const persisted = await this.#readState(id);
     if (persisted === undefined) throw serverErrors.conversationNotFound(id);
-    const entry = await this.#openStored(id, persisted.workspace.working_dir);
+    const entry = this.#register(
+      await this.#factory.openStored(id, persisted.workspace.working_dir),
+    );
     if (entry.conversation.openReport.recoveredFromCrash) {
       this.#log.warn(
         { conversation_id: id },
@@ -526,83 +481,8 @@ export class ConversationManager {
     return entry;
   }
 
-  /**
-   * Opens stored conversation `id` in its working folder (`requested`, see `resolveWorkingDir`),
-   * with `agent` instead of its own, and registers it. With `dropOnFailure` a failed open also
-   * deletes what is stored (an import that cannot be opened keeps nothing).
-   */
-  async #openStored(
-    id: string,
-    requested: string | null | undefined,
-    { agent, dropOnFailure = false }: { agent?: AgentInput; dropOnFailure?: boolean } = {},
-  ): Promise<OpenConversation> {
-    const workspace = await this.#workspace(id, requested);
-    let conversation: LocalConversation;
-    try {
-      conversation = await LocalConversation.open({
-        workspace,
-        store: this.store,
-        conversationId: id,
-        ...(agent === undefined ? {} : { agent }),
-        ...this.#commonOpenOptions(),
-      });
-    } catch (error) {
-      await workspace.close();
-      if (dropOnFailure) await this.store.deleteConversation(id).catch(() => undefined);
-      throw error;
-    }
-    return this.#register(conversation, workspace);
-  }
-
   async #create(id: string, input: CreateConversationInput): Promise<OpenConversation> {
-    const workspace = await this.#workspace(id, input.workingDir);
-    // An initial message cut into the title at once, so the new conversation answers with it.
-    const title = input.title ?? initialTitle(input);
-    let conversation: LocalConversation | undefined;
-    try {
-      conversation = await LocalConversation.open({
-        agent: input.agent,
-        workspace,
-        store: this.store,
-        conversationId: id,
-        ...(input.maxIterations === undefined ? {} : { maxIterations: input.maxIterations }),
-        ...(input.stuckDetection === undefined ? {} : { stuckDetection: input.stuckDetection }),
-        ...(title == null ? {} : { title }),
-        ...this.#commonOpenOptions(),
-      });
-      await conversation.updateState({
-        created_at: new Date().toISOString(),
-        ...(input.securityAnalyzer == null ? {} : { security_analyzer: input.securityAnalyzer }),
-        ...(input.autotitle === false ? { autotitle: false } : {}),
-        ...(input.titleLlmProfile == null ? {} : { title_llm_profile: input.titleLlmProfile }),
-      });
-      if (input.confirmationPolicy !== undefined) {
-        await conversation.setConfirmationPolicy(input.confirmationPolicy);
-      }
-      if (input.tags !== undefined) await conversation.updateMetadata({ tags: input.tags });
-      if (input.secrets !== undefined && Object.keys(input.secrets).length > 0) {
-        await conversation.setSecrets(input.secrets);
-      }
-      if (input.initialMessage != null) {
-        await conversation.sendMessage({ content: input.initialMessage.content });
-      }
-    } catch (error) {
-      // Cleaning up may fail on the same disk; the caller is told the first failure.
-      await conversation?.close().catch(() => undefined);
-      await workspace.close();
-      if (conversation !== undefined) {
-        await this.store
-          .deleteConversation(id)
-          .catch((cleanupError: unknown) =>
-            this.#log.warn(
-              { conversation_id: id, err: describeError(cleanupError) },
-              'could not remove a conversation whose creation failed',
-            ),
-          );
-      }
-      throw error;
-    }
-    const entry = this.#register(conversation, workspace, { titleFromLog: true });
+    const entry = this.#register(await this.#factory.create(id, input), { titleFromLog: true });
     if (input.initialMessage?.run === true) await entry.ensureRunning();
     return entry;
   }
@@ -615,38 +495,8 @@ export class ConversationManager {
     return (await this.store.eventCount(id)) > 0;
   }
 
-  async #workingDir(id: string, requested: string | null | undefined): Promise<string> {
-    return resolveWorkingDir({
-      workspaceRoot: this.workspaceRoot,
-      realWorkspaceRoot: this.#realWorkspaceRoot,
-      conversationId: id,
-      requested,
-      refuseRoot: (this.#options.sandbox ?? false) !== false,
-    });
-  }
-
-  #commonOpenOptions() {
-    return {
-      onWarning: (message: string) => this.#log.warn(message),
-      ...(this.#options.secretKey === undefined ? {} : { secretKey: this.#options.secretKey }),
-      ...(this.#options.tools === undefined ? {} : { tools: this.#options.tools }),
-    };
-  }
-
-  async #workspace(id: string, requested: string | null | undefined): Promise<LocalWorkspace> {
-    const workingDir = await this.#workingDir(id, requested);
-    await makeFolder(workingDir);
-    return this.#newWorkspace(workingDir);
-  }
-
-  #newWorkspace(workingDir: string): LocalWorkspace {
-    const sandbox = this.#options.sandbox ?? false;
-    return new LocalWorkspace({ workingDir, ...(sandbox === false ? {} : { sandbox }) });
-  }
-
   #register(
-    conversation: LocalConversation,
-    workspace: LocalWorkspace,
+    { conversation, workspace }: OpenedConversation,
     { titleFromLog = false }: { titleFromLog?: boolean } = {},
   ): OpenConversation {
     const log = this.#log.child({ conversation_id: conversation.id });

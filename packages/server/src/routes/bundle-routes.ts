@@ -262,7 +262,7 @@ export async function bundleRoutes(
     async (request, reply) =>
       sendBundle(
         reply,
-        await manager.exportBundle(request.params.conversation_id, {
+        await manager.bundles.exportBundle(request.params.conversation_id, {
           includeWorkspace: request.query.include_workspace,
         }),
       ),
@@ -289,7 +289,7 @@ export async function bundleRoutes(
     async (request, reply) =>
       sendBundle(
         reply,
-        await manager.exportBundle(request.params.conversation_id, {
+        await manager.bundles.exportBundle(request.params.conversation_id, {
           includeWorkspace: request.body.include_workspace,
           base: request.body.base,
         }),
@@ -313,7 +313,7 @@ export async function bundleRoutes(
     },
     async (request) => {
       const id = request.params.conversation_id;
-      const base = await manager.bundleBase(id, {
+      const base = await manager.bundles.bundleBase(id, {
         includeWorkspace: request.query.include_workspace,
         workingDir: request.query.working_dir,
       });
@@ -352,7 +352,7 @@ export async function bundleRoutes(
           throw new FerryError('BUNDLE_INVALID', 'Send the bundle as a file field named "bundle".');
         }
         const query = request.query;
-        const { record, manifest } = await manager.importBundle({
+        const { record, manifest } = await manager.bundles.importBundle({
           file,
           agent,
           workingDir: query.working_dir,
@@ -395,7 +395,7 @@ export async function bundleRoutes(
       },
     },
     async (request) => {
-      await manager.confirmArrival(
+      await manager.bundles.confirmArrival(
         request.params.conversation_id,
         request.body.bundle_id,
         `${request.protocol}://${request.host}`,
@@ -437,7 +437,7 @@ export async function bundleRoutes(
         ...(body.event_count === undefined ? {} : { eventCount: body.event_count }),
         ...(body.last_event_id === undefined ? {} : { lastEventId: body.last_event_id }),
       };
-      await manager.markTeleported(
+      await manager.bundles.markTeleported(
         request.params.conversation_id,
         destination,
         expected.eventCount === undefined && expected.lastEventId === undefined

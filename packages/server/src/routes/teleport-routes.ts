@@ -230,7 +230,7 @@ export function teleportRoutes(app: FastifyInstance, { manager }: TeleportRoutes
       const query = new URLSearchParams({ teleport_from: here, pending: 'true' });
       if (body.working_dir !== undefined) query.set('working_dir', body.working_dir);
       const send = async (base: BundleBase | undefined) => {
-        const { manifest, stream } = await manager.exportBundle(id, {
+        const { manifest, stream } = await manager.bundles.exportBundle(id, {
           includeWorkspace: body.include_workspace,
           base,
         });
@@ -261,7 +261,7 @@ export function teleportRoutes(app: FastifyInstance, { manager }: TeleportRoutes
         if (base === undefined || !mismatch) throw error;
         manifest = await send(undefined);
       }
-      await manager.markTeleported(
+      await manager.bundles.markTeleported(
         id,
         { to, bundleId: manifest.bundle_id },
         { eventCount: manifest.event_count },
