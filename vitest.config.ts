@@ -32,6 +32,22 @@ export default defineConfig({
         },
       },
       {
+        // The reliability suites whose server can keep conversations in either store, again on
+        // PostgreSQL: see RELIABILITY_STORE in packages/reliability/src/reliability-store.ts.
+        test: {
+          name: 'reliability-postgres',
+          root: './packages/reliability',
+          include: [
+            'src/load.reliability.test.ts',
+            'src/hostile-input.reliability.test.ts',
+            'src/hostile-sockets.reliability.test.ts',
+          ],
+          env: { FERRY_TEST_STORE: 'postgres' },
+          testTimeout: 240_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'repo',
           include: ['test/**/*.test.ts'],

@@ -6,17 +6,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
 import { diskState } from './hostile-client';
+import { serverStore, type ServerStore } from './reliability-store';
 
 const API_KEY = 'hostile-input-key';
 const BODY_LIMIT = 64 * 1024;
 
 let dir: TemporaryDirectory;
 let server: FerryServer;
+let store: ServerStore;
 let inputsTried = 0;
 
-/** Every file under the data dir, the workspace root and a folder beside them, hashed. */
-function diskStateHere(): Promise<Record<string, string>> {
-  return diskState(['data', 'workspaces', 'outside'].map((root) => join(dir.path, root)));
+/**
+ * Every file under the data dir, the workspace root and a folder beside them, hashed, and on
+ * PostgreSQL every row of the server's database.
+ */
+async function diskStateHere(): Promise<Record<string, string>> {
+  const files = await diskState(
+    ['data', 'workspaces', 'outside'].map((root) => join(dir.path, root)),
+  );
+  return { ...files, '(database rows)': await store.rows() };
 }
 
 interface Attempt {
@@ -64,12 +72,14 @@ beforeAll(async () => {
   await writeFile(join(dir.path, 'outside', 'secret.txt'), 'outside the workspace root\n');
   await mkdir(join(dir.path, 'workspaces', 'project'));
   await symlink(join(dir.path, 'outside'), join(dir.path, 'workspaces', 'project', 'escape'));
+  store = await serverStore('hostile_input');
   server = await startServer({
     port: 0,
     dataDir: join(dir.path, 'data'),
     workspaceRoot: join(dir.path, 'workspaces'),
     apiKey: API_KEY,
     bodyLimit: BODY_LIMIT,
+    ...store.options,
   });
 });
 afterAll(async () => {
@@ -77,6 +87,7 @@ afterAll(async () => {
     `hostile input: ${inputsTried} requests tried, every one a 4xx with the disk unchanged`,
   );
   await server?.close();
+  await store?.drop();
   await dir?.[Symbol.asyncDispose]();
 });
 

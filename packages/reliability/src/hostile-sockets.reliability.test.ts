@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
 import { apiRequest, httpRequest, type HttpAnswer } from './hostile-client';
+import { serverStore, type ServerStore } from './reliability-store';
 import {
   Opcode,
   clientFrame,
@@ -21,6 +22,7 @@ const MESSAGE_TEXT = 'x'.repeat(128 * 1024);
 
 let dir: TemporaryDirectory;
 let server: FerryServer;
+let store: ServerStore;
 let framesSent = 0;
 const sockets: RawWebSocket[] = [];
 
@@ -107,18 +109,21 @@ async function expectServerServes(id: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await createTemporaryDirectory();
+  store = await serverStore('hostile_sockets');
   server = await startServer({
     host: '127.0.0.1',
     port: 0,
     dataDir: join(dir.path, 'data'),
     apiKey: API_KEY,
     subscriberBufferLimit: BUFFER_LIMIT,
+    ...store.options,
   });
 });
 
 afterAll(async () => {
   console.info(`hostile sockets: ${framesSent} hostile frames sent`);
   await server?.close();
+  await store?.drop();
   await dir?.[Symbol.asyncDispose]();
 });
 

@@ -1,6 +1,6 @@
 // A Ferry server in its own process for the load test, started with --expose-gc so its memory
 // can be measured after a collection. argv[2]: JSON of { dataDir, apiKey, secretKey,
-// idleTimeout }. Talks over IPC: sends { type: 'listening', url } once it listens; answers
+// idleTimeout, databaseUrl? }. Talks over IPC: sends { type: 'listening', url } once it listens; answers
 // { type: 'memory' } with { type: 'memory', rss, heapUsed, open } (after two collections when
 // `gc` is exposed, `open` being the conversations open in memory); { type: 'stop' } closes the
 // server gracefully and exits 0; { type: 'snapshot', path } writes a heap snapshot there (for
@@ -16,6 +16,8 @@ const server = await startServer({
   apiKey: options.apiKey,
   secretKey: options.secretKey,
   idleTimeout: options.idleTimeout,
+  // The reliability-postgres project: conversations in PostgreSQL, as with --database-url.
+  ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
 });
 process.send?.({ type: 'listening', url: server.url });
 

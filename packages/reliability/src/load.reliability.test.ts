@@ -13,6 +13,7 @@ import {
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
 import { openRawWebSocket, type RawWebSocket } from './hostile-websocket';
+import { RELIABILITY_STORE, serverStore, type ServerStore } from './reliability-store';
 
 // The server under load: CONVERSATIONS conversations at once, each running a short scripted task
 // with a WebSocket subscriber, in waves (one more message and run for every conversation per
@@ -72,7 +73,7 @@ interface LoadServer {
   kill(): Promise<void>;
 }
 
-async function startLoadServer(dataDir: string): Promise<LoadServer> {
+async function startLoadServer(dataDir: string, store: ServerStore): Promise<LoadServer> {
   const child = fork(
     CHILD,
     [
@@ -81,6 +82,7 @@ async function startLoadServer(dataDir: string): Promise<LoadServer> {
         apiKey: API_KEY,
         secretKey: SECRET_KEY,
         idleTimeout: IDLE_TIMEOUT_SECONDS,
+        ...store.options,
       }),
     ],
     { execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
@@ -198,15 +200,18 @@ describe('the server under load', () => {
   let llm: ScriptedLLMServer;
   let temporary: TemporaryDirectory;
   let server: LoadServer | undefined;
+  let store: ServerStore;
   const subscribers: Subscriber[] = [];
 
   beforeAll(async () => {
     llm = await startScriptedLLMServer({ respond: (request) => loadTurn(request) });
     temporary = await createTemporaryDirectory({ prefix: 'ferry-load-' });
+    store = await serverStore('load');
   });
   afterAll(async () => {
     for (const subscriber of subscribers) subscriber.socket.destroy();
     await server?.kill();
+    await store?.drop();
     await llm?.close();
     await temporary?.[Symbol.asyncDispose]();
   });
@@ -263,7 +268,7 @@ describe('the server under load', () => {
     `runs ${CONVERSATIONS} concurrent conversations, loses no event, and gives memory back`,
     async () => {
       const dataDir = join(temporary.path, 'data');
-      server = await startLoadServer(dataDir);
+      server = await startLoadServer(dataDir, store);
       const baseline = await server.memory(true);
       if (SNAPSHOTS !== undefined) await server.snapshot(join(SNAPSHOTS, 'baseline.heapsnapshot'));
 
@@ -371,7 +376,7 @@ describe('the server under load', () => {
 
       // A restart on the same data folder: every conversation finished, every event there.
       await server.kill();
-      server = await startLoadServer(dataDir);
+      server = await startLoadServer(dataDir, store);
       expect(await api<number>('GET', '/api/conversations/count')).toBe(CONVERSATIONS);
       const restarted = await inBatches(subscribers, async (subscriber) => {
         const state = await api<{ execution_status: string }>(
@@ -390,7 +395,7 @@ describe('the server under load', () => {
       const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
       console.info(
         [
-          `load: ${CONVERSATIONS} concurrent conversations, ${waves} waves of a short task each ` +
+          `load (${RELIABILITY_STORE}): ${CONVERSATIONS} concurrent conversations, ${waves} waves of a short task each ` +
             `(${CONVERSATIONS * waves} runs) in ${(loadMs / 1000).toFixed(1)} s${SOAK_MINUTES > 0 ? ` (soak of ${SOAK_MINUTES} min)` : ''}`,
           `  events: ${events} logged, ${(events / (loadMs / 1000)).toFixed(0)} events/s, ` +
             `each seen once by its subscriber; lost: 0; after a restart all ${CONVERSATIONS} finished`,
