@@ -17,7 +17,7 @@ export function runChild<Result>(
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [script, CHILD_FLAG, task, JSON.stringify(input)],
+      [...childNodeArgs(), script, CHILD_FLAG, task, JSON.stringify(input)],
       { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, stdout, stderr) => {
         if (error !== null) {
@@ -33,6 +33,14 @@ export function runChild<Result>(
       },
     );
   });
+}
+
+/**
+ * Node flags for the children from `FERRY_BENCH_CHILD_NODE_ARGS` (space-separated), for
+ * profiling a measurement where it runs: `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ */
+function childNodeArgs(): string[] {
+  return (process.env.FERRY_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 }
 
 /** The script this process was started with: the bench CLI (`dist/cli.js`). */

@@ -228,7 +228,8 @@ function emitMessages(
           const parts: TextPart[] = textParts(message.content);
           for (const extra of event.extended_content)
             parts.push({ type: 'text', text: extra.text });
-          const text = contentToText(message.content).toLowerCase();
+          // Lower-cased only when there are keyword skills to look for.
+          const text = skills.length === 0 ? '' : contentToText(message.content).toLowerCase();
           for (const { skill, keywords } of skills) {
             const keyword = keywords.find((word) => text.includes(word.toLowerCase()));
             if (keyword !== undefined && !activated.has(skill.name)) {
