@@ -1,66 +1,29 @@
-import {
-  createTemporaryDirectory,
-  type ScriptedLLMServer,
-  type TemporaryDirectory,
-} from '@ferry/sdk-core/testing';
 import { PostgresStore } from '@ferry/store-postgres';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { userMessage, useReplicas } from './cluster-test-support';
 import type { ConversationInfo } from './schemas/conversation-schemas';
-import { startServer, type FerryServer } from './server';
-import {
-  TEST_API_KEY,
-  allEvents,
-  finishingLLM,
-  scriptedAgent,
-  testClient,
-  useTestDatabase,
-  waitForStatus,
-  type TestClient,
-} from './test-support';
+import { TEST_API_KEY, allEvents, scriptedAgent, waitForStatus } from './test-support';
 
-const databaseUrl = useTestDatabase('server_cluster');
-let shared: TemporaryDirectory;
-beforeAll(async () => {
-  shared = await createTemporaryDirectory();
-});
-afterAll(async () => {
-  await shared?.remove();
-});
+const { databaseUrl, newServer, scriptedLLM, onCleanup } = useReplicas('server_cluster');
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A server in this process: a replica on the test database, or one on files. */
-async function newServer(
-  databaseUrl?: string,
-  secretKey?: string,
-): Promise<{ server: FerryServer; client: TestClient }> {
-  const dir = await createTemporaryDirectory();
-  cleanups.push(() => dir.remove());
-  const server = await startServer({
-    port: 0,
-    dataDir: join(dir.path, 'data'),
-    // Replicas share one workspace root, as the README requires.
-    workspaceRoot: join(shared.path, 'workspaces'),
-    apiKey: TEST_API_KEY,
-    ...(databaseUrl === undefined ? {} : { databaseUrl, leaseTtl: 3 }),
-    ...(secretKey === undefined ? {} : { secretKey }),
+/** An events socket on `url`; resolves with the first frame, and `closed` with how it closed. */
+async function openEventsSocket(url: string, id: string) {
+  const socket = new WebSocket(
+    `${url.replace('http', 'ws')}/sockets/events/${id}?resend_mode=all&session_api_key=${TEST_API_KEY}`,
+  );
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
-  cleanups.push(() => server.close());
-  return { server, client: testClient(server) };
-}
-
-async function scriptedLLM(): Promise<ScriptedLLMServer> {
-  const llm = await finishingLLM();
-  cleanups.push(() => llm.close());
-  return llm;
-}
-
-function message(text: string, run: boolean) {
-  return { role: 'user', content: [{ type: 'text', text }], run };
+  onCleanup(async () => {
+    socket.terminate();
+    await closed;
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('message', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, closed };
 }
 
 describe('ferry-server replicas on one PostgreSQL', () => {
@@ -75,7 +38,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     const id = created.body.id;
     // Held by A: B forwards the message (and the run) to it.
     const sent = await b.client.request('POST', `/api/conversations/${id}/events`, {
-      body: message('hello from b', true),
+      body: userMessage('hello from b', true),
     });
     expect(sent.status).toBe(200);
     await waitForStatus(b.client, id, ['finished']);
@@ -90,6 +53,26 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     expect(counted.body).toBeGreaterThanOrEqual(1);
     expect((await b.client.request('DELETE', `/api/conversations/${id}`)).status).toBe(200);
     expect((await a.client.request('GET', `/api/conversations/${id}`)).status).toBe(404);
+  });
+
+  it('closes the events sockets of a deleted conversation with 4004 on every replica', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer(databaseUrl());
+    const b = await newServer(databaseUrl());
+    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    await waitForStatus(a.client, id, ['finished']);
+    // One socket on the runner, one on the other replica (following the database).
+    const onA = await openEventsSocket(a.server.url, id);
+    const onB = await openEventsSocket(b.server.url, id);
+    expect((await a.client.request('DELETE', `/api/conversations/${id}`)).status).toBe(200);
+    expect(await onA.closed).toMatchObject({ code: 4004 });
+    expect(await onB.closed).toEqual({ code: 4004, reason: 'Conversation deleted' });
   });
 
   it("shares the server's settings, secrets and profiles: written on one, read on another", async () => {
@@ -153,7 +136,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     // A has no files of it: what it reads comes from PostgreSQL.
     expect(await allEvents(a.client, id)).toEqual(await allEvents(laptop.client, id));
     const sent = await a.client.request('POST', `/api/conversations/${id}/events`, {
-      body: message('go on in the cluster', true),
+      body: userMessage('go on in the cluster', true),
     });
     expect(sent.status).toBe(200);
     await waitForStatus(a.client, id, ['finished']);

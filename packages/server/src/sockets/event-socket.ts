@@ -289,6 +289,11 @@ class EventSocketSession {
       await subscription.close();
       return;
     }
+    // Deleted before the subscription was live: its announcement came too early to be heard.
+    if ((await store.readState(id)) === undefined) {
+      this.#close(SocketCloseCode.notFound, 'Conversation deleted');
+      return;
+    }
     this.#ready(async (content) => {
       const response = await this.#request.server.inject({
         method: 'POST',
