@@ -239,9 +239,12 @@ describe('a cluster of ferry-server replicas on one PostgreSQL', () => {
       await vi.waitFor(() => expect(runner.output()).toMatch(/lost the conversation's lease/), {
         timeout: 15_000,
       });
+      // Nothing more from the old replica, neither events nor its state document.
       const settled = log.length;
+      const settledState = JSON.stringify(await store.readState(id));
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       expect((await storedLog(id)).length).toBe(settled);
+      expect(JSON.stringify(await store.readState(id))).toBe(settledState);
     } finally {
       runner.child.kill('SIGCONT');
       await runner.stop();
