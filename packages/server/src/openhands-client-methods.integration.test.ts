@@ -5,7 +5,7 @@ import {
   toolCall,
 } from '@ferry/sdk-core/testing';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -301,6 +301,42 @@ describe('every method of the OpenHands TypeScript client against ferry-server',
           .map((method) => `${name}.${method}`),
       );
       expect(missing).toEqual([]);
+
+      // The README's table says what this run found: the same methods, ok or failing alike.
+      const outcome = (ok: boolean) => (ok ? 'ok' : 'fails');
+      const found = [
+        ...new Set(
+          results.map(
+            (r) => `${r.client} ${r.method.split(' ')[0] ?? ''} ${outcome(r.outcome === 'ok')}`,
+          ),
+        ),
+      ].sort();
+      const listed = await readmeMethodTable();
+      expect({
+        onlyInReadme: listed.filter((row) => !found.includes(row)),
+        notInReadme: found.filter((row) => !listed.includes(row)),
+      }).toEqual({ onlyInReadme: [], notInReadme: [] });
     },
   );
 });
+
+/**
+ * The rows of the README's "The OpenHands TypeScript client, method by method" table, as
+ * `Client method ok|fails`, sorted.
+ */
+async function readmeMethodTable(): Promise<string[]> {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('## The OpenHands TypeScript client, method by method');
+  if (start < 0) throw new Error('README.md has no method-by-method section');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const rows: string[] = [];
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((cell) => cell.trim());
+    const method = /^`([^`]+)`$/.exec(cells[2] ?? '')?.[1];
+    if (method === undefined || cells[1] === undefined) continue;
+    // `gitDiff (ref)`: a method called a second way; the run names it `gitDiff` too.
+    const name = method.split(' ')[0] ?? method;
+    rows.push(`${cells[1]} ${name} ${(cells[3] ?? '').startsWith('ok') ? 'ok' : 'fails'}`);
+  }
+  return [...new Set(rows)].sort();
+}
