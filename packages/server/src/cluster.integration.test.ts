@@ -75,6 +75,33 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     expect(await onB.closed).toEqual({ code: 4004, reason: 'Conversation deleted' });
   });
 
+  it('closes a socket on another replica as replaced (1001), not deleted, when an import overwrites the conversation', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer(databaseUrl());
+    const b = await newServer(databaseUrl());
+    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
+      body: {
+        agent: scriptedAgent(llm),
+        initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
+      },
+    });
+    const id = created.body.id;
+    await waitForStatus(a.client, id, ['finished']);
+    const exported = await fetch(`${a.server.url}/api/conversations/${id}/export`, {
+      headers: { 'x-session-api-key': TEST_API_KEY },
+    });
+    const bundle = new Uint8Array(await exported.arrayBuffer());
+    const onB = await openEventsSocket(b.server.url, id);
+    const imported = await fetch(`${a.server.url}/api/conversations/import?overwrite=true`, {
+      method: 'POST',
+      headers: { 'x-session-api-key': TEST_API_KEY, 'content-type': 'application/gzip' },
+      body: bundle,
+    });
+    expect(imported.status).toBe(201);
+    expect(await onB.closed).toEqual({ code: 1001, reason: 'conversation replaced' });
+    expect((await b.client.request('GET', `/api/conversations/${id}`)).status).toBe(200);
+  });
+
   it("shares the server's settings, secrets and profiles: written on one, read on another", async () => {
     const secretKey = 'a-cluster-secret-key-of-enough-length';
     const a = await newServer(databaseUrl(), secretKey);

@@ -91,7 +91,7 @@ export class EventFeed {
     const [schema, conversationId, what] = (payload ?? '').split(':');
     if (schema !== this.database.settings.schema || conversationId === undefined) return;
     for (const subscription of this.subscriptions.get(conversationId) ?? []) {
-      if (what === 'deleted') subscription.deleted();
+      if (what === 'deleted' || what === 'replaced') subscription.deleted(what === 'replaced');
       else subscription.wake();
     }
   }
@@ -136,7 +136,7 @@ class FeedSubscription implements StoreSubscription {
   private again = false;
   private stopped = false;
   /** A deletion announced and not yet told to the subscriber. */
-  private deletion = false;
+  private deletion: { replaced: boolean } | undefined;
 
   constructor(
     private readonly conversationId: string,
@@ -161,9 +161,9 @@ class FeedSubscription implements StoreSubscription {
   }
 
   /** The conversation was deleted: tell the subscriber once the delivery in progress is done. */
-  deleted(): void {
+  deleted(replaced: boolean): void {
     if (this.stopped) return;
-    this.deletion = true;
+    this.deletion = { replaced };
     this.wake();
   }
 
@@ -185,6 +185,9 @@ class FeedSubscription implements StoreSubscription {
       this.again = false;
       for (;;) {
         if (this.stopped) return;
+        // Before any read: rows read after a deletion belong to the conversation written again.
+        await this.tellDeletion();
+        if (this.stopped) return;
         let events: StoredEvent[];
         try {
           events = await this.readPage(this.conversationId, this.next, PAGE);
@@ -202,17 +205,21 @@ class FeedSubscription implements StoreSubscription {
         }
         if (events.length < PAGE) break;
       }
-      if (this.deletion && !this.stopped) {
-        this.deletion = false;
-        // A conversation created again under the id has a new log.
-        this.next = 0;
-        try {
-          await this.options.onDeleted?.();
-        } catch (error) {
-          this.report(error);
-        }
-      }
+      await this.tellDeletion();
     } while (this.again && !this.stopped);
+  }
+
+  /** Tells the subscriber of a pending deletion; the log written again starts from 0. */
+  private async tellDeletion(): Promise<void> {
+    const deletion = this.deletion;
+    if (deletion === undefined || this.stopped) return;
+    this.deletion = undefined;
+    this.next = 0;
+    try {
+      await this.options.onDeleted?.(deletion);
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   private report(error: unknown): void {

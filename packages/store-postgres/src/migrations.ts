@@ -193,9 +193,11 @@ CREATE TABLE ferry_documents (
     version: 3,
     name: 'a deletion is announced to subscribers on every process',
     sql: /* sql */ `
--- As version 1's, and a deletion that removed something announces '<schema>:<conversation>:deleted'
--- on channel ferry_events (sent on commit), so every process's subscribers hear of it.
-CREATE OR REPLACE FUNCTION ferry_delete_conversation(p_id uuid, p_token bigint)
+-- As version 1's, with p_replacing, and a deletion that removed something announces
+-- '<schema>:<conversation>:deleted' (or ':replaced' when the caller writes it again under the
+-- same id) on channel ferry_events, sent on commit, so every process's subscribers hear of it.
+DROP FUNCTION ferry_delete_conversation(uuid, bigint);
+CREATE FUNCTION ferry_delete_conversation(p_id uuid, p_token bigint, p_replacing boolean)
 RETURNS TABLE (r_status text, r_token bigint)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -214,7 +216,8 @@ BEGIN
   status := CASE WHEN conv.state IS NOT NULL OR conv.event_count > 0 OR had_files
                  THEN 'deleted' ELSE 'empty' END;
   IF status = 'deleted' THEN
-    PERFORM pg_notify('ferry_events', current_schema() || ':' || p_id::text || ':deleted');
+    PERFORM pg_notify('ferry_events', current_schema() || ':' || p_id::text || ':' ||
+                      CASE WHEN p_replacing THEN 'replaced' ELSE 'deleted' END);
   END IF;
   RETURN QUERY SELECT status, p_token;
 END $$;

@@ -2,6 +2,7 @@ import type {
   AcquireLeaseOptions,
   AppendResult,
   ConversationLease,
+  DeleteConversationOptions,
   ConversationStore,
   FileStore,
   FileStoreStats,
@@ -438,16 +439,21 @@ export class PostgresStore implements ConversationStore {
     return rows.map((row) => row.id);
   }
 
-  async deleteConversation(conversationId: string, lease?: ConversationLease): Promise<boolean> {
+  async deleteConversation(
+    conversationId: string,
+    lease?: ConversationLease,
+    options: DeleteConversationOptions = {},
+  ): Promise<boolean> {
     const id = canonicalConversationId(conversationId);
     this.ensureOpen();
+    const replacing = options.replacing ?? false;
     if (lease !== undefined) {
       if (canonicalConversationId(lease.conversationId) !== id) throw await this.leaseLost(lease);
-      return this.deleteWith(lease);
+      return this.deleteWith(lease, replacing);
     }
     const own = await this.acquireLease(id, { ttlMs: this.database.settings.leaseTtlMs });
     try {
-      return await this.deleteWith(own);
+      return await this.deleteWith(own, replacing);
     } finally {
       await this.releaseLease(own);
     }
@@ -499,11 +505,11 @@ export class PostgresStore implements ConversationStore {
     await this.database.end();
   }
 
-  private async deleteWith(lease: ConversationLease): Promise<boolean> {
+  private async deleteWith(lease: ConversationLease, replacing: boolean): Promise<boolean> {
     const { rows } = await this.database.query<{ r_status: 'deleted' | 'empty' | 'lease_lost' }>(
       'deleting a conversation',
       SQL.deleteConversation,
-      [lease.conversationId, lease.token],
+      [lease.conversationId, lease.token, replacing],
     );
     const status = rows[0]?.r_status;
     if (status === 'lease_lost' || status === undefined) throw await this.leaseLost(lease);

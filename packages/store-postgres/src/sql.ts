@@ -48,7 +48,7 @@ export const SQL = {
     LIMIT $3`,
   eventCount: 'SELECT event_count FROM ferry_conversations WHERE id = $1',
   list: 'SELECT id FROM ferry_conversations WHERE state IS NOT NULL ORDER BY id',
-  deleteConversation: 'SELECT * FROM ferry_delete_conversation($1, $2)',
+  deleteConversation: 'SELECT * FROM ferry_delete_conversation($1, $2, $3)',
 
   listen: 'LISTEN ferry_events',
 

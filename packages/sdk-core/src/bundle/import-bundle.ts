@@ -221,7 +221,7 @@ async function importIntoStore(
       if (existing && !overwrite) throw conflict();
       await restoreBundleWorkspace(options, manifest, staging, overwrite);
       if (existing || (await store.eventCount(conversationId)) > 0) {
-        await store.deleteConversation(conversationId, lease);
+        await store.deleteConversation(conversationId, lease, { replacing: true });
         lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
       }
       const conversation = staging.scope('conversation');

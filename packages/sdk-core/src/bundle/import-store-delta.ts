@@ -39,6 +39,10 @@ export async function importStoreDelta(input: ImportStoreDeltaInput): Promise<vo
   await extract({ entries: input.entries, manifest, staging, ...extractOptions(input) });
   const lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
   try {
+    // Deleted since the check above: there is nothing to extend.
+    if ((await store.readState(conversationId)) === undefined) {
+      throw mismatch(`there is no copy of it in ${store.describe(conversationId)}`);
+    }
     const log = await storeLog(store, conversationId);
     const side = store.files(conversationId);
     const problem = await baseProblem({

@@ -88,13 +88,23 @@ export interface SubscribeOptions {
   /** Told when the subscription cannot continue (the store closed, the connection lost); default `console.warn`. */
   onError?: (error: unknown) => void;
   /**
-   * Called once when the conversation is deleted (a `deleteConversation` that resolved `true`)
-   * by any writer the store can see (for the file and in-memory stores, those in this process;
-   * for `PostgresStore`, every process on the database), after the batch being delivered, if
-   * any. Nothing more is delivered for that conversation unless it is created again (from
-   * sequence number 0); the subscription stays registered until closed.
+   * Called when the conversation is deleted (a `deleteConversation` that resolved `true`) by any
+   * writer the store can see (for the file and in-memory stores, those in this process; for
+   * `PostgresStore`, every process on the database), after the batch being delivered, if any;
+   * deletions in quick succession may be told once. `replaced` is `true` when the deleter is
+   * writing the conversation again under the same id (an import replacing it): its new events
+   * are then delivered from sequence number 0. The subscription stays registered until closed.
    */
-  onDeleted?: () => void | Promise<void>;
+  onDeleted?: (deletion: { replaced: boolean }) => void | Promise<void>;
+}
+
+/** Options of {@link ConversationStore.deleteConversation}. */
+export interface DeleteConversationOptions {
+  /**
+   * The conversation is about to be written again under the same id (an import replacing it):
+   * subscribers are told `{ replaced: true }` rather than that it is gone.
+   */
+  replacing?: boolean;
 }
 
 /** A live subscription; see {@link ConversationStore.subscribe}. */
@@ -211,7 +221,11 @@ export interface ConversationStore {
    * nothing to delete.
    * @throws ConversationLockedError while another owner holds it; LeaseLostError for a stale lease.
    */
-  deleteConversation(conversationId: string, lease?: ConversationLease): Promise<boolean>;
+  deleteConversation(
+    conversationId: string,
+    lease?: ConversationLease,
+    options?: DeleteConversationOptions,
+  ): Promise<boolean>;
 
   /**
    * The conversation's side files (`TASKS.json`, `observations/`, `file_edits/`): what tools

@@ -12,6 +12,7 @@ import type {
   AppendResult,
   ConversationLease,
   ConversationStore,
+  DeleteConversationOptions,
   ReadEventsOptions,
   RenewLeaseOptions,
   StoredState,
@@ -303,7 +304,11 @@ export class FileConversationStore implements ConversationStore {
     return ids.sort();
   }
 
-  async deleteConversation(conversationId: string, lease?: ConversationLease): Promise<boolean> {
+  async deleteConversation(
+    conversationId: string,
+    lease?: ConversationLease,
+    options: DeleteConversationOptions = {},
+  ): Promise<boolean> {
     const id = canonicalConversationId(conversationId);
     const folder = this.files(id);
     if (lease === undefined && !(await folder.exists(''))) return false;
@@ -314,8 +319,9 @@ export class FileConversationStore implements ConversationStore {
       await held.log.close();
       // The lock goes with the folder; the lock object must not remove a successor's file.
       await this.fileStore.remove(conversationFolderName(id), { recursive: true });
+      // Told before the lock goes, so no new writer's appends are announced first.
+      if (existed) this.#hub.announceDeleted(id, options.replacing ?? false);
       await held.lock.release();
-      if (existed) this.#hub.announceDeleted(id);
       return existed;
     });
   }

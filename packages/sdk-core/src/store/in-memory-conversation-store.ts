@@ -11,6 +11,7 @@ import type {
   AppendResult,
   ConversationLease,
   ConversationStore,
+  DeleteConversationOptions,
   ReadEventsOptions,
   RenewLeaseOptions,
   StoredState,
@@ -213,7 +214,11 @@ export class InMemoryConversationStore implements ConversationStore {
     );
   }
 
-  async deleteConversation(conversationId: string, lease?: ConversationLease): Promise<boolean> {
+  async deleteConversation(
+    conversationId: string,
+    lease?: ConversationLease,
+    options: DeleteConversationOptions = {},
+  ): Promise<boolean> {
     const id = canonicalConversationId(conversationId);
     const conversation = this.#data.conversations.get(id);
     if (conversation === undefined) return false;
@@ -224,10 +229,11 @@ export class InMemoryConversationStore implements ConversationStore {
     conversation.state = undefined;
     conversation.events = [];
     conversation.ids = new Set();
+    // Told before the lease goes, so no new writer's appends are announced first.
+    if (existed) this.#data.hub.announceDeleted(id, options.replacing ?? false);
     conversation.lease = undefined;
     this.#mine.delete(`${id}/${own.token}`);
     await this.#data.files.remove(conversationFolderName(id), { recursive: true });
-    if (existed) this.#data.hub.announceDeleted(id);
     return existed;
   }
 

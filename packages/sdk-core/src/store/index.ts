@@ -3,6 +3,7 @@ export type {
   AppendResult,
   ConversationLease,
   ConversationStore,
+  DeleteConversationOptions,
   EventBatch,
   ReadEventsOptions,
   RenewLeaseOptions,

@@ -6,7 +6,7 @@ export type ReadFrom = (from: number) => Promise<readonly StoredEvent[]>;
 
 interface Listener {
   batch(batch: EventBatch): void;
-  deleted(): void;
+  deleted(replaced: boolean): void;
 }
 
 /**
@@ -25,8 +25,8 @@ export class SubscriptionHub {
   }
 
   /** Tells the conversation's subscribers that it was deleted (after what they are owed). */
-  announceDeleted(conversationId: string): void {
-    for (const listener of this.#listeners.get(conversationId) ?? []) listener.deleted();
+  announceDeleted(conversationId: string, replaced: boolean): void {
+    for (const listener of this.#listeners.get(conversationId) ?? []) listener.deleted(replaced);
   }
 
   /** Subscribes (see `ConversationStore.subscribe`); `read` fills in what announcements lack. */
@@ -63,11 +63,11 @@ export class SubscriptionHub {
           if (batch.from > next) return catchUp();
           return deliver(next, batch.events.slice(next - batch.from));
         }),
-      deleted: () =>
+      deleted: (replaced) =>
         schedule(async () => {
           // A conversation created again under the id starts its log from 0.
           next = 0;
-          if (!closed) await options.onDeleted?.();
+          if (!closed) await options.onDeleted?.({ replaced });
         }),
     };
 

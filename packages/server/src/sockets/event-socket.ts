@@ -280,8 +280,12 @@ class EventSocketSession {
         this.#request.log.warn({ err: describeError(error) }, 'event feed lost');
         this.#close(SocketCloseCode.goingAway, 'event feed lost; reconnect');
       },
-      // Deleted through any replica: the database announces it to every one.
-      onDeleted: () => this.#close(SocketCloseCode.notFound, 'Conversation deleted'),
+      // Deleted through any replica: the database announces it to every one. Replaced (an
+      // import over it) is not gone: the client reconnects to the new copy.
+      onDeleted: ({ replaced }) => {
+        if (replaced) this.#close(SocketCloseCode.goingAway, 'conversation replaced');
+        else this.#close(SocketCloseCode.notFound, 'Conversation deleted');
+      },
     });
     this.#cleanups.push(() => void subscription.close());
     this.#cleanups.push(this.#options.manager.followStore(id));

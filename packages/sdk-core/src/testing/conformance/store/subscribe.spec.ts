@@ -143,12 +143,12 @@ export function subscribeSpecs<S extends ConversationStore>(
       const other = await peer();
       const lease = await other.acquireLease(id);
       const seen = collector();
-      const deletions: number[] = [];
+      const deletions: { events: number; replaced: boolean }[] = [];
       const subscription = await store().subscribe(id, {
         from: 0,
         onEvents: seen.onEvents,
-        onDeleted: () => {
-          deletions.push(seen.events.length);
+        onDeleted: ({ replaced }) => {
+          deletions.push({ events: seen.events.length, replaced });
         },
       });
       try {
@@ -158,11 +158,27 @@ export function subscribeSpecs<S extends ConversationStore>(
         await eventually(() => expect(seen.events).toEqual(events), timeout / 2);
         expect(await other.deleteConversation(id, lease)).toBe(true);
         // Once, and after the events it had.
-        await eventually(() => expect(deletions).toEqual([4]), timeout / 2);
+        const gone = { events: 4, replaced: false };
+        await eventually(() => expect(deletions).toEqual([gone]), timeout / 2);
         // Deleting what is no longer there tells nobody.
         expect(await other.deleteConversation(id)).toBe(false);
         await store().readEvents(id);
-        expect(deletions).toEqual([4]);
+        expect(deletions).toEqual([gone]);
+
+        // Replaced (deleted to be written again): said so, and the new log comes from 0.
+        const again = await other.acquireLease(id);
+        await other.writeState(again, stateDocument(id));
+        await other.appendEvents(again, events.slice(0, 1));
+        await eventually(() => expect(seen.events).toHaveLength(5), timeout / 2);
+        expect(await other.deleteConversation(id, again, { replacing: true })).toBe(true);
+        const fresh = await other.acquireLease(id);
+        await other.writeState(fresh, stateDocument(id));
+        const replacement = numberedEvents(2, 50);
+        await other.appendEvents(fresh, replacement);
+        await eventually(() => expect(seen.events).toHaveLength(7), timeout / 2);
+        expect(deletions).toEqual([gone, { events: 5, replaced: true }]);
+        expect(seen.events.slice(5)).toEqual(replacement);
+        await other.releaseLease(fresh);
       } finally {
         await subscription.close();
       }
