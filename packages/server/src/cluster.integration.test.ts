@@ -1,7 +1,8 @@
 import { PostgresStore } from '@ferry/store-postgres';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { userMessage, useReplicas } from './cluster-test-support';
+import type { ScriptedLLMServer } from '@ferry/sdk-core/testing';
+import { userMessage, useReplicas, type Replica } from './cluster-test-support';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import { TEST_API_KEY, allEvents, scriptedAgent, waitForStatus } from './test-support';
 
@@ -24,6 +25,18 @@ async function openEventsSocket(url: string, id: string) {
     socket.once('error', reject);
   });
   return { socket, closed };
+}
+
+/** A conversation created on `replica`, its first message run to `finished`; its id. */
+async function finishedOn(replica: Replica, llm: ScriptedLLMServer): Promise<string> {
+  const created = await replica.client.request<ConversationInfo>('POST', '/api/conversations', {
+    body: {
+      agent: scriptedAgent(llm),
+      initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
+    },
+  });
+  await waitForStatus(replica.client, created.body.id, ['finished']);
+  return created.body.id;
 }
 
 describe('ferry-server replicas on one PostgreSQL', () => {
@@ -59,14 +72,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     const llm = await scriptedLLM();
     const a = await newServer(databaseUrl());
     const b = await newServer(databaseUrl());
-    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(llm),
-        initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
-      },
-    });
-    const id = created.body.id;
-    await waitForStatus(a.client, id, ['finished']);
+    const id = await finishedOn(a, llm);
     // One socket on the runner, one on the other replica (following the database).
     const onA = await openEventsSocket(a.server.url, id);
     const onB = await openEventsSocket(b.server.url, id);
@@ -79,14 +85,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     const llm = await scriptedLLM();
     const a = await newServer(databaseUrl());
     const b = await newServer(databaseUrl());
-    const created = await a.client.request<ConversationInfo>('POST', '/api/conversations', {
-      body: {
-        agent: scriptedAgent(llm),
-        initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
-      },
-    });
-    const id = created.body.id;
-    await waitForStatus(a.client, id, ['finished']);
+    const id = await finishedOn(a, llm);
     const exported = await fetch(`${a.server.url}/api/conversations/${id}/export`, {
       headers: { 'x-session-api-key': TEST_API_KEY },
     });
