@@ -152,6 +152,30 @@ describe('delta bundles into a store without segment files', () => {
         /segment-000001\.jsonl differs/.test(error.message),
     );
     expect(await memory.readEvents(id)).toEqual(before);
+    // The refusal let the lease go: the copy can be written again.
+    const lease = await memory.acquireLease(id);
+    await memory.releaseLease(lease);
+  });
+
+  it('remove there the side files this side no longer has, and replace changed ones', async () => {
+    await using dir = await createTemporaryDirectory();
+    const files = new FileConversationStore({ root: dir.path });
+    const id = await createConversation({ persistenceDir: dir.path, workingDir: dir.path });
+    await files.files(id).writeAtomic('TASKS.json', '[{"title":"old"}]\n');
+    await files.files(id).writeAtomic('observations/gone.txt', 'removed later\n');
+    const memory = new InMemoryConversationStore();
+    await importConversationBundle({ source: (await bundleOf(files, id)).bytes, store: memory });
+    const base = await readBundleBase({ store: memory, conversationId: id });
+
+    await files.files(id).remove('observations/gone.txt');
+    await files.files(id).writeAtomic('TASKS.json', '[{"title":"new"}]\n');
+    await addMessages(files, id, 1, dir.path);
+    const delta = await exportConversationBundle({ store: files, conversationId: id, base });
+    expect(delta.manifest.version).toBe(DELTA_BUNDLE_VERSION);
+    await importConversationBundle({ source: await collect(delta.stream), store: memory });
+    expect(await memory.files(id).readText('TASKS.json')).toBe('[{"title":"new"}]\n');
+    expect(await memory.files(id).exists('observations/gone.txt')).toBe(false);
+    expect(await memory.readEvents(id)).toEqual(await files.readEvents(id));
   });
 
   it('travel back from such a store to a folder as a delta', async () => {
