@@ -8,6 +8,7 @@ import { CorruptEventLogError } from '../errors/corrupt-event-log-error';
 import { FerryError } from '../errors/ferry-error';
 import { scanSegment, segmentNumber } from '../persistence/event-log-segment';
 import type { FileStore } from '../persistence/file-store';
+import { ScannedLogBuilder, type ScannedLog } from '../persistence/scanned-log';
 import type { StoredEvent } from '../persistence/stored-event';
 import { REDACTED_SECRET } from '../secrets/secret-cipher';
 import { mapStateSecrets } from '../secrets/secret-fields';
@@ -20,7 +21,7 @@ import {
   type BundleProgress,
 } from './bundle-manifest';
 import { canonicalId } from './conversation-id';
-import type { TarEntry, TarReaderLimits } from './tar-reader';
+import { readEntryData, type TarEntry, type TarReaderLimits } from './tar-reader';
 import { isDerived } from './conversation-files';
 
 /** A bundle: the path of a `.tar.gz` file, its bytes, or a stream of them. */
@@ -78,7 +79,7 @@ export async function readManifestEntry(
   }
   let json: unknown;
   try {
-    json = JSON.parse(first.value.data.toString('utf8'));
+    json = JSON.parse((await readEntryData(first.value)).toString('utf8'));
   } catch (error) {
     throw new BundleFormatError({
       entry: MANIFEST_FILE,
@@ -134,6 +135,8 @@ export interface ExtractInput {
   withWorkspace: boolean;
   onProgress: ((progress: BundleProgress) => void) | undefined;
   parkedFor: { to: string } | undefined;
+  /** Called once every entry is checked and staged, before anything else changes. */
+  beforeCommit: ((manifest: BundleManifest) => Promise<void>) | undefined;
 }
 
 /** What `extract` takes from the import's options. */
@@ -141,21 +144,26 @@ export function extractOptions(options: {
   workspaceDir?: string | undefined;
   onProgress?: ((progress: BundleProgress) => void) | undefined;
   parkedFor?: { to: string } | undefined;
-}): Pick<ExtractInput, 'withWorkspace' | 'onProgress' | 'parkedFor'> {
+  beforeCommit?: ((manifest: BundleManifest) => Promise<void>) | undefined;
+}): Pick<ExtractInput, 'withWorkspace' | 'onProgress' | 'parkedFor' | 'beforeCommit'> {
   return {
     withWorkspace: options.workspaceDir !== undefined,
     onProgress: options.onProgress,
     parkedFor: options.parkedFor,
+    beforeCommit: options.beforeCommit,
   };
 }
 
-/** Checks every entry against the manifest and writes it to the staging store. */
-export async function extract(input: ExtractInput): Promise<void> {
+/**
+ * Checks every entry against the manifest, as it arrives, and writes it to the staging store.
+ * Resolves with the scan of the event segments when they came in log order (what an open of the
+ * imported log can adopt instead of reading it again).
+ */
+export async function extract(input: ExtractInput): Promise<ScannedLog | undefined> {
   const { manifest, staging } = input;
   const expected = new Map<string, BundleFile>(manifest.files.map((file) => [file.path, file]));
   const seen = new Set<string>();
-  const events: StoredEvent[] = [];
-  const ids = new Map<string, number>();
+  const log = new ScannedLogBuilder();
   const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
   let bytes = 0;
 
@@ -166,23 +174,14 @@ export async function extract(input: ExtractInput): Promise<void> {
       throw formatError(entry.path, 'it is in the archive but not in the manifest');
     if (seen.has(entry.path)) throw formatError(entry.path, 'it appears twice in the archive');
     seen.add(entry.path);
-    if (entry.data.length !== file.size) {
-      throw formatError(
-        entry.path,
-        `it is ${entry.data.length} bytes but the manifest says ${file.size}`,
-      );
-    }
-    if (createHash('sha256').update(entry.data).digest('hex') !== file.sha256) {
-      throw formatError(
-        entry.path,
-        'its SHA-256 differs from the manifest (the bundle is damaged or was altered)',
-      );
+    if (entry.size !== file.size) {
+      throw formatError(entry.path, `it is ${entry.size} bytes but the manifest says ${file.size}`);
     }
     const phase = phaseOf(entry.path);
-    if (phase === 'events') countEvents(entry, events, ids);
-    if (entry.path === BASE_STATE_FILE) checkState(entry.data, manifest.conversation_id);
+    const data = await checkedContent(entry, file, phase === 'events' ? log : undefined);
+    if (entry.path === BASE_STATE_FILE) checkState(data, manifest.conversation_id);
     if (entry.path === BASE_STATE_FILE && input.parkedFor !== undefined) {
-      const state = JSON.parse(Buffer.from(entry.data).toString('utf8')) as Record<string, unknown>;
+      const state = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
       const teleport = {
         to: input.parkedFor.to,
         at: new Date().toISOString(),
@@ -195,15 +194,12 @@ export async function extract(input: ExtractInput): Promise<void> {
     } else if (isDerived(entry.path)) {
       // Checked like every entry, but not imported: the log's index is rebuilt here.
     } else if (phase !== 'workspace') {
-      await staging.writeAtomic(`conversation/${entry.path}`, entry.data);
+      await staging.writeAtomic(`conversation/${entry.path}`, data);
     } else if (input.withWorkspace) {
-      await staging.writeAtomic(
-        `workspace/${entry.path.slice(WORKSPACE_PREFIX.length)}`,
-        entry.data,
-      );
+      await staging.writeAtomic(`workspace/${entry.path.slice(WORKSPACE_PREFIX.length)}`, data);
     }
-    bytes += entry.data.length;
-    input.onProgress?.({ phase, bytes, totalBytes, events: events.length });
+    bytes += data.length;
+    input.onProgress?.({ phase, bytes, totalBytes, events: log.events.length });
   }
 
   const missing = manifest.files.find((file) => !seen.has(file.path));
@@ -212,12 +208,55 @@ export async function extract(input: ExtractInput): Promise<void> {
   }
   // A delta's segments hold what comes after its base's events.
   const newEvents = manifest.event_count - (manifest.base?.event_count ?? 0);
-  if (events.length !== newEvents) {
+  if (log.events.length !== newEvents) {
     throw formatError(
       MANIFEST_FILE,
-      `it says ${newEvents} ${manifest.base === undefined ? '' : 'new '}events but the segments hold ${events.length}`,
+      `it says ${newEvents} ${manifest.base === undefined ? '' : 'new '}events but the segments hold ${log.events.length}`,
     );
   }
+  await input.beforeCommit?.(manifest);
+  return log.result();
+}
+
+/**
+ * An entry's content, hashed (and, for a segment, each line checked as `EventLog.open` would,
+ * no torn line allowed) piece by piece as it arrives. A content whose SHA-256 differs from the
+ * manifest's is reported as such, before any problem found in its lines.
+ */
+async function checkedContent(
+  entry: TarEntry,
+  file: BundleFile,
+  log: ScannedLogBuilder | undefined,
+): Promise<Buffer> {
+  const hash = createHash('sha256');
+  const pieces: Buffer[] = [];
+  const segment = log?.segment(entry.path.slice(entry.path.indexOf('/') + 1), entry.path);
+  let lineProblem: Error | undefined;
+  for await (const piece of entry.chunks()) {
+    hash.update(piece);
+    pieces.push(piece);
+    if (segment === undefined || lineProblem !== undefined) continue;
+    try {
+      segment.push(piece);
+    } catch (error) {
+      lineProblem = error instanceof Error ? error : new Error(String(error));
+    }
+  }
+  const digest = hash.digest('hex');
+  if (digest !== file.sha256) {
+    throw formatError(
+      entry.path,
+      'its SHA-256 differs from the manifest (the bundle is damaged or was altered)',
+    );
+  }
+  try {
+    if (lineProblem !== undefined) throw lineProblem;
+    segment?.end(digest);
+  } catch (error) {
+    if (!CorruptEventLogError.isInstance(error)) throw error;
+    throw new BundleFormatError({ entry: entry.path, problem: error.message, cause: error });
+  }
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, entry.size);
 }
 
 export function phaseOf(path: string): BundleProgress['phase'] {
@@ -226,23 +265,6 @@ export function phaseOf(path: string): BundleProgress['phase'] {
     return 'events';
   }
   return 'files';
-}
-
-/** Adds a segment's events, checking each line as `EventLog.open` would (no torn line allowed). */
-function countEvents(entry: TarEntry, events: StoredEvent[], ids: Map<string, number>): void {
-  try {
-    scanSegment({
-      bytes: entry.data,
-      file: entry.path,
-      allowTornLastLine: false,
-      events,
-      ids,
-      locate: (index) => `event ${index + 1}`,
-    });
-  } catch (error) {
-    if (!CorruptEventLogError.isInstance(error)) throw error;
-    throw new BundleFormatError({ entry: entry.path, problem: error.message, cause: error });
-  }
 }
 
 /** `base_state.json` must be a valid state of the manifest's conversation, secrets redacted. */

@@ -9,7 +9,7 @@ import { LocalConversation } from '../conversation/local-conversation';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson } from '../persistence/json-file';
 import { exportConversationBundle } from './export-bundle';
-import { readTarEntries } from './tar-reader';
+import { readEntryData, readTarEntries } from './tar-reader';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 
 // Helpers for the bundle tests; not part of the package's API.
@@ -110,7 +110,7 @@ export async function entriesOf(bundle: Buffer): Promise<RawEntry[]> {
     maxBytes: 1 << 30,
     maxEntries: 100_000,
   })) {
-    entries.push({ path: entry.path, data: entry.data, type: entry.type });
+    entries.push({ path: entry.path, data: await readEntryData(entry), type: entry.type });
   }
   return entries;
 }

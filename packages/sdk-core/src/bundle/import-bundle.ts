@@ -6,6 +6,8 @@ import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
 import type { FileStore } from '../persistence/file-store';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
+import { LocalFileStore } from '../persistence/local-file-store';
+import { rememberScannedLog } from '../persistence/scanned-log';
 import type { ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
@@ -36,9 +38,49 @@ const IMPORT_INTERRUPTED = 'BUNDLE_IMPORT_INTERRUPTED';
 
 export type { BundleReadLimits, BundleSource } from './bundle-extract';
 
+/**
+ * A bundle whose manifest has been read and checked ({@link openBundle}), the rest still to read:
+ * pass it as the `source` of {@link importConversationBundle}, or `close` it.
+ */
+export interface OpenedBundle {
+  readonly manifest: BundleManifest;
+  /** Stops reading the bundle (its source is closed) without importing it. */
+  close(): Promise<void>;
+}
+
+class BundleReading implements OpenedBundle {
+  #taken = false;
+
+  constructor(
+    readonly manifest: BundleManifest,
+    readonly entries: AsyncGenerator<TarEntry>,
+  ) {}
+
+  /** The entries after the manifest, for the one import that reads them. */
+  take(): AsyncGenerator<TarEntry> {
+    if (this.#taken) {
+      throw new FerryError(
+        'INVALID_ARGUMENT',
+        `The bundle of conversation ${this.manifest.conversation_id} was imported already: open it again to import it again.`,
+      );
+    }
+    this.#taken = true;
+    return this.entries;
+  }
+
+  async close(): Promise<void> {
+    await this.entries.return(undefined);
+  }
+}
+
 /** Options of {@link importConversationBundle}. */
 export interface ImportBundleOptions extends BundleReadLimits {
-  source: BundleSource;
+  /**
+   * The bundle: a `.tar.gz` file's path, its bytes, a stream of them (read as it arrives: each
+   * entry is checked while the next is still coming), or an {@link OpenedBundle}, whose limits
+   * are those it was opened with.
+   */
+  source: BundleSource | OpenedBundle;
   /**
    * Where the conversation goes: a `ConversationStore`, or the root folder of conversations as a
    * `FileStore` (the conversation goes to `store.scope(conversationFolderName(id))`).
@@ -59,6 +101,12 @@ export interface ImportBundleOptions extends BundleReadLimits {
    * clears the mark (a teleport confirming the arrival).
    */
   parkedFor?: { to: string };
+  /**
+   * Called once the whole bundle is read, checked and staged, before anything else changes:
+   * throwing cancels the import, nothing changed (e.g. to finish reading a request that carries
+   * more than the bundle).
+   */
+  beforeCommit?: (manifest: BundleManifest) => Promise<void>;
 }
 
 /** What {@link importConversationBundle} imported. */
@@ -77,12 +125,50 @@ export async function readBundleManifest(
   source: BundleSource,
   limits: BundleReadLimits = {},
 ): Promise<BundleManifest> {
+  const bundle = await openBundle(source, limits);
+  await bundle.close();
+  return bundle.manifest;
+}
+
+/**
+ * Reads and validates a bundle's `manifest.json` (its first entry) and stops there, so that the
+ * caller can decide what to do with the conversation it names before importing it (pass the
+ * result as `source` to {@link importConversationBundle}) or not (`close` it). A stream is read
+ * only as far as the manifest.
+ *
+ * @throws BundleFormatError for anything but a valid manifest of a supported version.
+ */
+export async function openBundle(
+  source: BundleSource,
+  limits: BundleReadLimits = {},
+): Promise<OpenedBundle> {
   const entries = readTarEntries(toReadable(source), readerLimits(limits));
   try {
-    return await readManifestEntry(entries);
-  } finally {
+    return new BundleReading(await readManifestEntry(entries), entries);
+  } catch (error) {
     await entries.return(undefined);
+    throw error;
   }
+}
+
+/** The bundle's entries and, when it was opened already, its manifest. */
+function bundleEntries(options: ImportBundleOptions): {
+  entries: AsyncGenerator<TarEntry>;
+  manifest?: BundleManifest;
+} {
+  const { source } = options;
+  if (source instanceof BundleReading) return { entries: source.take(), manifest: source.manifest };
+  if (isOpenedBundle(source)) {
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      'importConversationBundle: pass a bundle opened with openBundle(), a path, bytes or a stream.',
+    );
+  }
+  return { entries: readTarEntries(toReadable(source), readerLimits(options)) };
+}
+
+function isOpenedBundle(source: BundleSource | OpenedBundle): source is OpenedBundle {
+  return typeof source === 'object' && 'manifest' in source && 'close' in source;
 }
 
 /**
@@ -121,11 +207,11 @@ async function importIntoFolder(
 ): Promise<ImportBundleResult> {
   const root = options.store;
   const overwrite = options.overwrite ?? false;
-  const entries = readTarEntries(toReadable(options.source), readerLimits(options));
+  const { entries, manifest: opened } = bundleEntries(options);
   const rootExisted = await root.exists('');
   const stagingDir = `.import-${randomUUID()}`;
   try {
-    const manifest = await readManifestEntry(entries);
+    const manifest = opened ?? (await readManifestEntry(entries));
     const conversationId = manifest.conversation_id;
     const folder = conversationFolderName(conversationId);
     checkManifestContents(manifest);
@@ -138,7 +224,7 @@ async function importIntoFolder(
     }
 
     const staging = root.scope(stagingDir);
-    await extract({ entries, manifest, staging, ...extractOptions(options) });
+    const scanned = await extract({ entries, manifest, staging, ...extractOptions(options) });
 
     // Before anything outside the staging folder changes, the conversation it replaces (if
     // any) must be free: its lock is held until the swap is done.
@@ -168,6 +254,11 @@ async function importIntoFolder(
       await lock?.release();
     }
     await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+    // The open that usually follows (a teleport's arrival) need not read the log again. Only
+    // with a local folder, whose location names it uniquely in this process.
+    if (scanned !== undefined && root instanceof LocalFileStore) {
+      rememberScannedLog(root.scope(folder).describe('events'), scanned);
+    }
     return { manifest, conversationId };
   } catch (error) {
     // After a failed swap the staging folder may hold the previous copy: keep it then.
@@ -201,9 +292,9 @@ async function importIntoStore(
 ): Promise<ImportBundleResult> {
   const { store } = options;
   const overwrite = options.overwrite ?? false;
-  const entries = readTarEntries(toReadable(options.source), readerLimits(options));
+  const { entries, manifest: opened } = bundleEntries(options);
   try {
-    const manifest = await readManifestEntry(entries);
+    const manifest = opened ?? (await readManifestEntry(entries));
     const conversationId = manifest.conversation_id;
     checkManifestContents(manifest);
     if (manifest.base !== undefined) {
@@ -259,6 +350,7 @@ function deltaInput(
     workspaceDir: options.workspaceDir,
     onProgress: options.onProgress,
     parkedFor: options.parkedFor,
+    beforeCommit: options.beforeCommit,
     restoreWorkspace: (staging) =>
       restoreBundleWorkspace(options, manifest, staging, options.overwrite ?? false),
   };

@@ -22,6 +22,7 @@ export interface DeltaInput {
   workspaceDir: string | undefined;
   onProgress: Parameters<typeof extractOptions>[0]['onProgress'];
   parkedFor: { to: string } | undefined;
+  beforeCommit: ((manifest: BundleManifest) => Promise<void>) | undefined;
   /** Writes the bundle's workspace files from the staging store. */
   restoreWorkspace: (staging: FileStore) => Promise<void>;
 }

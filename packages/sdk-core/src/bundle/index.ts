@@ -20,6 +20,7 @@ export {
   DEFAULT_MAX_BUNDLE_BYTES,
   DEFAULT_MAX_BUNDLE_ENTRIES,
   importConversationBundle,
+  openBundle,
   readBundleManifest,
 } from './import-bundle';
 export type {
@@ -27,6 +28,7 @@ export type {
   BundleSource,
   ImportBundleOptions,
   ImportBundleResult,
+  OpenedBundle,
 } from './import-bundle';
 export { listWorkspaceFiles } from './workspace-files';
 export type { WorkspaceFile } from './workspace-files';

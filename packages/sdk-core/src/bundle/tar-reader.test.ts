@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BundleFormatError } from '../errors/bundle-format-error';
 import { createTemporaryDirectory } from '../testing/index';
 import { collect, pack } from './bundle-test-helpers';
-import { readTarEntries, type TarEntry } from './tar-reader';
+import { readEntryData, readTarEntries, type TarEntry } from './tar-reader';
 
 const limits = { maxBytes: 1024 * 1024, maxEntries: 100 };
 
@@ -30,7 +30,9 @@ describe('readTarEntries', () => {
       create({ gzip: true, cwd: join(dir.path, 'files'), portable: true }, ['tool.sh', long]),
     );
     const entries = [];
-    for await (const entry of readTarEntries(Readable.from([bundle]), limits)) entries.push(entry);
+    for await (const entry of readTarEntries(Readable.from([bundle]), limits)) {
+      entries.push({ ...entry, data: await readEntryData(entry) });
+    }
     expect(entries.map((entry) => [entry.path, entry.type, entry.data.toString()])).toEqual([
       ['tool.sh', 'File', 'echo'],
       [long, 'File', 'deep'],

@@ -20,8 +20,23 @@ export interface TarEntry {
   path: string;
   type: 'File' | 'Directory';
   mode: number;
-  /** The file's content (empty for folders). */
-  data: Buffer;
+  /** The content's size in bytes, as its header says (0 for folders). */
+  size: number;
+  /**
+   * The content in pieces, as it is decompressed (nothing for folders). It can be read once,
+   * before the next entry is asked for; what is left unread then is skipped.
+   */
+  chunks(): AsyncGenerator<Buffer, void, undefined>;
+}
+
+/** Bytes the decompressor hands on at a time: fewer, larger pieces decompress faster. */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+/** An entry's whole content. */
+export async function readEntryData(entry: TarEntry): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  for await (const piece of entry.chunks()) pieces.push(piece);
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, entry.size);
 }
 
 /** Extended headers larger than this are refused: they hold a path or a few numbers. */
@@ -30,7 +45,8 @@ const MAX_META_BYTES = 1024 * 1024;
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /**
- * Reads a gzip-compressed tar strictly, yielding its regular files and folders in order.
+ * Reads a gzip-compressed tar strictly, yielding its regular files and folders in order, each
+ * with its content as a stream of pieces (so a consumer can check a large file as it arrives).
  *
  * It accepts only what a bundle can hold and refuses the rest instead of skipping it
  * (`BundleSecurityError`): paths that are absolute or climb with `..`, symbolic and hard links,
@@ -45,7 +61,7 @@ export async function* readTarEntries(
   source: Readable,
   limits: TarReaderLimits,
 ): AsyncGenerator<TarEntry, void, undefined> {
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   source.on('error', (error) => gunzip.destroy(error));
   const reader = new BlockReader(source.pipe(gunzip), limits.maxBytes);
   try {
@@ -101,9 +117,21 @@ export async function* readTarEntries(
       const problem = bundlePathProblem(path);
       if (problem !== undefined) throw new BundleSecurityError({ entry: rawPath, reason: problem });
       reader.reserve(size, path);
-      const data = size === 0 ? Buffer.alloc(0) : await reader.readExactly(size, path);
+      let remaining = size;
+      let read = false;
+      const chunks = async function* (): AsyncGenerator<Buffer, void, undefined> {
+        if (read) throw new Error(`The content of the archive entry "${path}" was read already.`);
+        read = true;
+        while (remaining > 0) {
+          const piece = await reader.readSome(remaining, path);
+          remaining -= piece.length;
+          yield piece;
+        }
+      };
+      yield { path, type, mode: header.mode ?? 0o644, size, chunks };
+      // Whatever the consumer left unread.
+      while (remaining > 0) remaining -= (await reader.readSome(remaining, path)).length;
       await reader.skipPadding(size, path);
-      yield { path, type, mode: header.mode ?? 0o644, data };
     }
     // Read the rest so gzip checks its trailer: a damaged or cut-off stream is caught here.
     await reader.drain();
@@ -195,6 +223,18 @@ class BlockReader {
       throw truncated();
     }
     return this.#take(length);
+  }
+
+  /** The next bytes, at least one and at most `max`, without copying. */
+  async readSome(max: number, path: string): Promise<Buffer> {
+    if (this.#buffered === 0 && !(await this.#pull())) throw truncated(path);
+    const first = this.#chunks[0] as Buffer;
+    const piece = first.length <= max ? first : first.subarray(0, max);
+    if (piece === first) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(max);
+    this.#buffered -= piece.length;
+    this.#consumed += piece.length;
+    return piece;
   }
 
   async readExactly(length: number, path: string): Promise<Buffer> {

@@ -108,3 +108,61 @@ export function scanSegment(options: ScanSegmentOptions): SegmentScan {
     unterminated: buffer.length > 0 && buffer[buffer.length - 1] !== NEWLINE,
   };
 }
+
+/** What a {@link SegmentScanner} needs: `scanSegment`'s options but the bytes and where they start. */
+export type ScannerOptions = Omit<
+  ScanSegmentOptions,
+  'bytes' | 'firstLine' | 'startOffset' | 'allowTornLastLine'
+>;
+
+/**
+ * Checks a segment that arrives in pieces (a bundle being received), line by line as each line
+ * completes, exactly as {@link scanSegment} checks a whole one; no torn line is allowed. Give it
+ * the pieces in order with `push`, then call `end`.
+ */
+export class SegmentScanner {
+  readonly #options: ScannerOptions;
+  /** The start of a line whose newline has not arrived yet. */
+  #pending: Buffer[] = [];
+  #line = 1;
+  #offset = 0;
+
+  constructor(options: ScannerOptions) {
+    this.#options = options;
+  }
+
+  /** Checks the lines `piece` completes. */
+  push(piece: Buffer): void {
+    const last = piece.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      this.#pending.push(piece);
+      return;
+    }
+    const complete = piece.subarray(0, last + 1);
+    this.#scan(this.#pending.length === 0 ? complete : Buffer.concat([...this.#pending, complete]));
+    this.#pending = last + 1 === piece.length ? [] : [piece.subarray(last + 1)];
+  }
+
+  /** Checks what is left (a last line without its newline) and says what the segment held. */
+  end(): SegmentScan {
+    const rest = Buffer.concat(this.#pending);
+    this.#pending = [];
+    const scan = rest.length === 0 ? undefined : this.#scan(rest);
+    return { validBytes: this.#offset, unterminated: scan?.unterminated ?? false };
+  }
+
+  #scan(bytes: Buffer): SegmentScan {
+    const before = this.#options.events.length;
+    const scan = scanSegment({
+      ...this.#options,
+      allowTornLastLine: false,
+      bytes,
+      firstLine: this.#line,
+      startOffset: this.#offset,
+    });
+    // Every line is one event: an empty or bad line throws.
+    this.#line += this.#options.events.length - before;
+    this.#offset += bytes.length;
+    return scan;
+  }
+}

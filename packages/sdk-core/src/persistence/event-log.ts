@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CorruptEventLogError, DuplicateEventIdError, FerryError } from '../errors/index';
 import {
   EVENT_LOG_INDEX_FILE,
@@ -11,6 +12,7 @@ import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
 import { normalizeStorePath } from './store-path';
 import { EventLogReader } from './event-log-reader';
+import type { ScannedLog } from './scanned-log';
 import type { StoredEvent } from './stored-event';
 import { prepareStoredEvent, type PreparedEvent } from './stored-event';
 
@@ -39,6 +41,13 @@ export interface EventLogOptions {
    * and checked, and the index is rebuilt. Default `false`: every line is read at open.
    */
   lazy?: boolean;
+  /**
+   * What this process found reading these very segments a moment ago (an import that checked
+   * every line it wrote; see `takeScannedLog`): adopted instead of parsing them again when the
+   * segments on disk are exactly those it was made from (same names, sizes and SHA-256: hashing
+   * costs a fraction of parsing), ignored otherwise.
+   */
+  scanned?: ScannedLog | undefined;
 }
 
 /** The default `segmentMaxBytes`: 32 MiB. */
@@ -100,8 +109,10 @@ export class EventLog extends EventLogReader implements AsyncDisposable {
       .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
       .sort((left, right) => left.number - right.number);
 
-    const torn =
-      (options.lazy === true ? await log.openFromIndex(found) : false) === false
+    const adopted = options.scanned !== undefined && (await log.adoptScan(found, options.scanned));
+    const torn = adopted
+      ? undefined
+      : (options.lazy === true ? await log.openFromIndex(found) : false) === false
         ? await log.scanAll(found)
         : log.tornTail;
 
@@ -122,6 +133,34 @@ export class EventLog extends EventLogReader implements AsyncDisposable {
   }
 
   private tornTail: Torn | undefined;
+
+  /**
+   * Takes `scanned` as what a full scan would find, if the segments on disk are exactly those it
+   * was made from (names in order, sizes, SHA-256); `false` otherwise.
+   */
+  private async adoptScan(
+    found: readonly { name: string; number: number }[],
+    scanned: ScannedLog,
+  ): Promise<boolean> {
+    if (found.length !== scanned.segments.length) return false;
+    for (const [position, entry] of found.entries()) {
+      const segment = scanned.segments[position] as Segment;
+      if (segment.name !== entry.name) return false;
+      const bytes = await this.store.read(this.pathOf(entry.name));
+      if (bytes === undefined || bytes.length !== segment.size) return false;
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== scanned.digests[position]) return false;
+    }
+    this.events = scanned.events;
+    this.base = 0;
+    this.ids = scanned.ids;
+    this.hashes = scanned.hashes;
+    this.segmentList = scanned.segments;
+    this.totalBytes = scanned.segments.reduce((sum, segment) => sum + segment.size, 0);
+    this.unterminated = scanned.unterminated;
+    this.indexedEvents = -1;
+    return true;
+  }
 
   /** Reads and checks every line of `found`; returns the torn last line, if any. */
   private async scanAll(

@@ -5,6 +5,7 @@ import { EventLog } from '../persistence/event-log';
 import type { FileStore } from '../persistence/file-store';
 import { readJson, writeJsonAtomic } from '../persistence/json-file';
 import { LocalFileStore } from '../persistence/local-file-store';
+import { takeScannedLog } from '../persistence/scanned-log';
 import type { StoredEvent } from '../persistence/stored-event';
 import { canonicalConversationId, conversationFolderName } from './conversation-id';
 import type {
@@ -163,6 +164,8 @@ export class FileConversationStore implements ConversationStore {
           store: folder,
           fsync: this.#fsync,
           lazy: true,
+          // An import of this process just checked every line of it: not read again.
+          scanned: takeScannedLog(folder.describe('events')),
           ...(this.#segmentMaxBytes === undefined
             ? {}
             : { segmentMaxBytes: this.#segmentMaxBytes }),

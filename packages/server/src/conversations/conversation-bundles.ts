@@ -3,8 +3,8 @@ import {
   ConversationRunningError,
   exportConversationBundle,
   importConversationBundle,
+  openBundle,
   readBundleBase,
-  readBundleManifest,
   type AgentInput,
   type BundleBase,
   type BundleManifest,
@@ -12,7 +12,9 @@ import {
   type ConversationStore,
   type ExportedBundle,
   type ExportedExtent,
+  type OpenedBundle,
 } from '@ferry/sdk-core';
+import type { Readable } from 'node:stream';
 import { serverErrors } from '../errors/http-status';
 import type { ConversationRecord } from './conversation-catalog';
 import { canonicalConversationId } from './conversation-id';
@@ -21,10 +23,15 @@ import { isDirectory } from './uploads-folder';
 
 /** Options of {@link ConversationBundles.importBundle}. */
 export interface ImportBundleInput {
-  /** The bundle file (a `.tar.gz`). */
-  file: string;
+  /** The bundle: a `.tar.gz` file's path, or a stream of its bytes, imported as it arrives. */
+  source: string | Readable;
   /** An agent to resume with (verified against the bundle's; its secrets are used, never stored in plaintext). */
   agent?: AgentInput | undefined;
+  /**
+   * Called once the bundle is read and checked, before anything is changed: finishes reading the
+   * request it came in; an agent it gives (sent after the bundle) replaces `agent`.
+   */
+  finishUpload?: (() => Promise<AgentInput | undefined>) | undefined;
   /** Where the conversation works here (same rule as a new one); default its own folder. */
   workingDir?: string | undefined;
   /** Replace a conversation with the same id that is not parked here by a teleport. */
@@ -162,11 +169,12 @@ export class ConversationBundles {
   ): Promise<{ record: ConversationRecord; manifest: BundleManifest }> {
     this.#host.assertRunning();
     const limits = input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes };
-    const manifest = await readBundleManifest(input.file, limits);
+    const bundle = await openBundle(input.source, limits);
+    const { manifest } = bundle;
     const id = manifest.conversation_id;
     const pending = this.#host.opening.get(id);
     if (pending !== undefined) await pending.catch(() => undefined);
-    const importing = this.#import(id, manifest, input, limits);
+    const importing = this.#import(id, bundle, input).finally(() => bundle.close());
     // Opens of this id wait for the import (they may then load what it wrote).
     const guard = importing.then(() => this.#host.entries.get(id) as OpenConversation);
     guard.catch(() => undefined);
@@ -179,12 +187,8 @@ export class ConversationBundles {
     return { record: await this.#host.get(id), manifest };
   }
 
-  async #import(
-    id: string,
-    manifest: BundleManifest,
-    input: ImportBundleInput,
-    limits: { maxBytes?: number },
-  ): Promise<void> {
+  async #import(id: string, bundle: OpenedBundle, input: ImportBundleInput): Promise<void> {
+    const { manifest } = bundle;
     const existing = await this.#host.readState(id).catch(() => undefined);
     const exists = existing !== undefined || (await this.#host.hasTraces(id));
     if (exists && existing?.teleport == null && input.overwrite !== true) {
@@ -199,24 +203,27 @@ export class ConversationBundles {
       input.workingDir ?? existing?.workspace.working_dir,
     );
     const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
+    let agent = input.agent;
     await importConversationBundle({
-      source: input.file,
+      source: bundle,
       store: this.#host.store,
       overwrite: exists,
       // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
       ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
-      ...limits,
       ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
+      beforeCommit: async () => {
+        agent = (await input.finishUpload?.()) ?? agent;
+      },
     });
     const imported = await this.#host.readState(id);
     const mustOpen =
-      input.agent !== undefined ||
+      agent !== undefined ||
       input.arrival !== undefined ||
       imported?.execution_status === 'running' ||
       workingDir !== (await this.#host.workingDir(id, imported?.workspace.working_dir));
     if (!mustOpen) return;
     const entry = await this.#host.open(id, workingDir, {
-      ...(input.agent === undefined ? {} : { agent: input.agent }),
+      ...(agent === undefined ? {} : { agent }),
       dropOnFailure: true,
     });
     const arrival = input.arrival;

@@ -16,7 +16,7 @@ import {
 import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { mkdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../cluster/cluster-store';
 import { serverErrors } from '../errors/http-status';
@@ -100,11 +100,6 @@ const LIST_CONCURRENCY = 32;
 export class ConversationManager {
   /** `<dataDir>/conversations`. */
   readonly conversationsDir: string;
-  /**
-   * `<dataDir>/.uploads/<pid>-<uuid>`: bundles being received by this manager. Its own folder,
-   * so another server on the same data folder never removes an upload in progress.
-   */
-  readonly uploadsDir: string;
   readonly workspaceRoot: string;
   /** Where conversations live. */
   readonly store: ConversationStore;
@@ -135,7 +130,6 @@ export class ConversationManager {
     this.#options = options;
     this.#log = options.logger;
     this.conversationsDir = join(options.dataDir, 'conversations');
-    this.uploadsDir = join(options.dataDir, UPLOADS_FOLDER, `${process.pid}-${randomUUID()}`);
     this.workspaceRoot = options.workspaceRoot;
     this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
     this.clusterStore = options.clusterStore;
@@ -184,10 +178,9 @@ export class ConversationManager {
     await mkdir(join(options.dataDir, 'conversations'), { recursive: true });
     await mkdir(options.workspaceRoot, { recursive: true });
     const manager = new ConversationManager(options, await realpath(options.workspaceRoot));
-    // Uploads left by a crashed server are garbage; those of a live one (another server on the
-    // same data folder) are not. The folder is made now so requests change nothing else.
+    // Bundles are imported as they arrive now; releases before 2026-12 staged them in
+    // `<dataDir>/.uploads`. What crashed ones left there is garbage; a live one's is not.
     await removeAbandonedUploads(join(options.dataDir, UPLOADS_FOLDER));
-    await mkdir(manager.uploadsDir, { recursive: true });
     manager.#stopLeaseWatch = options.clusterStore?.onLeaseLost((lease) =>
       manager.#leaseLost(lease),
     );
@@ -425,9 +418,6 @@ export class ConversationManager {
     await Promise.allSettled(this.#opening.values());
     await Promise.all([...this.#entries.keys()].map((id) => this.#evict(id, 'shutdown')));
     await Promise.allSettled(this.#closing.values());
-    await rm(this.uploadsDir, { recursive: true, force: true }).catch((error: unknown) =>
-      this.#log.warn({ err: describeError(error) }, 'could not remove the uploads folder'),
-    );
   }
 
   #assertRunning(): void {

@@ -1,7 +1,10 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** `<dataDir>/.uploads`: where bundles being received wait, one folder per server process. */
+/**
+ * `<dataDir>/.uploads`: where earlier releases staged bundles being received, one folder per
+ * server process (bundles are imported as they arrive now).
+ */
 export const UPLOADS_FOLDER = '.uploads';
 /** A manager's uploads folder: `<pid>-<uuid>`. */
 const UPLOADS_OWNER = /^(\d+)-[0-9a-f-]{36}$/;

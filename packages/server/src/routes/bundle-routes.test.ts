@@ -46,6 +46,25 @@ async function importBundle(
   return { status: response.status, body: (await response.json()) as never };
 }
 
+/** Imports `bundle` as a multipart form, its fields (the agent) in the given order. */
+async function importForm(
+  server: FerryServer,
+  parts: ({ agent: unknown } | { bundle: Uint8Array })[],
+  query = '',
+): Promise<{ status: number; body: { conversation: ConversationInfo; code?: string } }> {
+  const form = new FormData();
+  for (const part of parts) {
+    if ('agent' in part) form.append('agent', JSON.stringify(part.agent));
+    else form.append('bundle', new Blob([part.bundle]), 'bundle.tar.gz');
+  }
+  const response = await fetch(`${server.url}/api/conversations/import${query}`, {
+    method: 'POST',
+    headers: { 'x-session-api-key': TEST_API_KEY },
+    body: form,
+  });
+  return { status: response.status, body: (await response.json()) as never };
+}
+
 async function segments(server: FerryServer, id: string): Promise<Record<string, string>> {
   const dir = join(server.dataDir, 'conversations', id.replaceAll('-', ''), 'events');
   const files: Record<string, string> = {};
@@ -112,16 +131,12 @@ describe('conversation bundles', () => {
     );
 
     const agent = scriptedAgent(llm, { model: 'scripted-on-b' });
-    const form = new FormData();
-    form.append('agent', JSON.stringify(agent));
-    form.append('bundle', new Blob([bundle]), 'bundle.tar.gz');
-    const response = await fetch(`${b.server.url}/api/conversations/import?teleport_from=laptop`, {
-      method: 'POST',
-      headers: { 'x-session-api-key': TEST_API_KEY },
-      body: form,
-    });
-    expect(response.status).toBe(201);
-    const body = (await response.json()) as { conversation: ConversationInfo };
+    const { status, body } = await importForm(
+      b.server,
+      [{ agent }, { bundle }],
+      '?teleport_from=laptop',
+    );
+    expect(status).toBe(201);
     expect(body.conversation.agent.llm.model).toBe('scripted-on-b');
     expect(body.conversation.agent.llm.api_key).toBe('**********');
     const workingDir = body.conversation.workspace.working_dir;
@@ -155,6 +170,34 @@ describe('conversation bundles', () => {
     });
     expect(removed.status).toBe(422);
     expect(removed.body.code).toBe('TOOLS_REMOVED');
+  });
+
+  it('takes an agent field sent after the bundle, and answers a refused upload still being sent', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const b = await newServer();
+    const info = await finished(a.client, llm);
+    const bundle = new Uint8Array(await (await exportBundle(a.server, info.id)).arrayBuffer());
+
+    // The bundle is imported as it arrives; the agent after it still counts, before anything
+    // is kept.
+    const late = await importForm(b.server, [
+      { bundle },
+      { agent: scriptedAgent(llm, { model: 'sent-after' }) },
+    ]);
+    expect(late.status).toBe(201);
+    expect(late.body.conversation.agent.llm.model).toBe('sent-after');
+
+    const removed = { ...scriptedAgent(llm), include_default_tools: [] };
+    const refused = await importForm(b.server, [{ bundle }, { agent: removed }], '?overwrite=true');
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('TOOLS_REMOVED');
+
+    // Not a gzip stream: refused at its first bytes, answered once the rest has been read.
+    const junk = Buffer.concat([Buffer.from('not a bundle'), randomBytes(12 * 1024 * 1024)]);
+    const answer = await importBundle(b.server, junk);
+    expect(answer.status).toBe(422);
+    expect(answer.body.code).toBe('BUNDLE_INVALID');
   });
 
   it('parks a conversation that teleported away, and takes it back', async () => {

@@ -1,21 +1,12 @@
 import multipart from '@fastify/multipart';
 import {
-  BundleTooLargeError,
   FerryError,
-  agentSchema,
   bundleBaseSchema,
   bundleManifestSchema,
-  type AgentInput,
   type ExportedBundle,
 } from '@ferry/sdk-core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { ConversationManager } from '../conversations/conversation-manager';
 import { toConversationInfo } from '../conversations/conversation-info';
@@ -27,8 +18,8 @@ import {
   successSchema,
 } from '../schemas/common-schemas';
 import { conversationInfoSchema } from '../schemas/conversation-schemas';
-import { RequestValidationError } from '../errors/request-validation-error';
 import { serverErrors } from '../errors/http-status';
+import { receiveUpload } from './bundle-upload';
 
 /** Options of {@link bundleRoutes}. */
 export interface BundleRoutesOptions {
@@ -37,8 +28,7 @@ export interface BundleRoutesOptions {
   maxBundleBytes: number;
 }
 
-/** The header that may carry the agent of an import: base64 of its JSON. */
-export const AGENT_HEADER = 'x-ferry-agent';
+export { AGENT_HEADER } from './bundle-upload';
 
 const BUNDLE_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
 const tags = ['Ferry extensions'];
@@ -145,29 +135,6 @@ const markTeleportedRequestSchema = z.object({
     .describe('Precondition: the id of the last event the exported bundle holds'),
 });
 
-function parseAgent(json: string, location: (string | number)[]): AgentInput {
-  let value: unknown;
-  try {
-    value = JSON.parse(json) as unknown;
-  } catch {
-    throw new RequestValidationError([{ loc: location, msg: 'not valid JSON', type: 'json' }]);
-  }
-  const parsed = agentSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new RequestValidationError(
-      parsed.error.issues.map((issue) => ({
-        loc: [
-          ...location,
-          ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)),
-        ],
-        msg: issue.message,
-        type: issue.code,
-      })),
-    );
-  }
-  return parsed.data;
-}
-
 /** Answers with a bundle stream and the headers that describe it. */
 function sendBundle(reply: FastifyReply, bundle: ExportedBundle): FastifyReply {
   const { manifest } = bundle;
@@ -182,50 +149,6 @@ function sendBundle(reply: FastifyReply, bundle: ExportedBundle): FastifyReply {
   return reply.send(bundle.stream);
 }
 
-/** Counts bytes through, failing past `limit`. */
-function byteLimit(limit: number): Transform {
-  let size = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      if (size > limit) {
-        done(new BundleTooLargeError({ subject: 'upload', size, limit, option: 'maxBundleBytes' }));
-      } else {
-        done(null, chunk);
-      }
-    },
-  });
-}
-
-/** Writes the uploaded bundle to `file`; returns the agent sent with it, if any. */
-async function receiveUpload(
-  request: FastifyRequest,
-  file: string,
-  limit: number,
-): Promise<{ agent: AgentInput | undefined; received: boolean }> {
-  const header = request.headers[AGENT_HEADER];
-  let agent =
-    typeof header === 'string'
-      ? parseAgent(Buffer.from(header, 'base64').toString('utf8'), ['header', AGENT_HEADER])
-      : undefined;
-  if (!request.isMultipart()) {
-    await pipeline(request.body as Readable, byteLimit(limit), createWriteStream(file));
-    return { agent, received: true };
-  }
-  let received = false;
-  for await (const part of request.parts()) {
-    if (part.type === 'file' && part.fieldname === 'bundle' && !received) {
-      await pipeline(part.file, byteLimit(limit), createWriteStream(file));
-      received = true;
-    } else if (part.type === 'file') {
-      part.file.resume();
-    } else if (part.fieldname === 'agent' && typeof part.value === 'string') {
-      agent = parseAgent(part.value, ['body', 'agent']);
-    }
-  }
-  return { agent, received };
-}
-
 /**
  * Ferry's bundle routes: `GET .../export` streams a bundle; `POST /api/conversations/import`
  * takes one as the raw body (`application/gzip` or `application/octet-stream`, the agent in the
@@ -237,7 +160,7 @@ export async function bundleRoutes(
   options: BundleRoutesOptions,
 ): Promise<void> {
   const { manager, maxBundleBytes } = options;
-  // Bundles are streamed to disk as they arrive, never buffered in memory.
+  // Bundles are imported as they arrive, never buffered whole in the request.
   app.addContentTypeParser(BUNDLE_TYPES, (_request, payload, done) => done(null, payload));
   await app.register(multipart, {
     limits: { fileSize: maxBundleBytes, files: 1, fields: 4, fieldSize: 1024 * 1024 },
@@ -345,16 +268,17 @@ export async function bundleRoutes(
       },
     },
     async (request, reply) => {
-      const file = join(manager.uploadsDir, `${randomUUID()}.tar.gz`);
+      const upload = await receiveUpload(request, maxBundleBytes);
+      if (upload === undefined) {
+        throw new FerryError('BUNDLE_INVALID', 'Send the bundle as a file field named "bundle".');
+      }
       try {
-        const { agent, received } = await receiveUpload(request, file, maxBundleBytes);
-        if (!received) {
-          throw new FerryError('BUNDLE_INVALID', 'Send the bundle as a file field named "bundle".');
-        }
         const query = request.query;
+        // Imported as it arrives: each entry is checked while the next is on its way.
         const { record, manifest } = await manager.bundles.importBundle({
-          file,
-          agent,
+          source: upload.source,
+          agent: upload.agent,
+          finishUpload: () => upload.finish(),
           workingDir: query.working_dir,
           overwrite: query.overwrite,
           maxBytes: maxBundleBytes,
@@ -369,8 +293,9 @@ export async function bundleRoutes(
               }),
         });
         return await reply.code(201).send({ conversation: toConversationInfo(record), manifest });
-      } finally {
-        await rm(file, { force: true });
+      } catch (error) {
+        await upload.discard();
+        throw error;
       }
     },
   );

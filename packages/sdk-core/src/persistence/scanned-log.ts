@@ -1,0 +1,125 @@
+import { NumberList } from './event-log-index';
+import type { Segment } from './event-log-ranges';
+import { SegmentScanner, segmentNumber, type SegmentScan } from './event-log-segment';
+import type { StoredEvent } from './stored-event';
+
+/**
+ * What reading a log's segments in order found: its events and segment table, as a full open
+ * of an `EventLog` builds them. An import that has just checked every line of the segments it
+ * wrote hands this to the open that follows (see {@link rememberScannedLog}), which then adopts
+ * it instead of reading and parsing the same bytes again.
+ */
+export interface ScannedLog {
+  segments: Segment[];
+  /** The SHA-256 (hex) of each segment's bytes, in the order of `segments`. */
+  digests: string[];
+  events: StoredEvent[];
+  ids: Map<string, number>;
+  hashes: NumberList;
+  /** The last segment ends in a valid event without its newline. */
+  unterminated: boolean;
+}
+
+/**
+ * Builds a {@link ScannedLog} from segments that arrive one after another, each in pieces (a
+ * bundle being received), checking every line as `EventLog.open` does.
+ */
+export class ScannedLogBuilder {
+  readonly events: StoredEvent[] = [];
+  readonly ids = new Map<string, number>();
+  readonly #hashes = new NumberList();
+  readonly #segments: Segment[] = [];
+  readonly #digests: string[] = [];
+  #unterminated = false;
+  /** Segments came in log order (ascending numbers), so the events are in log order. */
+  #inOrder = true;
+
+  /**
+   * Starts the segment `name` (`segment-000001.jsonl`); `file` names it in errors. Its `end`
+   * takes the SHA-256 of the bytes pushed.
+   */
+  segment(
+    name: string,
+    file: string,
+  ): { push(piece: Buffer): void; end(sha256: string): SegmentScan } {
+    const number = segmentNumber(name) ?? 0;
+    const previous = this.#segments.at(-1);
+    if (previous !== undefined && previous.number >= number) this.#inOrder = false;
+    const segment: Segment = {
+      name,
+      number,
+      size: 0,
+      firstIndex: this.events.length,
+      offsets: new NumberList(),
+    };
+    const scanner = new SegmentScanner({
+      file,
+      events: this.events,
+      ids: this.ids,
+      locate: (index) => `event ${index + 1}`,
+      offsets: segment.offsets,
+      hashes: this.#hashes,
+    });
+    return {
+      push: (piece) => scanner.push(piece),
+      end: (sha256) => {
+        const scan = scanner.end();
+        segment.size = scan.validBytes;
+        this.#segments.push(segment);
+        this.#digests.push(sha256);
+        this.#unterminated = scan.unterminated;
+        return scan;
+      },
+    };
+  }
+
+  /** The log the segments make, or `undefined` when they did not come in log order. */
+  result(): ScannedLog | undefined {
+    if (!this.#inOrder) return undefined;
+    return {
+      segments: this.#segments,
+      digests: this.#digests,
+      events: this.events,
+      ids: this.ids,
+      hashes: this.#hashes,
+      unterminated: this.#unterminated,
+    };
+  }
+}
+
+/** How long a scan waits for its open, and how many may wait at once (they hold memory). */
+const HOLD_MS = 30_000;
+const MAX_HELD = 4;
+
+const held = new Map<string, { log: ScannedLog; timer: NodeJS.Timeout }>();
+
+/**
+ * Keeps `log`, the scan of the segments just written at `location` (the log folder's
+ * `FileStore.describe`, an absolute path), for the next open of that log in this process
+ * ({@link takeScannedLog}). It is dropped after 30 s unused; at most four are kept.
+ */
+export function rememberScannedLog(location: string, log: ScannedLog): void {
+  forget(location);
+  if (held.size >= MAX_HELD) forget(held.keys().next().value as string);
+  const timer = setTimeout(() => held.delete(location), HOLD_MS);
+  timer.unref();
+  held.set(location, { log, timer });
+}
+
+/**
+ * The scan kept for `location`, once: an `EventLog` opening there adopts it only if the
+ * segments on disk are still exactly those it was made from (names, sizes and SHA-256), and
+ * reads them otherwise.
+ */
+export function takeScannedLog(location: string): ScannedLog | undefined {
+  const entry = held.get(location);
+  forget(location);
+  return entry?.log;
+}
+
+function forget(location: string): void {
+  const entry = held.get(location);
+  if (entry === undefined) return;
+  clearTimeout(entry.timer);
+  held.delete(location);
+}
