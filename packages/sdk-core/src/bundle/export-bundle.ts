@@ -337,7 +337,9 @@ async function* tarChunks(source: TarSource): AsyncGenerator<Buffer> {
   const manifestBytes = Buffer.from(formatJson(manifest));
   yield* fileEntry({ path: MANIFEST_FILE, size: manifestBytes.length, mtime }, manifestBytes);
   for (const file of source.storeFiles) {
-    yield* fileEntry({ path: file.path, size: file.data.length, mtime }, Buffer.from(file.data));
+    // A view of the bytes, not a copy (Buffer.from of an array would copy the whole log).
+    const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
+    yield* fileEntry({ path: file.path, size: data.length, mtime }, data);
     bytes += file.data.length;
     events += file.events;
     report(file.phase);

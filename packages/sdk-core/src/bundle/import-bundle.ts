@@ -257,7 +257,11 @@ async function importIntoFolder(
     // The open that usually follows (a teleport's arrival) need not read the log again. Only
     // with a local folder, whose location names it uniquely in this process.
     if (scanned !== undefined && root instanceof LocalFileStore) {
-      rememberScannedLog(root.scope(folder).describe('events'), scanned);
+      const events = root.scope(folder).scope('events');
+      scanned.versions = await Promise.all(
+        scanned.segments.map((segment) => events.version(segment.name)),
+      );
+      rememberScannedLog(events.describe(''), scanned);
     }
     return { manifest, conversationId };
   } catch (error) {

@@ -138,8 +138,13 @@ export class SegmentScanner {
       this.#pending.push(piece);
       return;
     }
-    const complete = piece.subarray(0, last + 1);
-    this.#scan(this.#pending.length === 0 ? complete : Buffer.concat([...this.#pending, complete]));
+    let from = 0;
+    if (this.#pending.length > 0) {
+      // Only the line the piece finishes is copied; the whole lines after it are read in place.
+      from = piece.indexOf(NEWLINE) + 1;
+      this.#scan(Buffer.concat([...this.#pending, piece.subarray(0, from)]));
+    }
+    if (from <= last) this.#scan(piece.subarray(from, last + 1));
     this.#pending = last + 1 === piece.length ? [] : [piece.subarray(last + 1)];
   }
 

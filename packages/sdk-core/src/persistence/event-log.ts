@@ -10,6 +10,7 @@ import {
 import { indexFits, type Segment, type Torn } from './event-log-ranges';
 import { scanSegment, segmentName, segmentNumber } from './event-log-segment';
 import type { FileStore } from './file-store';
+import { LocalFileStore } from './local-file-store';
 import { normalizeStorePath } from './store-path';
 import { EventLogReader } from './event-log-reader';
 import type { ScannedLog } from './scanned-log';
@@ -44,8 +45,8 @@ export interface EventLogOptions {
   /**
    * What this process found reading these very segments a moment ago (an import that checked
    * every line it wrote; see `takeScannedLog`): adopted instead of parsing them again when the
-   * segments on disk are exactly those it was made from (same names, sizes and SHA-256: hashing
-   * costs a fraction of parsing), ignored otherwise.
+   * segments on disk are exactly those it was made from (same names, and each one's file
+   * unchanged since it was written, or else the same size and SHA-256), ignored otherwise.
    */
   scanned?: ScannedLog | undefined;
 }
@@ -136,7 +137,8 @@ export class EventLog extends EventLogReader implements AsyncDisposable {
 
   /**
    * Takes `scanned` as what a full scan would find, if the segments on disk are exactly those it
-   * was made from (names in order, sizes, SHA-256); `false` otherwise.
+   * was made from (names in order; each unchanged since it was written, or with the same size and
+   * SHA-256); `false` otherwise.
    */
   private async adoptScan(
     found: readonly { name: string; number: number }[],
@@ -146,6 +148,14 @@ export class EventLog extends EventLogReader implements AsyncDisposable {
     for (const [position, entry] of found.entries()) {
       const segment = scanned.segments[position] as Segment;
       if (segment.name !== entry.name) return false;
+      const version = scanned.versions?.[position];
+      if (
+        version !== undefined &&
+        this.store instanceof LocalFileStore &&
+        (await this.store.version(this.pathOf(entry.name))) === version
+      ) {
+        continue;
+      }
       const bytes = await this.store.read(this.pathOf(entry.name));
       if (bytes === undefined || bytes.length !== segment.size) return false;
       const digest = createHash('sha256').update(bytes).digest('hex');

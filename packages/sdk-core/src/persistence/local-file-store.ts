@@ -214,6 +214,21 @@ export class LocalFileStore implements FileStore {
     }
   }
 
+  /**
+   * A token that changes whenever the file may have changed: its device, inode, size, and
+   * modification and change times in nanoseconds (the change time moves on every write, rename
+   * or metadata change, and user code cannot set it). `undefined` when the file does not exist.
+   */
+  async version(path: string): Promise<string | undefined> {
+    try {
+      const info = await stat(this.absolute(path), { bigint: true });
+      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
   async createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
     const file = this.absolute(path);
     const dir = dirname(file);

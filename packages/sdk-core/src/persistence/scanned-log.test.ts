@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CorruptEventLogError } from '../errors/index';
 import { createTemporaryDirectory } from '../testing/index';
 import { EventLog } from './event-log';
@@ -164,6 +164,27 @@ describe('EventLog.open with the scan of an import', () => {
     await expect(EventLog.open({ store, scanned, fsync: false })).rejects.toThrow(
       CorruptEventLogError,
     );
+  });
+
+  it('does not read segments whose files are unchanged since written; a rewritten one is hashed', async () => {
+    await using dir = await createTemporaryDirectory();
+    const { store, scanned } = await writtenLog(dir.path);
+    if (scanned === undefined) throw new Error('expected a scan');
+    const versions = async () =>
+      Promise.all(scanned.segments.map((segment) => store.version(`events/${segment.name}`)));
+    scanned.versions = await versions();
+    const reads = vi.spyOn(store, 'read');
+    const adopted = await EventLog.open({ store, scanned, fsync: false });
+    expect(adopted.length).toBe(50);
+    expect(reads.mock.calls.map(([path]) => path)).not.toContain('events/segment-000001.jsonl');
+    expect(reads.mock.calls.map(([path]) => path)).not.toContain('events/segment-000002.jsonl');
+
+    // The same bytes written again: another version, so it is read and hashed (and still fits).
+    await writeFile(join(dir.path, 'events/segment-000002.jsonl'), segmentBytes(30, 20));
+    reads.mockClear();
+    const again = await EventLog.open({ store, scanned, fsync: false });
+    expect(again.slice()).toEqual(adopted.slice());
+    expect(reads.mock.calls.map(([path]) => path)).toEqual(['events/segment-000002.jsonl']);
   });
 
   it('is not made from segments that came out of log order', () => {

@@ -13,6 +13,11 @@ export interface ScannedLog {
   segments: Segment[];
   /** The SHA-256 (hex) of each segment's bytes, in the order of `segments`. */
   digests: string[];
+  /**
+   * Each segment file's `LocalFileStore.version` once written in place, when known: a segment
+   * whose version is unchanged is adopted without reading it.
+   */
+  versions?: (string | undefined)[];
   events: StoredEvent[];
   ids: Map<string, number>;
   hashes: NumberList;
