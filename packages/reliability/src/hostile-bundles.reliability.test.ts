@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTemporaryDirectory, type TemporaryDirectory } from '@ferry/sdk-core/testing';
 import { startServer, type FerryServer } from '@ferry/server';
 import { apiRequest, diskState, errorCode, httpRequest, type HttpAnswer } from './hostile-client';
@@ -316,6 +317,58 @@ describe('hostile bundles: a typed 4xx, nothing written, and the server keeps im
     const tar = tarBytes(base.entries, { end: false });
     await expectRefused(gzipSync(tar.subarray(0, tar.length - 700)), 'BUNDLE_INVALID');
     await expectRefused(gzipSync(tar), 'BUNDLE_INVALID');
+  });
+
+  it('an upload cut off mid-stream, and one that stalls: nothing written, imports go on', async () => {
+    // Bundles are imported as they arrive: the client going away part-way must leave nothing.
+    const before = await diskState(roots());
+    const cut = (bytes: number) =>
+      new Promise<void>((resolve, reject) => {
+        const upload = request(`${server.url}/api/conversations/import`, {
+          method: 'POST',
+          headers: {
+            'x-session-api-key': API_KEY,
+            'content-type': 'application/gzip',
+            'content-length': String(base.bundle.length),
+          },
+        });
+        upload.on('error', () => resolve());
+        upload.on('response', () => reject(new Error('answered an upload that was cut off')));
+        upload.write(base.bundle.subarray(0, bytes), () => {
+          setTimeout(() => {
+            upload.destroy();
+            resolve();
+          }, 100);
+        });
+      });
+    for (const bytes of [600, Math.floor(base.bundle.length / 2), base.bundle.length - 1]) {
+      inputsTried += 1;
+      await cut(bytes);
+    }
+    // A stalled upload (all but its end sent, the connection kept open) does not hold up another
+    // import of the same conversation.
+    const stalled = request(`${server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: {
+        'x-session-api-key': API_KEY,
+        'content-type': 'application/gzip',
+        'content-length': String(base.bundle.length),
+      },
+    });
+    stalled.on('error', () => undefined);
+    stalled.write(base.bundle.subarray(0, base.bundle.length - 40));
+    // Time for the server to read its manifest and start importing it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    try {
+      await expectValidImportWorks();
+    } finally {
+      stalled.destroy();
+    }
+    await vi.waitFor(async () => expect(await diskState(roots())).toEqual(before), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    await expectValidImportWorks();
   });
 
   it('not a gzip stream, and an empty body', async () => {

@@ -170,25 +170,66 @@ export class ConversationBundles {
     this.#host.assertRunning();
     const limits = input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes };
     const bundle = await openBundle(input.source, limits);
-    const { manifest } = bundle;
-    const id = manifest.conversation_id;
-    const pending = this.#host.opening.get(id);
-    if (pending !== undefined) await pending.catch(() => undefined);
-    const importing = this.#import(id, bundle, input).finally(() => bundle.close());
-    // Opens of this id wait for the import (they may then load what it wrote).
-    const guard = importing.then(() => this.#host.entries.get(id) as OpenConversation);
-    guard.catch(() => undefined);
-    this.#host.opening.set(id, guard);
     try {
-      await importing;
+      await this.#import(bundle, input);
     } finally {
-      this.#host.opening.delete(id);
+      await bundle.close();
     }
-    return { record: await this.#host.get(id), manifest };
+    const { manifest } = bundle;
+    return { record: await this.#host.get(manifest.conversation_id), manifest };
   }
 
-  async #import(id: string, bundle: OpenedBundle, input: ImportBundleInput): Promise<void> {
+  /**
+   * The import of an opened bundle. The conversation it replaces stays usable while the bundle
+   * arrives (a slow or stalled upload holds nothing); once all of it is checked, opens of the id
+   * wait for the import to finish (they then load what it wrote).
+   */
+  async #import(bundle: OpenedBundle, input: ImportBundleInput): Promise<void> {
     const { manifest } = bundle;
+    const id = manifest.conversation_id;
+    // Refused at once, before the rest is read; checked again before anything changes.
+    const { existing, exists } = await this.#replaceable(id, input);
+    const workingDir = await this.#host.workingDir(
+      id,
+      input.workingDir ?? existing?.workspace.working_dir,
+    );
+    const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
+    let agent = input.agent;
+    let finished!: () => void;
+    const guard = new Promise<void>((resolve) => (finished = resolve)).then(
+      () => this.#host.entries.get(id) as OpenConversation,
+    );
+    let guarded = false;
+    try {
+      await importConversationBundle({
+        source: bundle,
+        store: this.#host.store,
+        overwrite: exists,
+        // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
+        ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
+        ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
+        beforeCommit: async () => {
+          agent = (await input.finishUpload?.()) ?? agent;
+          const pending = this.#host.opening.get(id);
+          if (pending !== undefined) await pending.catch(() => undefined);
+          await this.#replaceable(id, input);
+          await this.#host.evict(id, 'replaced');
+          this.#host.opening.set(id, guard);
+          guarded = true;
+        },
+      });
+      await this.#afterImport(id, manifest, input, { agent, workingDir });
+    } finally {
+      finished();
+      if (guarded && this.#host.opening.get(id) === guard) this.#host.opening.delete(id);
+    }
+  }
+
+  /** The copy an import of `id` would replace; `BundleConflictError` unless it may. */
+  async #replaceable(
+    id: string,
+    input: ImportBundleInput,
+  ): Promise<{ existing: ConversationState | undefined; exists: boolean }> {
     const existing = await this.#host.readState(id).catch(() => undefined);
     const exists = existing !== undefined || (await this.#host.hasTraces(id));
     if (exists && existing?.teleport == null && input.overwrite !== true) {
@@ -197,24 +238,17 @@ export class ConversationBundles {
         location: this.#host.store.describe(id),
       });
     }
-    await this.#host.evict(id, 'replaced');
-    const workingDir = await this.#host.workingDir(
-      id,
-      input.workingDir ?? existing?.workspace.working_dir,
-    );
-    const pendingFor = input.arrival?.pending === true ? input.arrival.from : undefined;
-    let agent = input.agent;
-    await importConversationBundle({
-      source: bundle,
-      store: this.#host.store,
-      overwrite: exists,
-      // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
-      ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
-      ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
-      beforeCommit: async () => {
-        agent = (await input.finishUpload?.()) ?? agent;
-      },
-    });
+    return { existing, exists };
+  }
+
+  /** Opens the imported conversation when it must change, and records an arrival. */
+  async #afterImport(
+    id: string,
+    manifest: BundleManifest,
+    input: ImportBundleInput,
+    options: { agent: AgentInput | undefined; workingDir: string },
+  ): Promise<void> {
+    const { agent, workingDir } = options;
     const imported = await this.#host.readState(id);
     const mustOpen =
       agent !== undefined ||
