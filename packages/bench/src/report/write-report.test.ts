@@ -94,6 +94,7 @@ function teleportSize(count: number, scale: number): TeleportResult {
     back: spread(15 * scale),
     open: spread(7 * scale),
     backOverTeleport: spread(0.125),
+    openOverTeleport: spread(0.06),
     again: spread(9 * scale),
     againOverTeleport: spread(0.075),
     backBytes: 21_500,

@@ -59,6 +59,8 @@ export interface TeleportResult {
   back: Summary;
   /** back / teleport. Bar: at most 0.1. */
   backOverTeleport: Summary;
+  /** open / teleport: the share of the first teleport's time that the resume alone takes. */
+  openOverTeleport: Summary;
   /** Then to the server again after 50 new events here. */
   again: Summary;
   /** again / teleport. */
@@ -434,6 +436,7 @@ export async function runTeleportSuite(options: {
         back: of((sample) => sample.backMs),
         open: of((sample) => sample.openMs),
         backOverTeleport: of((sample) => sample.backMs / sample.teleportMs),
+        openOverTeleport: of((sample) => sample.openMs / sample.teleportMs),
         again: of((sample) => sample.againMs),
         againOverTeleport: of((sample) => sample.againMs / sample.teleportMs),
         backBytes: of((sample) => sample.backBytes).median,

@@ -16,6 +16,7 @@ import {
   withManifest,
   workspaceOf,
 } from './bundle-test-helpers';
+import { takeScannedLog } from '../persistence/scanned-log';
 import { importConversationBundle, openBundle } from './import-bundle';
 
 /** `bytes` as a stream of pieces of `size` bytes, each handed over on a later tick. */
@@ -47,7 +48,7 @@ async function exported() {
   };
 }
 
-async function events(root: string, id: string, workingDir: string): Promise<string[]> {
+async function eventLines(root: string, id: string, workingDir: string): Promise<string[]> {
   const conversation = await LocalConversation.open({
     agent,
     conversationId: id,
@@ -93,9 +94,30 @@ describe('importing a bundle as it arrives', () => {
     const expected = await snapshot(fromBytes.path);
     expect(await snapshot(fromStream.path)).toEqual(expected);
     expect(await snapshot(fromOpened.path)).toEqual(expected);
-    const history = await events(fromBytes.path, source.id, source.workingDir);
+    const history = await eventLines(fromBytes.path, source.id, source.workingDir);
     expect(history.length).toBeGreaterThanOrEqual(2);
-    expect(await events(fromStream.path, source.id, source.workingDir)).toEqual(history);
+    expect(await eventLines(fromStream.path, source.id, source.workingDir)).toEqual(history);
+  });
+
+  it('keeps the checked events for the next open only when asked to', async () => {
+    await using source = await exported();
+    await using root = await createTemporaryDirectory();
+    const store = new LocalFileStore({ root: root.path });
+    const events = store.scope(conversationFolderName(source.id)).describe('events');
+    await importConversationBundle({ source: source.bundle, store });
+    expect(takeScannedLog(events)).toBeUndefined();
+    await importConversationBundle({
+      source: source.bundle,
+      store,
+      overwrite: true,
+      keepCheckedLog: true,
+    });
+    const kept = takeScannedLog(events);
+    expect(kept?.events.map((event) => event.id)).toEqual(
+      (await eventLines(root.path, source.id, source.workingDir)).map((line) => line.split(' ')[1]),
+    );
+    // Taken once.
+    expect(takeScannedLog(events)).toBeUndefined();
   });
 
   it('beforeCommit runs once all is checked; throwing there leaves the destination as it was', async () => {

@@ -107,6 +107,12 @@ export interface ImportBundleOptions extends BundleReadLimits {
    * more than the bundle).
    */
   beforeCommit?: (manifest: BundleManifest) => Promise<void>;
+  /**
+   * The conversation is opened right after, in this process: keep the events the import checked
+   * for that open (the next one within 30 s), which then does not parse the log again. Only into
+   * a local folder; the events' memory is held until then. Default `false`.
+   */
+  keepCheckedLog?: boolean;
 }
 
 /** What {@link importConversationBundle} imported. */
@@ -254,9 +260,13 @@ async function importIntoFolder(
       await lock?.release();
     }
     await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
-    // The open that usually follows (a teleport's arrival) need not read the log again. Only
-    // with a local folder, whose location names it uniquely in this process.
-    if (scanned !== undefined && root instanceof LocalFileStore) {
+    // The open that follows (a teleport's arrival) need not read the log again. Only with a
+    // local folder, whose location names it uniquely in this process.
+    if (
+      options.keepCheckedLog === true &&
+      scanned !== undefined &&
+      root instanceof LocalFileStore
+    ) {
       const events = root.scope(folder).scope('events');
       scanned.versions = await Promise.all(
         scanned.segments.map((segment) => events.version(segment.name)),

@@ -94,14 +94,14 @@ export class ScannedLogBuilder {
 
 /** How long a scan waits for its open, and how many may wait at once (they hold memory). */
 const HOLD_MS = 30_000;
-const MAX_HELD = 4;
+const MAX_HELD = 2;
 
 const held = new Map<string, { log: ScannedLog; timer: NodeJS.Timeout }>();
 
 /**
  * Keeps `log`, the scan of the segments just written at `location` (the log folder's
  * `FileStore.describe`, an absolute path), for the next open of that log in this process
- * ({@link takeScannedLog}). It is dropped after 30 s unused; at most four are kept.
+ * ({@link takeScannedLog}). It is dropped after 30 s unused; at most two are kept.
  */
 export function rememberScannedLog(location: string, log: ScannedLog): void {
   forget(location);

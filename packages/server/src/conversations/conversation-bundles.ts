@@ -208,6 +208,9 @@ export class ConversationBundles {
         // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
         ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
         ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
+        // An arrival or a new agent is recorded by opening it right after: its log is not
+        // parsed a second time.
+        keepCheckedLog: input.arrival !== undefined || input.agent !== undefined,
         beforeCommit: async () => {
           agent = (await input.finishUpload?.()) ?? agent;
           const pending = this.#host.opening.get(id);
