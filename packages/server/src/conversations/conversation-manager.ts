@@ -4,7 +4,6 @@ import {
   LeaseLostError,
   FileConversationStore,
   LocalFileStore,
-  type ConversationLease,
   type ConversationState,
   type ConversationStore,
   type FileStore,
@@ -23,6 +22,7 @@ import { serverErrors } from '../errors/http-status';
 import { attachAutoTitle, type TitleLlmLoader } from './auto-title';
 import { ConversationBundles } from './conversation-bundles';
 import { ConversationCatalog, type ConversationRecord } from './conversation-catalog';
+import { ConversationRecovery } from './conversation-recovery';
 import {
   ConversationFactory,
   type CreateConversationInput,
@@ -122,6 +122,7 @@ export class ConversationManager {
   readonly #storeFollowers = new StoreFollowers();
   /** Export, import and the teleport bookkeeping (parking, confirming an arrival). */
   readonly bundles: ConversationBundles;
+  readonly #recovery: ConversationRecovery;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #stopLeaseWatch: (() => void) | undefined;
@@ -167,6 +168,16 @@ export class ConversationManager {
       get: (id) => this.get(id),
       use: (id, work) => this.use(id, work),
     });
+    this.#recovery = new ConversationRecovery({
+      log: options.logger,
+      continuesRuns: () => this.continuesRuns,
+      ids: () => this.#catalog.ids(),
+      readState: (id) => this.#readState(id),
+      entry: (id) => this.#entries.get(id),
+      acquire: (id) => this.acquire(id),
+      release: (entry) => this.release(entry),
+      evict: (id, reason) => this.#evict(id, reason),
+    });
   }
 
   /**
@@ -182,10 +193,10 @@ export class ConversationManager {
     // `<dataDir>/.uploads`. What crashed ones left there is garbage; a live one's is not.
     await removeAbandonedUploads(join(options.dataDir, UPLOADS_FOLDER));
     manager.#stopLeaseWatch = options.clusterStore?.onLeaseLost((lease) =>
-      manager.#leaseLost(lease),
+      manager.#recovery.leaseLost(lease),
     );
     // A cluster replica takes over stale leases (its own included) as they are found.
-    if (options.clusterStore === undefined) await manager.#recoverInterrupted();
+    if (options.clusterStore === undefined) await manager.#recovery.recoverInterrupted();
     const period = Math.max(50, Math.min(manager.#idleMs / 2, 60_000));
     manager.#sweeper = setInterval(() => manager.#sweep(), period);
     manager.#sweeper.unref();
@@ -290,7 +301,7 @@ export class ConversationManager {
     } catch (error) {
       // Another replica took the conversation over: it stops here, and the client retries there.
       if (this.clusterStore !== undefined && LeaseLostError.isInstance(error)) {
-        this.#dropLost(entry, error.message);
+        this.#recovery.dropLost(entry, error.message);
         throw moving(entry.id, error);
       }
       throw error;
@@ -491,7 +502,7 @@ export class ConversationManager {
   ): OpenConversation {
     const log = this.#log.child({ conversation_id: conversation.id });
     const entry: OpenConversation = new OpenConversation(conversation, workspace, log, (error) =>
-      this.#dropLost(entry, error.message),
+      this.#recovery.dropLost(entry, error.message),
     );
     this.#watchers.attach(conversation);
     this.#entries.set(conversation.id, entry);
@@ -529,62 +540,14 @@ export class ConversationManager {
     }
   }
 
-  async #recoverInterrupted(): Promise<void> {
-    let ids: string[];
-    try {
-      ids = await this.#catalog.ids();
-    } catch {
-      return;
-    }
-    for (const id of ids) {
-      try {
-        const state = await this.#readState(id);
-        if (state?.execution_status === 'running') await this.takeOver(id);
-      } catch (error) {
-        this.#log.warn(
-          { conversation_id: id, err: describeError(error) },
-          'could not recover an interrupted conversation; it is recovered when next used',
-        );
-      }
-    }
-  }
-
   /**
    * Opens a conversation whose owner stopped while it ran (this server before a restart, or a
    * dead replica whose lease lapsed): opening records the interruption as the resume contract
    * says, and, unless `continueRuns` is off, the run goes on here. Resolves `true` when it was
    * taken over and continued.
    */
-  async takeOver(id: string): Promise<boolean> {
-    const entry = await this.acquire(id);
-    try {
-      // A run that had ended before its owner stopped (only its `finished` status was not
-      // written) is recovered as finished: continuing it would make the agent finish twice.
-      const { openReport, state } = entry.conversation;
-      if (!openReport.recoveredFromCrash || state.execution_status !== 'error') return false;
-      if (!this.continuesRuns) return false;
-      this.#log.info({ conversation_id: id }, 'continuing a run its owner left running');
-      await entry.ensureRunning();
-      return true;
-    } finally {
-      this.release(entry);
-    }
-  }
-
-  /** A lease of this server was taken over: its conversation stops here without writing. */
-  #leaseLost(lease: ConversationLease): void {
-    const entry = this.#entries.get(lease.conversationId);
-    if (entry === undefined || entry.conversation.lease.token !== lease.token) return;
-    this.#dropLost(entry, `lease token ${lease.token} was taken over by another replica`);
-  }
-
-  #dropLost(entry: OpenConversation, why: string): void {
-    if (this.#entries.get(entry.id) !== entry) return;
-    this.#log.error(
-      { conversation_id: entry.id },
-      `lost the conversation's lease (${why}): stopping its run here; the database refuses this replica's writes to it`,
-    );
-    void this.#evict(entry.id, 'replaced');
+  takeOver(id: string): Promise<boolean> {
+    return this.#recovery.takeOver(id);
   }
 
   /** The persisted state (secrets as sealed in the store), or `undefined` when there is none. */
