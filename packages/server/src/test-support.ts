@@ -6,7 +6,9 @@ import {
 } from '@ferry/sdk-core/testing';
 import {
   createTestDatabase,
+  serverTestStore,
   startTestPostgres,
+  testStoreKind,
   type TestDatabase,
   type TestPostgresServer,
 } from '@ferry/store-postgres/testing';
@@ -200,8 +202,7 @@ export function useTestDatabase(label: string): () => string {
  * `FERRY_TEST_STORE=postgres` (the `server-postgres` test project runs the route and socket
  * suites again that way, as `ferry-server --database-url` would).
  */
-export const TEST_STORE: 'files' | 'postgres' =
-  process.env.FERRY_TEST_STORE === 'postgres' ? 'postgres' : 'files';
+export const TEST_STORE = testStoreKind();
 
 /**
  * The `startServer` options that put a test server's conversations in {@link TEST_STORE}: none
@@ -211,16 +212,11 @@ export const TEST_STORE: 'files' | 'postgres' =
 export async function testStoreOptions(
   cleanups: (() => void | Promise<void>)[],
 ): Promise<{ databaseUrl?: string }> {
-  if (TEST_STORE === 'files') return {};
-  const postgres = await startTestPostgres();
-  const database = await createTestDatabase(postgres.url, 'server');
-  testDatabases.set(database.url, database);
+  const store = await serverTestStore('server', TEST_STORE);
+  if (store.database !== undefined) testDatabases.set(store.database.url, store.database);
   // Run last (cleanups run in reverse), after the server has closed its pool.
-  cleanups.unshift(async () => {
-    await database.drop();
-    await postgres.stop();
-  });
-  return { databaseUrl: database.url };
+  cleanups.unshift(() => store.drop());
+  return store.options;
 }
 
 const testDatabases = new Map<string, TestDatabase>();

@@ -10,3 +10,5 @@ export type {
 } from './postgres-server';
 export { createTestDatabase } from './test-database';
 export type { TestDatabase } from './test-database';
+export { serverTestStore, testStoreKind } from './server-test-store';
+export type { ServerTestStore } from './server-test-store';
