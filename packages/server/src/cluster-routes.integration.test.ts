@@ -7,7 +7,7 @@ import {
 } from '@ferry/sdk-core/testing';
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { userMessage, useReplicas, type Replica } from './cluster-test-support';
+import { finishedOn, userMessage, useReplicas, type Replica } from './cluster-test-support';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import {
   TEST_API_KEY,
@@ -64,6 +64,16 @@ async function conversationOnA(
   return { a, b, id: created.body.id };
 }
 
+/** A conversation started on A whose first message (`text`) ran to the end, seen so from B. */
+async function finishedOnA(
+  llm: ScriptedLLMServer,
+  text: string,
+): Promise<{ a: Replica; b: Replica; id: string }> {
+  const a = await newServer(databaseUrl(), secretKey);
+  const b = await newServer(databaseUrl(), secretKey);
+  return { a, b, id: await finishedOn(a, scriptedAgent(llm), text, b) };
+}
+
 /** A still runs the conversation: B answered every request for it without taking it. */
 function expectRunByA(a: Replica, b: Replica, id: string): void {
   expect(a.server.conversations.isOpen(id)).toBe(true);
@@ -108,11 +118,7 @@ function getWithBody(url: string, body: unknown): Promise<{ status: number; body
 describe('every route through a replica that does not run the conversation', () => {
   it('searches and reads events and conversations', async () => {
     const llm = await scriptedLLM();
-    const { a, b, id } = await conversationOnA({
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'Find the ferry' }], run: true },
-    });
-    await waitForStatus(b.client, id, ['finished']);
+    const { a, b, id } = await finishedOnA(llm, 'Find the ferry');
     const events = await allEvents(a.client, id);
 
     const messages = await b.client.request<EventPageBody>(
@@ -260,11 +266,7 @@ describe('every route through a replica that does not run the conversation', () 
 
   it('switches the LLM: the next run asks the new model', async () => {
     const llm = await scriptedLLM();
-    const { a, b, id } = await conversationOnA({
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'one' }], run: true },
-    });
-    await waitForStatus(b.client, id, ['finished']);
+    const { a, b, id } = await finishedOnA(llm, 'one');
     const switched = await b.client.request('POST', `/api/conversations/${id}/switch_llm`, {
       body: { llm: scriptedAgent(llm, { model: 'scripted-b' }).llm },
     });
@@ -282,11 +284,7 @@ describe('every route through a replica that does not run the conversation', () 
 
   it('forks: the fork is read, and runs, on both replicas', async () => {
     const llm = await scriptedLLM();
-    const { a, b, id } = await conversationOnA({
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'before the fork' }], run: true },
-    });
-    await waitForStatus(b.client, id, ['finished']);
+    const { a, b, id } = await finishedOnA(llm, 'before the fork');
     const fork = await b.client.request<ConversationInfo>('POST', `/api/conversations/${id}/fork`, {
       body: { title: 'forked on b' },
     });
@@ -314,11 +312,7 @@ describe('every route through a replica that does not run the conversation', () 
 
   it('exports a bundle that another server imports whole', async () => {
     const llm = await scriptedLLM();
-    const { a, b, id } = await conversationOnA({
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'take me along' }], run: true },
-    });
-    await waitForStatus(b.client, id, ['finished']);
+    const { a, b, id } = await finishedOnA(llm, 'take me along');
     const exported = await fetch(`${b.server.url}/api/conversations/${id}/export`, {
       headers: { 'x-session-api-key': TEST_API_KEY },
     });
@@ -340,11 +334,7 @@ describe('every route through a replica that does not run the conversation', () 
       onExhausted: toolCall('finish', { message: 'done' }),
     });
     onCleanup(() => llm.close());
-    const { a, b, id } = await conversationOnA({
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'answer me' }], run: true },
-    });
-    await waitForStatus(b.client, id, ['finished']);
+    const { a, b, id } = await finishedOnA(llm, 'answer me');
     const again = await b.client.request<ConversationInfo>('POST', '/api/conversations', {
       body: { conversation_id: id, agent: scriptedAgent(llm) },
     });

@@ -4,12 +4,13 @@ import {
   type TemporaryDirectory,
 } from '@ferry/sdk-core/testing';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startServer, type FerryServer } from './server';
 import {
   TEST_API_KEY,
   finishingLLM,
   testClient,
+  waitForStatus,
   useTestDatabase,
   type TestClient,
 } from './test-support';
@@ -87,4 +88,22 @@ export function useReplicas(label: string): Replicas {
 /** The body of `POST /api/conversations/{id}/events`: a user message, run or not. */
 export function userMessage(text: string, run: boolean) {
   return { role: 'user', content: [{ type: 'text', text }], run };
+}
+
+/**
+ * Starts a conversation on `replica` whose first message (`text`) runs, and waits, asking
+ * `watcher` (default the same replica), until it finished; its id.
+ */
+export async function finishedOn(
+  replica: Replica,
+  agent: unknown,
+  text = 'hello',
+  watcher: Replica = replica,
+): Promise<string> {
+  const created = await replica.client.request<{ id: string }>('POST', '/api/conversations', {
+    body: { agent, initial_message: { content: [{ type: 'text', text }], run: true } },
+  });
+  expect(created.status).toBe(201);
+  await waitForStatus(watcher.client, created.body.id, ['finished']);
+  return created.body.id;
 }

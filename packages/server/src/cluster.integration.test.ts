@@ -1,8 +1,7 @@
 import { PostgresStore } from '@ferry/store-postgres';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ScriptedLLMServer } from '@ferry/sdk-core/testing';
-import { userMessage, useReplicas, type Replica } from './cluster-test-support';
+import { finishedOn, userMessage, useReplicas } from './cluster-test-support';
 import type { ConversationInfo } from './schemas/conversation-schemas';
 import { TEST_API_KEY, allEvents, scriptedAgent, waitForStatus } from './test-support';
 
@@ -28,17 +27,6 @@ async function openEventsSocket(url: string, id: string) {
 }
 
 /** A conversation created on `replica`, its first message run to `finished`; its id. */
-async function finishedOn(replica: Replica, llm: ScriptedLLMServer): Promise<string> {
-  const created = await replica.client.request<ConversationInfo>('POST', '/api/conversations', {
-    body: {
-      agent: scriptedAgent(llm),
-      initial_message: { content: [{ type: 'text', text: 'hello' }], run: true },
-    },
-  });
-  await waitForStatus(replica.client, created.body.id, ['finished']);
-  return created.body.id;
-}
-
 describe('ferry-server replicas on one PostgreSQL', () => {
   it('answers every route for a conversation another replica runs', async () => {
     const llm = await scriptedLLM();
@@ -72,7 +60,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     const llm = await scriptedLLM();
     const a = await newServer(databaseUrl());
     const b = await newServer(databaseUrl());
-    const id = await finishedOn(a, llm);
+    const id = await finishedOn(a, scriptedAgent(llm));
     // One socket on the runner, one on the other replica (following the database).
     const onA = await openEventsSocket(a.server.url, id);
     const onB = await openEventsSocket(b.server.url, id);
@@ -85,7 +73,7 @@ describe('ferry-server replicas on one PostgreSQL', () => {
     const llm = await scriptedLLM();
     const a = await newServer(databaseUrl());
     const b = await newServer(databaseUrl());
-    const id = await finishedOn(a, llm);
+    const id = await finishedOn(a, scriptedAgent(llm));
     const exported = await fetch(`${a.server.url}/api/conversations/${id}/export`, {
       headers: { 'x-session-api-key': TEST_API_KEY },
     });
