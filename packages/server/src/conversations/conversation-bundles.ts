@@ -188,7 +188,7 @@ export class ConversationBundles {
     const { manifest } = bundle;
     const id = manifest.conversation_id;
     // Refused at once, before the rest is read; checked again before anything changes.
-    const { existing, exists } = await this.#replaceable(id, input);
+    const { existing } = await this.#replaceable(id, input);
     const workingDir = await this.#host.workingDir(
       id,
       input.workingDir ?? existing?.workspace.working_dir,
@@ -204,7 +204,8 @@ export class ConversationBundles {
       await importConversationBundle({
         source: bundle,
         store: this.#host.store,
-        overwrite: exists,
+        // Whether it may replace what is there is decided above and again in beforeCommit.
+        overwrite: true,
         // Parked in the same write as the rest: runnable here only once the arrival is confirmed.
         ...(pendingFor === undefined ? {} : { parkedFor: { to: pendingFor } }),
         ...(manifest.includes_workspace ? { workspaceDir: workingDir } : {}),
@@ -213,12 +214,18 @@ export class ConversationBundles {
         keepCheckedLog: input.arrival !== undefined || input.agent !== undefined,
         beforeCommit: async () => {
           agent = (await input.finishUpload?.()) ?? agent;
-          const pending = this.#host.opening.get(id);
-          if (pending !== undefined) await pending.catch(() => undefined);
-          await this.#replaceable(id, input);
-          await this.#host.evict(id, 'replaced');
+          // One at a time per id: an open, a create or another import of it finishes first,
+          // and from here on they wait for this one.
+          for (;;) {
+            const pending = this.#host.opening.get(id);
+            if (pending === undefined) break;
+            await pending.catch(() => undefined);
+          }
           this.#host.opening.set(id, guard);
           guarded = true;
+          // What is here now decides (another import may have landed while this one arrived).
+          await this.#replaceable(id, input);
+          await this.#host.evict(id, 'replaced');
         },
       });
       await this.#afterImport(id, manifest, input, { agent, workingDir });

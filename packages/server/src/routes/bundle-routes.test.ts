@@ -1,6 +1,7 @@
 import { startScriptedLLMServer, toolCall, type ScriptedLLMServer } from '@ferry/sdk-core/testing';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConversationInfo } from '../schemas/conversation-schemas';
@@ -198,6 +199,41 @@ describe('conversation bundles', () => {
     const answer = await importBundle(b.server, junk);
     expect(answer.status).toBe(422);
     expect(answer.body.code).toBe('BUNDLE_INVALID');
+  });
+
+  it('an import that was arriving while another import of it landed replaces that parked copy', async () => {
+    const llm = await scriptedLLM();
+    const a = await newServer();
+    const b = await newServer();
+    const info = await finished(a.client, llm);
+    const bundle = Buffer.from(await (await exportBundle(a.server, info.id)).arrayBuffer());
+    const query = '?teleport_from=laptop&pending=true';
+
+    // The second import starts first and stalls after its manifest (a teleport retried after a
+    // client died mid-upload, say); the first lands in the meantime, parked.
+    let answer!: (status: number) => void;
+    const slowStatus = new Promise<number>((resolve) => (answer = resolve));
+    const slow = request(`${b.server.url}/api/conversations/import${query}`, {
+      method: 'POST',
+      headers: {
+        'x-session-api-key': TEST_API_KEY,
+        'content-type': 'application/gzip',
+        'content-length': String(bundle.length),
+      },
+    });
+    slow.on('response', (response) => {
+      response.resume();
+      answer(response.statusCode ?? 0);
+    });
+    slow.write(bundle.subarray(0, bundle.length - 64));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = await importBundle(b.server, bundle, { query });
+    expect(first.status).toBe(201);
+    slow.end(bundle.subarray(bundle.length - 64));
+    expect(await slowStatus).toBe(201);
+    const parked = await b.client.request<ConversationInfo>('GET', `/api/conversations/${info.id}`);
+    expect(parked.body.id).toBe(info.id);
+    expect(await segments(b.server, info.id)).toEqual(await segments(a.server, info.id));
   });
 
   it('parks a conversation that teleported away, and takes it back', async () => {
