@@ -322,16 +322,19 @@ describe('hostile bundles: a typed 4xx, nothing written, and the server keeps im
   it('an upload cut off mid-stream, and one that stalls: nothing written, imports go on', async () => {
     // Bundles are imported as they arrive: the client going away part-way must leave nothing.
     const before = await diskState(roots());
+    // An upload announcing the whole base bundle, of which only what is written arrives.
+    const partialUpload = () =>
+      request(`${server.url}/api/conversations/import`, {
+        method: 'POST',
+        headers: {
+          'x-session-api-key': API_KEY,
+          'content-type': 'application/gzip',
+          'content-length': String(base.bundle.length),
+        },
+      });
     const cut = (bytes: number) =>
       new Promise<void>((resolve, reject) => {
-        const upload = request(`${server.url}/api/conversations/import`, {
-          method: 'POST',
-          headers: {
-            'x-session-api-key': API_KEY,
-            'content-type': 'application/gzip',
-            'content-length': String(base.bundle.length),
-          },
-        });
+        const upload = partialUpload();
         upload.on('error', () => resolve());
         upload.on('response', () => reject(new Error('answered an upload that was cut off')));
         upload.write(base.bundle.subarray(0, bytes), () => {
@@ -347,14 +350,7 @@ describe('hostile bundles: a typed 4xx, nothing written, and the server keeps im
     }
     // A stalled upload (all but its end sent, the connection kept open) does not hold up another
     // import of the same conversation.
-    const stalled = request(`${server.url}/api/conversations/import`, {
-      method: 'POST',
-      headers: {
-        'x-session-api-key': API_KEY,
-        'content-type': 'application/gzip',
-        'content-length': String(base.bundle.length),
-      },
-    });
+    const stalled = partialUpload();
     stalled.on('error', () => undefined);
     stalled.write(base.bundle.subarray(0, base.bundle.length - 40));
     // Time for the server to read its manifest and start importing it.

@@ -89,6 +89,16 @@ async function finished(client: TestClient, llm: ScriptedLLMServer): Promise<Con
   return waitForStatus(client, created.body.id, ['finished']);
 }
 
+/** A finished conversation on a new server A, its bundle, and a second server B to take it. */
+async function bundledOnA() {
+  const llm = await scriptedLLM();
+  const a = await newServer();
+  const b = await newServer();
+  const info = await finished(a.client, llm);
+  const bundle = Buffer.from(await (await exportBundle(a.server, info.id)).arrayBuffer());
+  return { llm, a, b, info, bundle };
+}
+
 describe('conversation bundles', () => {
   it('exports from one server and imports into another: same id, state and events', async () => {
     const llm = await scriptedLLM();
@@ -174,11 +184,7 @@ describe('conversation bundles', () => {
   });
 
   it('takes an agent field sent after the bundle, and answers a refused upload still being sent', async () => {
-    const llm = await scriptedLLM();
-    const a = await newServer();
-    const b = await newServer();
-    const info = await finished(a.client, llm);
-    const bundle = new Uint8Array(await (await exportBundle(a.server, info.id)).arrayBuffer());
+    const { llm, b, bundle } = await bundledOnA();
 
     // The bundle is imported as it arrives; the agent after it still counts, before anything
     // is kept.
@@ -202,11 +208,7 @@ describe('conversation bundles', () => {
   });
 
   it('an import that was arriving while another import of it landed replaces that parked copy', async () => {
-    const llm = await scriptedLLM();
-    const a = await newServer();
-    const b = await newServer();
-    const info = await finished(a.client, llm);
-    const bundle = Buffer.from(await (await exportBundle(a.server, info.id)).arrayBuffer());
+    const { a, b, info, bundle } = await bundledOnA();
     const query = '?teleport_from=laptop&pending=true';
 
     // The second import starts first and stalls after its manifest (a teleport retried after a
@@ -270,11 +272,7 @@ describe('conversation bundles', () => {
   });
 
   it('imports a conversation pending, runnable only once its arrival is confirmed', async () => {
-    const llm = await scriptedLLM();
-    const a = await newServer();
-    const b = await newServer();
-    const info = await finished(a.client, llm);
-    const bundle = new Uint8Array(await (await exportBundle(a.server, info.id)).arrayBuffer());
+    const { b, info, bundle } = await bundledOnA();
 
     const pending = await importBundle(b.server, bundle, {
       query: '?teleport_from=laptop&pending=true',
