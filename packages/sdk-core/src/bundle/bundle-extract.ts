@@ -326,13 +326,16 @@ export function segmentOrder(path: string): number {
 }
 
 /**
- * The events of the bundle's staged segments (`manifest.files` in the `events` phase, read from
- * `conversation`, the staging store's `conversation/`), in log order. `extract` has checked them.
+ * The events of the bundle's staged segments (`manifest.files` in the `events` phase), in log
+ * order: those `extract` checked (`scanned`) when its segments came in log order, else read again
+ * from `conversation`, the staging store's `conversation/`.
  */
 export async function stagedEvents(
   conversation: FileStore,
   files: readonly BundleFile[],
+  scanned: ScannedLog | undefined,
 ): Promise<StoredEvent[]> {
+  if (scanned !== undefined) return scanned.events;
   const events: StoredEvent[] = [];
   const segments = files
     .filter((file) => phaseOf(file.path) === 'events')

@@ -103,21 +103,21 @@ describe('importing a bundle as it arrives', () => {
     await using source = await exported();
     await using root = await createTemporaryDirectory();
     const store = new LocalFileStore({ root: root.path });
-    const events = store.scope(conversationFolderName(source.id)).describe('events');
+    const folder = store.scope(conversationFolderName(source.id));
     await importConversationBundle({ source: source.bundle, store });
-    expect(takeScannedLog(events)).toBeUndefined();
+    expect(takeScannedLog(folder)).toBeUndefined();
     await importConversationBundle({
       source: source.bundle,
       store,
       overwrite: true,
       keepCheckedLog: true,
     });
-    const kept = takeScannedLog(events);
+    const kept = takeScannedLog(folder);
     expect(kept?.events.map((event) => event.id)).toEqual(
       (await eventLines(root.path, source.id, source.workingDir)).map((line) => line.split(' ')[1]),
     );
     // Taken once.
-    expect(takeScannedLog(events)).toBeUndefined();
+    expect(takeScannedLog(folder)).toBeUndefined();
   });
 
   it('beforeCommit runs once all is checked; throwing there leaves the destination as it was', async () => {

@@ -267,11 +267,7 @@ async function importIntoFolder(
       scanned !== undefined &&
       root instanceof LocalFileStore
     ) {
-      const events = root.scope(folder).scope('events');
-      scanned.versions = await Promise.all(
-        scanned.segments.map((segment) => events.version(segment.name)),
-      );
-      rememberScannedLog(events.describe(''), scanned);
+      await rememberScannedLog(root.scope(folder), scanned);
     }
     return { manifest, conversationId };
   } catch (error) {
@@ -319,7 +315,7 @@ async function importIntoStore(
       new BundleConflictError({ conversationId, location: store.describe(conversationId) });
     if (!overwrite && (await store.readState(conversationId)) !== undefined) throw conflict();
     const staging = new InMemoryFileStore();
-    await extract({ entries, manifest, staging, ...extractOptions(options) });
+    const scanned = await extract({ entries, manifest, staging, ...extractOptions(options) });
     let lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
     try {
       const existing = (await store.readState(conversationId)) !== undefined;
@@ -336,7 +332,7 @@ async function importIntoStore(
         if (isDerived(file.path)) continue;
         if (phaseOf(file.path) !== 'events') files.push(file.path);
       }
-      const events = await stagedEvents(conversation, manifest.files);
+      const events = await stagedEvents(conversation, manifest.files, scanned);
       if (events.length > 0) await store.appendEvents(lease, events);
       const sideFiles = store.files(conversationId);
       for (const path of files) {

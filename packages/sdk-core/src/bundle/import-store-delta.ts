@@ -36,7 +36,12 @@ export async function importStoreDelta(input: ImportStoreDeltaInput): Promise<vo
     throw mismatch(`there is no copy of it in ${store.describe(conversationId)}`);
   }
   const staging = new InMemoryFileStore();
-  await extract({ entries: input.entries, manifest, staging, ...extractOptions(input) });
+  const scanned = await extract({
+    entries: input.entries,
+    manifest,
+    staging,
+    ...extractOptions(input),
+  });
   const lease = await store.acquireLease(conversationId, { onWarning: () => undefined });
   try {
     // Deleted since the check above: there is nothing to extend.
@@ -59,7 +64,7 @@ export async function importStoreDelta(input: ImportStoreDeltaInput): Promise<vo
     await input.restoreWorkspace(staging);
 
     const conversation = staging.scope('conversation');
-    const events = await stagedEvents(conversation, manifest.files);
+    const events = await stagedEvents(conversation, manifest.files, scanned);
     if (events.length > 0) await store.appendEvents(lease, events);
 
     const kept = new Set(base.files.map((file) => file.path));

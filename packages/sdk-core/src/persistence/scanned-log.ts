@@ -1,4 +1,6 @@
 import { NumberList } from './event-log-index';
+import type { FileStore } from './file-store';
+import type { LocalFileStore } from './local-file-store';
 import type { Segment } from './event-log-ranges';
 import { SegmentScanner, segmentNumber, type SegmentScan } from './event-log-segment';
 import type { StoredEvent } from './stored-event';
@@ -92,18 +94,30 @@ export class ScannedLogBuilder {
   }
 }
 
+/** The log's folder in a conversation folder (what `FileConversationStore` opens). */
+const LOG_DIR = 'events';
+
 /** How long a scan waits for its open, and how many may wait at once (they hold memory). */
 const HOLD_MS = 30_000;
 const MAX_HELD = 2;
 
 const held = new Map<string, { log: ScannedLog; timer: NodeJS.Timeout }>();
 
+/** Where a conversation folder's log is, as the key of a kept scan. */
+function locationOf(folder: FileStore): string {
+  return folder.describe(LOG_DIR);
+}
+
 /**
- * Keeps `log`, the scan of the segments just written at `location` (the log folder's
- * `FileStore.describe`, an absolute path), for the next open of that log in this process
- * ({@link takeScannedLog}). It is dropped after 30 s unused; at most two are kept.
+ * Keeps `log`, the scan of the segments just written in the conversation folder `folder` (a
+ * local folder, whose location names it uniquely in this process), for the next open of that
+ * log here ({@link takeScannedLog}), noting each segment file's version so that the open need
+ * not read an unchanged one. It is dropped after 30 s unused; at most two are kept.
  */
-export function rememberScannedLog(location: string, log: ScannedLog): void {
+export async function rememberScannedLog(folder: LocalFileStore, log: ScannedLog): Promise<void> {
+  const segments = folder.scope(LOG_DIR);
+  log.versions = await Promise.all(log.segments.map((segment) => segments.version(segment.name)));
+  const location = locationOf(folder);
   forget(location);
   if (held.size >= MAX_HELD) forget(held.keys().next().value as string);
   const timer = setTimeout(() => held.delete(location), HOLD_MS);
@@ -112,11 +126,12 @@ export function rememberScannedLog(location: string, log: ScannedLog): void {
 }
 
 /**
- * The scan kept for `location`, once: an `EventLog` opening there adopts it only if the
- * segments on disk are still exactly those it was made from (names, sizes and SHA-256), and
- * reads them otherwise.
+ * The scan kept for the conversation folder `folder`, once: an `EventLog` opening there adopts
+ * it only if the segments on disk are still exactly those it was made from (unchanged files, or
+ * the same names, sizes and SHA-256), and reads them otherwise.
  */
-export function takeScannedLog(location: string): ScannedLog | undefined {
+export function takeScannedLog(folder: FileStore): ScannedLog | undefined {
+  const location = locationOf(folder);
   const entry = held.get(location);
   forget(location);
   return entry?.log;

@@ -165,7 +165,7 @@ export class FileConversationStore implements ConversationStore {
           fsync: this.#fsync,
           lazy: true,
           // An import of this process just checked every line of it: not read again.
-          scanned: takeScannedLog(folder.describe('events')),
+          scanned: takeScannedLog(folder),
           ...(this.#segmentMaxBytes === undefined
             ? {}
             : { segmentMaxBytes: this.#segmentMaxBytes }),

@@ -188,7 +188,7 @@ export class ConversationBundles {
     const { manifest } = bundle;
     const id = manifest.conversation_id;
     // Refused at once, before the rest is read; checked again before anything changes.
-    const { existing } = await this.#replaceable(id, input);
+    const existing = await this.#replaceable(id, input);
     const workingDir = await this.#host.workingDir(
       id,
       input.workingDir ?? existing?.workspace.working_dir,
@@ -235,11 +235,8 @@ export class ConversationBundles {
     }
   }
 
-  /** The copy an import of `id` would replace; `BundleConflictError` unless it may. */
-  async #replaceable(
-    id: string,
-    input: ImportBundleInput,
-  ): Promise<{ existing: ConversationState | undefined; exists: boolean }> {
+  /** The state of the copy an import of `id` would replace; `BundleConflictError` unless it may. */
+  async #replaceable(id: string, input: ImportBundleInput): Promise<ConversationState | undefined> {
     const existing = await this.#host.readState(id).catch(() => undefined);
     const exists = existing !== undefined || (await this.#host.hasTraces(id));
     if (exists && existing?.teleport == null && input.overwrite !== true) {
@@ -248,7 +245,7 @@ export class ConversationBundles {
         location: this.#host.store.describe(id),
       });
     }
-    return { existing, exists };
+    return existing;
   }
 
   /** Opens the imported conversation when it must change, and records an arrival. */
