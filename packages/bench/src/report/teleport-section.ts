@@ -35,6 +35,8 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
   const deltas = teleport.sizes.map((size) => [
     formatCount(size.count),
     formatSummary(size.back, ' ms'),
+    formatSummary(size.moved, ' ms'),
+    formatPercent(size.movedOverTeleport),
     formatSummary(size.open, ' ms'),
     formatPercent(size.backOverTeleport),
     `${formatBytes(size.backBytes)} (whole: ${formatBytes(size.bundleBytes)})`,
@@ -64,10 +66,13 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
     '',
     'The teleport contender then goes on (issue #19, delta teleports): 50 messages are sent to ' +
       'the conversation on the server, and **back** is `teleport()` bringing it home: this side ' +
-      'describes its parked copy (every file hashed), the server compares and answers a delta ' +
-      'bundle, the server copy is parked, the delta is checked and appended to the local copy, ' +
-      'and the conversation is opened here (the whole log is read and checked on open, as every ' +
-      'resume does). Then 50 messages are sent here and **again** is `teleport()` to the server ' +
+      'describes its parked copy (the size, SHA-256 and line count of every file; a segment this ' +
+      'process exported, imported or appended to, unchanged since, is not read again), the ' +
+      'server proves the same prefix of its own copy the same way and answers a delta bundle, ' +
+      'the server copy is parked, the delta is checked and appended to the local copy ' +
+      '(**moved**: until `teleport()` reports its `open` stage), and the conversation is opened ' +
+      'here, ready to run (its live context read and checked, as every resume does; **open ' +
+      'alone** is that open on the same conversation before it left). Then 50 messages are sent here and **again** is `teleport()` to the server ' +
       "once more (the server's parked copy is described by `GET .../bundle_base`, the delta " +
       'uploaded, imported pending and confirmed, the conversation opened there).',
     '',
@@ -107,7 +112,9 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
       [
         'Events',
         'Back (server -> here)',
-        'Of which could be open alone',
+        'Moved (before the open)',
+        'Moved / first',
+        'Open alone',
         'Back / first',
         'Received (compressed)',
         'Again (here -> server)',

@@ -94,6 +94,8 @@ function teleportSize(count: number, scale: number): TeleportResult {
     back: spread(15 * scale),
     open: spread(7 * scale),
     backOverTeleport: spread(0.125),
+    moved: spread(8 * scale),
+    movedOverTeleport: spread(0.066),
     openOverTeleport: spread(0.06),
     again: spread(9 * scale),
     againOverTeleport: spread(0.075),

@@ -59,6 +59,13 @@ export interface TeleportResult {
   back: Summary;
   /** back / teleport. Bar: at most 0.1. */
   backOverTeleport: Summary;
+  /**
+   * The part of `back` before the conversation is opened here (its `open` progress): the delta
+   * downloaded, the server's copy parked, the delta checked and appended here.
+   */
+  moved: Summary;
+  /** moved / teleport. */
+  movedOverTeleport: Summary;
   /** open / teleport: the share of the first teleport's time that the resume alone takes. */
   openOverTeleport: Summary;
   /** Then to the server again after 50 new events here. */
@@ -92,6 +99,7 @@ const CONVERSATION_ID = '2b7c9e4d-5a1f-4c3b-8e6d-9f0a1b2c3d4e';
 
 interface Sample {
   openMs: number;
+  movedMs: number;
   floorMs: number;
   backMs: number;
   againMs: number;
@@ -230,6 +238,7 @@ async function roundTrip(options: {
     | 'teleportMs'
     | 'openMs'
     | 'backMs'
+    | 'movedMs'
     | 'againMs'
     | 'backBytes'
     | 'firstFileBytes'
@@ -269,14 +278,17 @@ async function roundTrip(options: {
     await remote.sendMessage(`A new message on the server, number ${index}.`);
   }
   let backBytes = 0;
+  let movedMs = NaN;
   start = process.hrtime.bigint();
   const back = await teleport(remote, {
     to: { persistenceDir: options.workRoot, workspace: benchWorkspace },
     onProgress: (step) => {
       if (step.stage === 'download') backBytes = step.bytes;
+      if (step.stage === 'open') movedMs = elapsedMs(start);
     },
   });
   const backMs = elapsedMs(start);
+  if (Number.isNaN(movedMs)) throw new Error('back: teleport() never reported its open stage');
   const expected = options.count + 2 + NEW_EVENTS;
   if (back.events.raw().length !== expected) {
     throw new Error(`back: ${back.events.raw().length} events here, expected ${expected}`);
@@ -300,7 +312,16 @@ async function roundTrip(options: {
   }
   await again.close();
   await deleteOnServer(options.url, CONVERSATION_ID);
-  return { teleportMs, openMs, backMs, againMs, backBytes, firstFileBytes, againFileBytes };
+  return {
+    teleportMs,
+    openMs,
+    backMs,
+    movedMs,
+    againMs,
+    backBytes,
+    firstFileBytes,
+    againFileBytes,
+  };
 }
 
 /** Events added on each side between the hops of a round trip. */
@@ -331,6 +352,7 @@ async function repetition(options: {
     floorMs: NaN,
     openMs: NaN,
     backMs: NaN,
+    movedMs: NaN,
     againMs: NaN,
     backBytes: NaN,
     firstFileBytes: NaN,
@@ -436,6 +458,8 @@ export async function runTeleportSuite(options: {
         back: of((sample) => sample.backMs),
         open: of((sample) => sample.openMs),
         backOverTeleport: of((sample) => sample.backMs / sample.teleportMs),
+        moved: of((sample) => sample.movedMs),
+        movedOverTeleport: of((sample) => sample.movedMs / sample.teleportMs),
         openOverTeleport: of((sample) => sample.openMs / sample.teleportMs),
         again: of((sample) => sample.againMs),
         againOverTeleport: of((sample) => sample.againMs / sample.teleportMs),

@@ -6,7 +6,8 @@ import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
 import { WORKSPACE_PREFIX, bundleFileSchema, type BundleFile } from './bundle-manifest';
 import { canonicalId } from './conversation-id';
-import { countLines, listConversationFiles, sha256 } from './conversation-files';
+import { fileDigest } from '../persistence/file-digests';
+import { listConversationFiles, sha256 } from './conversation-files';
 import { DEFAULT_MAX_WORKSPACE_BYTES } from './workspace-limits';
 import { STORE_LOG_SEGMENT, storeLog } from './store-log';
 import { listWorkspaceFiles } from './workspace-files';
@@ -49,8 +50,9 @@ export interface ReadBundleBaseOptions {
 
 /**
  * Describes the copy of a conversation this side holds (see {@link bundleBaseSchema}), or
- * `undefined` when it holds none. Reads and hashes every file: a delta is only ever built
- * against bytes both sides have proved equal. A store without segment files (`PostgresStore`)
+ * `undefined` when it holds none. Hashes every file (a delta is only ever built against bytes
+ * both sides have proved equal), but a segment of a local folder whose digest this process
+ * remembers, unchanged since, costs a `stat` (see `FileStore.digest`). A store without segment files (`PostgresStore`)
  * describes its log as the one segment its export would carry (`single_segment`).
  */
 export async function readBundleBase(
@@ -68,10 +70,12 @@ export async function readBundleBase(
     if (copy.log.events > 0) add(STORE_LOG_SEGMENT, copy.log.data);
   } else {
     for (const path of segments) {
-      const data = await copy.folder.read(path);
-      if (data === undefined) continue;
-      eventCount += countLines(data);
-      add(path, data);
+      // Remembered when this process exported, imported or appended to it and nothing else
+      // has changed the file since; read and hashed otherwise.
+      const digest = await fileDigest(copy.folder, path);
+      if (digest === undefined) continue;
+      eventCount += digest.lines;
+      files.push({ path, size: digest.size, sha256: digest.sha256 });
     }
   }
   for (const path of side) {

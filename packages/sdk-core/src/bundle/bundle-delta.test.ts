@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -350,6 +350,28 @@ describe('a destination whose copy diverged', () => {
     );
     expect(BundleBaseMismatchError.isInstance(absent)).toBe(true);
     expect((absent as Error).message).toMatch(/no copy of it/);
+  });
+
+  it('refuses a delta when its base was edited in place after it described itself, times put back', async () => {
+    const id = await conversationWith(sourceRoot, 30);
+    await cp(folderOf(sourceRoot, id), folderOf(targetRoot, id), { recursive: true });
+    await addMessages(sourceRoot, id, 5);
+    // Describing it hashes the segment, and this process remembers that digest.
+    const delta = await exportFrom(sourceRoot, id, { base: await baseOf(targetRoot, id) });
+    expect(delta.manifest.base).toBeDefined();
+    const segment = firstSegment(targetRoot, id);
+    const times = await stat(segment);
+    const content = await readFile(segment, 'utf8');
+    await writeFile(segment, content.replace('Message 3:', 'Massage 3:'));
+    await utimes(segment, times.atime, times.mtime);
+    expect((await stat(segment)).size).toBe(times.size);
+
+    const error = await importConversationBundle({
+      source: delta.bytes,
+      store: new LocalFileStore({ root: targetRoot }),
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'BUNDLE_BASE_MISMATCH' });
+    expect((error as Error).message).toMatch(/segment-000001\.jsonl differs here/);
   });
 
   it('refuses a delta on top of an edited side file', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
 import { EVENT_LOG_INDEX_FILE } from '../persistence/event-log-index';
 import { segmentNumber } from '../persistence/event-log-segment';
+import { countNewlines } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { hasErrorCode } from '../persistence/system-error';
 
@@ -56,11 +57,7 @@ export function isSegment(path: string): boolean {
 
 /** Lines (events, once checked) in a segment's bytes: its newlines. */
 export function countLines(data: Uint8Array): number {
-  let count = 0;
-  for (let index = data.indexOf(0x0a); index !== -1; index = data.indexOf(0x0a, index + 1)) {
-    count += 1;
-  }
-  return count;
+  return countNewlines(data);
 }
 
 /** Lowercase hex SHA-256. */

@@ -1,7 +1,8 @@
 import { BASE_STATE_FILE } from '../store/file-layout';
 import type { BundleBase } from './bundle-base';
 import { WORKSPACE_PREFIX, type BundleBaseRef, type BundleFile } from './bundle-manifest';
-import { countLines, isSegment, sha256 } from './conversation-files';
+import { digestOfBytes, type FileDigest } from '../persistence/file-digests';
+import { isSegment, sha256 } from './conversation-files';
 import { STORE_LOG_SEGMENT } from './store-log';
 import type { WorkspaceFile } from './workspace-files';
 
@@ -12,6 +13,12 @@ export interface SourceFile {
   phase: 'events' | 'files';
   /** Events in this file (segments only; counted once the bytes are checked). */
   events: number;
+  /**
+   * `data` holds the file from this byte on (default 0): the bytes before it were not read, a
+   * digest in `planDelta`'s `proofs` proves them instead. Always before the end of that proof,
+   * so the byte that must end it on a whole event is in `data`.
+   */
+  start?: number;
 }
 
 /** What a delta bundle carries, or why the whole conversation must travel instead. */
@@ -41,6 +48,11 @@ export function planDelta(input: {
   /** `base_state.json`, then the segments in log order (bytes, unchecked), then the side files. */
   storeFiles: SourceFile[];
   workspaceFiles: WorkspaceFile[] | undefined;
+  /**
+   * Digests of this side's segments cut at the destination's sizes, by path, where already
+   * known (see `FileStore.digest`); the others are hashed here.
+   */
+  proofs?: ReadonlyMap<string, FileDigest>;
 }): DeltaPlan {
   const { base } = input;
   if (base.conversation_id !== input.conversationId) {
@@ -65,19 +77,25 @@ export function planDelta(input: {
   let baseEvents = 0;
   for (const [index, held] of heldSegments.entries()) {
     const here = segments[index] as SourceFile;
-    const problem = segmentProblem(held, here, index === heldSegments.length - 1);
+    const known = input.proofs?.get(held.path);
+    const proof =
+      known?.size === held.size || lengthOf(here) < held.size || (here.start ?? 0) > 0
+        ? known
+        : digestOfBytes(here.data.subarray(0, held.size));
+    const problem = segmentProblem(held, here, proof, index === heldSegments.length - 1);
     if (problem !== undefined) return { kind: 'full', reason: problem };
     kept.push({ path: held.path, size: held.size, sha256: held.sha256 });
     offsets.set(held.path, held.size);
-    baseEvents += countLines(here.data.subarray(0, held.size));
+    baseEvents += (proof as FileDigest).lines;
   }
 
   const storeFiles: SourceFile[] = [];
   for (const file of sourceFiles) {
     if (file.phase === 'events') {
       const offset = offsets.get(file.path) ?? 0;
-      if (offset < file.data.length || !offsets.has(file.path)) {
-        storeFiles.push({ ...file, data: file.data.subarray(offset) });
+      if (offset < lengthOf(file) || !offsets.has(file.path)) {
+        const { start, ...whole } = file;
+        storeFiles.push({ ...whole, data: file.data.subarray(offset - (start ?? 0)) });
       }
       continue;
     }
@@ -121,23 +139,35 @@ export function planDelta(input: {
 }
 
 /** Why the destination's segment is not a prefix of this side's, if it is not. */
-function segmentProblem(held: BundleFile, here: SourceFile, last: boolean): string | undefined {
+function segmentProblem(
+  held: BundleFile,
+  here: SourceFile,
+  /** The digest of `here`'s first `held.size` bytes (absent when it is shorter). */
+  proof: FileDigest | undefined,
+  last: boolean,
+): string | undefined {
   if (held.path !== here.path) {
     return `the destination's ${held.path} stands where this side has ${here.path}`;
   }
-  if (here.data.length < held.size) {
-    return `the destination's ${held.path} holds ${held.size} bytes, more than this side's ${here.data.length} (a longer log or another fork)`;
+  const length = lengthOf(here);
+  if (length < held.size) {
+    return `the destination's ${held.path} holds ${held.size} bytes, more than this side's ${length} (a longer log or another fork)`;
   }
-  if (!last && here.data.length !== held.size) {
+  if (!last && length !== held.size) {
     return `the destination's ${held.path} is shorter than this side's, but is not its last segment`;
   }
-  if (sha256(here.data.subarray(0, held.size)) !== held.sha256) {
+  if (proof?.sha256 !== held.sha256) {
     return `the destination's ${held.path} differs from this side's first ${held.size} bytes (edited, or another fork)`;
   }
-  if (held.size > 0 && here.data[held.size - 1] !== 0x0a) {
+  if (held.size > 0 && here.data[held.size - 1 - (here.start ?? 0)] !== 0x0a) {
     return `the destination's ${held.path} does not end on a whole event`;
   }
   return undefined;
+}
+
+/** The file's size: the bytes before `start` and those read. */
+function lengthOf(file: SourceFile): number {
+  return (file.start ?? 0) + file.data.length;
 }
 
 /**

@@ -9,6 +9,7 @@ import { BASE_STATE_FILE } from '../store/file-layout';
 import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
 import { scanSegment } from '../persistence/event-log-segment';
+import { fileDigest, type FileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
 import type { ConversationStore } from '../store/conversation-store';
@@ -27,7 +28,7 @@ import {
 } from './bundle-manifest';
 import { bundlePathProblem } from './bundle-path';
 import { canonicalId } from './conversation-id';
-import { countLines, listConversationFiles } from './conversation-files';
+import { countLines, isSegment, listConversationFiles } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
 import { STORE_LOG_SEGMENT, storeLog } from './store-log';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
@@ -90,12 +91,17 @@ type StoreFile = SourceFile;
 export async function exportConversationBundle(
   options: ExportBundleOptions,
 ): Promise<ExportedBundle> {
-  const { state, storeFiles: conversationFiles } = await conversationSource(options);
+  const source = await conversationSource(options);
+  const { state, folder, proofs } = source;
+  let conversationFiles = source.storeFiles;
   const conversationId = canonicalId(state.id);
-  const allFiles = [
-    { path: BASE_STATE_FILE, data: Buffer.from(formatJson(state)), phase: 'files', events: 0 },
-    ...conversationFiles,
-  ] satisfies StoreFile[];
+  const stateFile: StoreFile = {
+    path: BASE_STATE_FILE,
+    data: Buffer.from(formatJson(state)),
+    phase: 'files',
+    events: 0,
+  };
+  let allFiles = [stateFile, ...conversationFiles];
   const allWorkspaceFiles =
     options.workspaceDir === undefined
       ? []
@@ -111,8 +117,14 @@ export async function exportConversationBundle(
           base: options.base,
           storeFiles: allFiles,
           workspaceFiles: allWorkspaceFiles,
+          proofs,
         });
   const delta = plan?.kind === 'delta' ? plan : undefined;
+  if (delta === undefined && folder !== undefined && conversationFiles.some(isPartial)) {
+    // The whole conversation travels after all: read the segments whole.
+    conversationFiles = await folderFiles(folder);
+    allFiles = [stateFile, ...conversationFiles];
+  }
   const storeFiles = checkSegments(
     delta?.storeFiles ?? allFiles,
     options.store,
@@ -120,6 +132,15 @@ export async function exportConversationBundle(
   );
   const workspaceFiles = delta?.workspaceFiles ?? allWorkspaceFiles;
   const sentEvents = storeFiles.reduce((sum, file) => sum + file.events, 0);
+  // A whole segment's digest is remembered (a local folder), for proving it again on the way back.
+  const digests: (FileDigest | undefined)[] = [];
+  for (const file of storeFiles) {
+    digests.push(
+      folder !== undefined && delta === undefined && file.phase === 'events'
+        ? await fileDigest(folder, file.path, { length: file.data.length, data: file.data })
+        : undefined,
+    );
+  }
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -131,10 +152,10 @@ export async function exportConversationBundle(
     ...(delta === undefined ? {} : { base: delta.base }),
     includes_workspace: options.workspaceDir !== undefined,
     files: [
-      ...storeFiles.map((file) => ({
+      ...storeFiles.map((file, index) => ({
         path: file.path,
         size: file.data.length,
-        sha256: sha256(file.data),
+        sha256: digests[index]?.sha256 ?? sha256(file.data),
       })),
       ...workspaceFiles.map((file) => ({
         path: `${WORKSPACE_PREFIX}${file.path}`,
@@ -217,15 +238,23 @@ export async function writeConversationBundle(
  * The conversation's redacted state and its files: a folder's segments as they are on disk, or
  * a store's events as one segment, plus the side files.
  */
-async function conversationSource(
-  options: ExportBundleOptions,
-): Promise<{ state: ConversationState; storeFiles: StoreFile[] }> {
+async function conversationSource(options: ExportBundleOptions): Promise<{
+  state: ConversationState;
+  storeFiles: StoreFile[];
+  /** The folder the segments were read from, when they are files. */
+  folder?: FileStore;
+  /** See {@link prefixProofs}. */
+  proofs?: Map<string, FileDigest>;
+}> {
   const { store } = options;
   if (!isConversationStore(store)) {
     const persisted = await readJson(store, BASE_STATE_FILE);
+    const proofs = await prefixProofs(store, options.base);
     return {
       state: redactedState(persisted, store.describe(''), store.describe(BASE_STATE_FILE)),
-      storeFiles: await folderFiles(store),
+      storeFiles: await folderFiles(store, proofs),
+      folder: store,
+      proofs,
     };
   }
   if (options.conversationId === undefined) {
@@ -239,9 +268,12 @@ async function conversationSource(
   if (store instanceof FileConversationStore) {
     // The folder layout: its segments travel byte for byte.
     const persisted = await readJson(folder, BASE_STATE_FILE);
+    const proofs = await prefixProofs(folder, options.base);
     return {
       state: redactedState(persisted, folder.describe(''), folder.describe(BASE_STATE_FILE)),
-      storeFiles: await folderFiles(folder),
+      storeFiles: await folderFiles(folder, proofs),
+      folder,
+      proofs,
     };
   }
   const location = store.describe(id);
@@ -279,15 +311,55 @@ function redactedState(persisted: unknown, location: string, stateLocation: stri
   return redactState(parsed.data);
 }
 
-/** A folder's segments in log order (bytes as they are, checked later), then its side files. */
-async function folderFiles(store: FileStore): Promise<StoreFile[]> {
+/**
+ * A folder's segments in log order (bytes as they are, checked later), then its side files. A
+ * segment whose first bytes `proofs` already proves is read from its last proved byte on (see
+ * `SourceFile.start`), when the store can read a range.
+ */
+async function folderFiles(
+  store: FileStore,
+  proofs?: ReadonlyMap<string, FileDigest>,
+): Promise<StoreFile[]> {
   const { segments, side } = await listConversationFiles(store);
   const files: StoreFile[] = [];
   for (const path of segments) {
+    const proved = proofs?.get(path)?.size ?? 0;
+    const size = proved > 0 && store.readRange !== undefined ? await store.size(path) : undefined;
+    if (size !== undefined && size >= proved && store.readRange !== undefined) {
+      const start = proved - 1;
+      const data = (await store.readRange(path, start, size)) ?? new Uint8Array(0);
+      files.push({ path, data, phase: 'events', events: 0, start });
+      continue;
+    }
     const data = (await store.read(path)) ?? new Uint8Array(0);
     files.push({ path, data, phase: 'events', events: 0 });
   }
   return [...files, ...(await sideFiles(store, side))];
+}
+
+/** A segment read from past its start (see `SourceFile.start`). */
+function isPartial(file: StoreFile): boolean {
+  return (file.start ?? 0) > 0;
+}
+
+/**
+ * The digests of this side's segments cut where the destination's copy ends (`base`), by path,
+ * for `planDelta` to compare: remembered ones (a local folder that exported, imported or
+ * appended to them, unchanged otherwise since) cost a `stat`; others are read and hashed.
+ */
+async function prefixProofs(
+  folder: FileStore,
+  base: BundleBase | undefined,
+): Promise<Map<string, FileDigest>> {
+  const proofs = new Map<string, FileDigest>();
+  // A base described as one segment is compared with this side's segments joined.
+  if (base === undefined || base.single_segment === true) return proofs;
+  for (const held of base.files) {
+    if (!isSegment(held.path) || held.size === 0) continue;
+    const digest = await fileDigest(folder, held.path, { length: held.size });
+    if (digest?.size === held.size) proofs.set(held.path, digest);
+  }
+  return proofs;
 }
 
 /** The side files (see `listConversationFiles`), refusing paths a bundle cannot carry. */

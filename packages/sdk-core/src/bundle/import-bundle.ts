@@ -7,7 +7,7 @@ import { ConversationLock } from '../persistence/conversation-lock';
 import type { FileStore } from '../persistence/file-store';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import { LocalFileStore } from '../persistence/local-file-store';
-import { rememberScannedLog } from '../persistence/scanned-log';
+import { noteSegmentDigests, rememberScannedLog } from '../persistence/scanned-log';
 import type { ConversationStore } from '../store/conversation-store';
 import { FileConversationStore } from '../store/file-conversation-store';
 import { isConversationStore } from '../store/is-conversation-store';
@@ -260,6 +260,9 @@ async function importIntoFolder(
       await lock?.release();
     }
     await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+    if (scanned !== undefined && root instanceof LocalFileStore) {
+      await noteSegmentDigests(root.scope(folder), scanned);
+    }
     // The open that follows (a teleport's arrival) need not read the log again. Only with a
     // local folder, whose location names it uniquely in this process.
     if (

@@ -5,12 +5,13 @@ import { conversationFolderName } from '../store/conversation-id';
 import { BundleBaseMismatchError } from '../errors/bundle-base-mismatch-error';
 import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
+import { fileDigest, type FileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { hasErrorCode } from '../persistence/system-error';
 import { WORKSPACE_PREFIX, type BundleFile, type BundleManifest } from './bundle-manifest';
 import { extract, extractOptions, phaseOf, segmentOrder } from './bundle-extract';
 import type { TarEntry } from './tar-reader';
-import { countLines, isDerived, listConversationFiles, sha256 } from './conversation-files';
+import { isDerived, listConversationFiles } from './conversation-files';
 import { hashFile } from './workspace-files';
 
 /** What applying a delta bundle needs, wherever the copy is. */
@@ -63,7 +64,7 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
     try {
       const held = await listConversationFiles(folder);
       const problem = await baseProblem({
-        read: (path) => folder.read(path),
+        digest: (path) => fileDigest(folder, path),
         base: base.files,
         heldSegments: held.segments,
         workspaceDir: input.workspaceDir,
@@ -93,8 +94,11 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
  * (size, SHA-256), a segment here the base does not keep, or another count of events.
  */
 export async function baseProblem(options: {
-  /** A file of the copy here, by its path in the bundle (`undefined`: there is none). */
-  read: (path: string) => Promise<Uint8Array | undefined>;
+  /**
+   * The digest of a file of the copy here, by its path in the bundle (`undefined`: there is
+   * none); see `fileDigest`.
+   */
+  digest: (path: string) => Promise<FileDigest | undefined>;
   base: readonly BundleFile[];
   /** The copy's segments. */
   heldSegments: readonly string[];
@@ -121,11 +125,9 @@ export async function baseProblem(options: {
         throw error;
       });
     } else {
-      const data = await options.read(file.path);
-      if (data !== undefined) {
-        actual = { size: data.length, sha256: sha256(data) };
-        if (phaseOf(file.path) === 'events') lines += countLines(data);
-      }
+      const digest = await options.digest(file.path);
+      if (digest !== undefined && phaseOf(file.path) === 'events') lines += digest.lines;
+      actual = digest;
     }
     if (actual === undefined) return `${file.path} is missing here`;
     if (actual.size !== file.size || actual.sha256 !== file.sha256) {

@@ -1,5 +1,6 @@
 import { BASE_STATE_FILE } from '../store/file-layout';
 import { BundleBaseMismatchError } from '../errors/bundle-base-mismatch-error';
+import { digestOfBytes, fileDigest } from '../persistence/file-digests';
 import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import type { ConversationStore } from '../store/conversation-store';
 import { extract, extractOptions, phaseOf, stagedEvents, stagedState } from './bundle-extract';
@@ -51,9 +52,9 @@ export async function importStoreDelta(input: ImportStoreDeltaInput): Promise<vo
     const log = await storeLog(store, conversationId);
     const side = store.files(conversationId);
     const problem = await baseProblem({
-      read: async (path) => {
-        if (path === STORE_LOG_SEGMENT) return log.events > 0 ? log.data : undefined;
-        return isSegment(path) ? undefined : side.read(path);
+      digest: async (path) => {
+        if (path === STORE_LOG_SEGMENT) return log.events > 0 ? digestOfBytes(log.data) : undefined;
+        return isSegment(path) ? undefined : fileDigest(side, path);
       },
       base: base.files,
       heldSegments: log.events > 0 ? [STORE_LOG_SEGMENT] : [],

@@ -1,3 +1,5 @@
+import type { FileDigest } from './file-digests';
+
 /**
  * Counters of the durable work a store did. A store and all its scopes share one object, so a
  * benchmark or a test can assert, for example, "at most 3 fsyncs per step".
@@ -13,6 +15,17 @@ export interface FileStoreStats {
 export interface DurabilityOptions {
   /** Flush the change to disk before resolving (default `true`). */
   fsync?: boolean;
+}
+
+/** Options of `FileStore.digest`. */
+export interface DigestOptions {
+  /** Digest only the first `length` bytes (default: the whole file). */
+  length?: number;
+  /**
+   * The whole file as the caller has just read it, while nothing else writes it: hashed instead
+   * of reading the file again (ignored when its length is not the file's size).
+   */
+  data?: Uint8Array;
 }
 
 /** Options of `FileStore.remove`. */
@@ -43,6 +56,13 @@ export interface FileStore {
    * loaded without making its callers wait. Optional: without it such reads are refused.
    */
   readRangeSync?(path: string, start: number, end: number): Uint8Array | undefined;
+  /**
+   * The SHA-256, size and newline count of the file's first `length` bytes (of all of it when
+   * it is shorter), or `undefined` when it does not exist. A local store remembers what it
+   * hashed and what it appended while the file is otherwise unchanged, so asking again costs a
+   * `stat`. Optional: callers fall back to reading and hashing.
+   */
+  digest?(path: string, options?: DigestOptions): Promise<FileDigest | undefined>;
   /** The file's content as UTF-8 text, or `undefined` when it does not exist. */
   readText(path: string): Promise<string | undefined>;
   /**

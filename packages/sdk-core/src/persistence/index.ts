@@ -1,4 +1,11 @@
-export type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
+export type {
+  DigestOptions,
+  DurabilityOptions,
+  FileStore,
+  FileStoreStats,
+  RemoveOptions,
+} from './file-store';
+export type { FileDigest } from './file-digests';
 export { LocalFileStore } from './local-file-store';
 export type { LocalFileStoreOptions } from './local-file-store';
 export { InMemoryFileStore } from './in-memory-file-store';

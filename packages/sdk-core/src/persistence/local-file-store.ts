@@ -16,7 +16,15 @@ import {
 } from 'node:fs/promises';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { DurabilityOptions, FileStore, FileStoreStats, RemoveOptions } from './file-store';
+import type { BigIntStats } from 'node:fs';
+import { digestMemory, digestOfBytes, type FileDigest } from './file-digests';
+import type {
+  DigestOptions,
+  DurabilityOptions,
+  FileStore,
+  FileStoreStats,
+  RemoveOptions,
+} from './file-store';
 import { storePathSegments } from './store-path';
 import { hasErrorCode, systemError } from './system-error';
 
@@ -99,6 +107,7 @@ export class LocalFileStore implements FileStore {
 
   async writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
     const file = this.absolute(path);
+    digestMemory.forget(file);
     const dir = dirname(file);
     await this.makeDirectory(dir);
     this.stats.writes += 1;
@@ -132,8 +141,16 @@ export class LocalFileStore implements FileStore {
       created = true;
     }
     try {
+      // A file whose digest is remembered: note the versions either side of the write, so the
+      // digest follows the append (see `digest`).
+      const before =
+        !created && digestMemory.has(file) ? versionOf(await handle.stat({ bigint: true })) : '';
       await handle.writeFile(data);
       if (fsync) await this.syncFile(handle);
+      if (before !== '') {
+        const after = versionOf(await handle.stat({ bigint: true }));
+        digestMemory.appended(file, before, after, bytesOf(data));
+      }
     } finally {
       await handle.close();
     }
@@ -142,6 +159,7 @@ export class LocalFileStore implements FileStore {
   }
 
   async truncate(path: string, length: number, options: DurabilityOptions = {}): Promise<void> {
+    digestMemory.forget(this.absolute(path));
     const handle = await open(this.absolute(path), 'r+');
     try {
       await handle.truncate(length);
@@ -220,9 +238,50 @@ export class LocalFileStore implements FileStore {
    * or metadata change, and user code cannot set it). `undefined` when the file does not exist.
    */
   async version(path: string): Promise<string | undefined> {
+    const info = await this.statOf(path);
+    return info === undefined ? undefined : versionOf(info);
+  }
+
+  /**
+   * The file's digest (see `FileStore.digest`). Remembered for this process while the file's
+   * `version` holds, and carried through this store's appends to it; anything else that
+   * changes the file changes its version, and it is read and hashed again.
+   */
+  async digest(path: string, options: DigestOptions = {}): Promise<FileDigest | undefined> {
+    const file = this.absolute(path);
+    const info = await this.statOf(path);
+    if (info === undefined) return undefined;
+    const version = versionOf(info);
+    const size = Number(info.size);
+    const length = Math.min(options.length ?? size, size);
+    const known = digestMemory.lookup(file, version, length);
+    if (known !== undefined) return known;
+    let data = options.data?.length === size ? options.data : undefined;
+    if (data === undefined) {
+      data = await this.read(path);
+      if (data === undefined) return undefined;
+      // Changed while it was read: answer for these bytes, remember nothing.
+      if ((await this.version(path)) !== version) {
+        return digestOfBytes(data.subarray(0, Math.min(length, data.length)));
+      }
+    }
+    return digestMemory.remember(file, version, data, [length]).get(length);
+  }
+
+  /**
+   * Notes that the file, as it is now, is exactly `digest` (bytes this process wrote and
+   * hashed, such as an import's segments), so a later `digest` need not read it. Ignored when
+   * its size is not `digest.size`.
+   */
+  async noteDigest(path: string, digest: FileDigest): Promise<void> {
+    const info = await this.statOf(path);
+    if (info === undefined || Number(info.size) !== digest.size) return;
+    digestMemory.note(this.absolute(path), versionOf(info), digest);
+  }
+
+  private async statOf(path: string): Promise<BigIntStats | undefined> {
     try {
-      const info = await stat(this.absolute(path), { bigint: true });
-      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+      return await stat(this.absolute(path), { bigint: true });
     } catch (error) {
       if (hasErrorCode(error, 'ENOENT')) return undefined;
       throw error;
@@ -347,4 +406,15 @@ async function pathExists(path: string): Promise<boolean> {
     if (hasErrorCode(error, 'ENOENT')) return false;
     throw error;
   }
+}
+
+/**
+ * A token that changes whenever the file may have changed (see `LocalFileStore.version`).
+ */
+function versionOf(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+function bytesOf(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }

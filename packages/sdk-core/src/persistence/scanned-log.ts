@@ -143,3 +143,20 @@ function forget(location: string): void {
   clearTimeout(entry.timer);
   held.delete(location);
 }
+
+/**
+ * Notes the digest of each segment of `log` just written in the conversation folder `folder`
+ * (see `LocalFileStore.noteDigest`): proving later that this copy starts with these bytes (a
+ * delta teleport back) then costs a `stat`, not a read of the log.
+ */
+export async function noteSegmentDigests(folder: LocalFileStore, log: ScannedLog): Promise<void> {
+  const segments = folder.scope(LOG_DIR);
+  for (const [position, segment] of log.segments.entries()) {
+    const sha256 = log.digests[position];
+    if (sha256 === undefined) continue;
+    const last = position === log.segments.length - 1;
+    const end = log.segments[position + 1]?.firstIndex ?? log.events.length;
+    const lines = end - segment.firstIndex - (last && log.unterminated ? 1 : 0);
+    await segments.noteDigest(segment.name, { size: segment.size, sha256, lines });
+  }
+}

@@ -14,9 +14,11 @@ export interface LocalDestination {
 export interface TeleportProgress {
   /**
    * `upload`: the bundle streams to the server (local -> remote); `download`: it streams from
-   * the server; `import`: it is checked and written locally (remote -> local).
+   * the server; `import`: it is checked and written locally; `open`: it is here, the server's
+   * copy parked, and the conversation is being opened (its live context read), told once
+   * (remote -> local).
    */
-  stage: 'upload' | 'download' | 'import';
+  stage: 'upload' | 'download' | 'import' | 'open';
   /** Bytes of the bundle's files done so far (compressed bytes while downloading). */
   bytes: number;
   /** Bytes in all, when known. */

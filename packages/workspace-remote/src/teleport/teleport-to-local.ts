@@ -99,6 +99,14 @@ export async function toLocal(
       manifest = await attempt(undefined);
     }
     await closeAsDeparted(conversation, { to: place, at: new Date().toISOString() });
+    const bytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+    options.onProgress?.({
+      stage: 'open',
+      bytes,
+      totalBytes: bytes,
+      events: manifest.event_count,
+      totalEvents: manifest.event_count,
+    });
     return await openHere(id, options, conversation.host, manifest.bundle_id);
   } finally {
     await rm(staging, { recursive: true, force: true });

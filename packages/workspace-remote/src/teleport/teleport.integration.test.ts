@@ -216,8 +216,15 @@ describe('teleport between this machine and a ferry-server process', () => {
     });
     expect(back.id).toBe(local.id);
     expect(backProgress.some((step) => step.stage === 'download' && step.bytes > 0)).toBe(true);
-    expect(backProgress.at(-1)).toMatchObject({
+    expect(backProgress.at(-2)).toMatchObject({
       stage: 'import',
+      events: remoteIds.length,
+      totalEvents: remoteIds.length,
+    });
+    // Told once, last: it is here and being opened.
+    expect(backProgress.filter((step) => step.stage === 'open')).toHaveLength(1);
+    expect(backProgress.at(-1)).toMatchObject({
+      stage: 'open',
       events: remoteIds.length,
       totalEvents: remoteIds.length,
     });
