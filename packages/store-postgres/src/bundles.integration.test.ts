@@ -106,7 +106,8 @@ describe('bundles and copies of PostgreSQL conversations', () => {
     const files = new FileConversationStore({ root: persistenceDir });
     try {
       const copied = await copyConversation({ from: files, to: store, conversationId: id });
-      expect(copied).toMatchObject({ conversationId: id, files: 0 });
+      // The one side file: the context snapshot ("no condensation yet").
+      expect(copied).toMatchObject({ conversationId: id, files: 1 });
       expect(await store.list()).toEqual([id]);
       const reopened = await LocalConversation.open({ store, workspace, conversationId: id });
       expect(reopened.state.title).toBe('from a folder');

@@ -107,6 +107,7 @@ describe('conversation bundles: export then import', () => {
       'base_state.json',
       'events/segment-000001.jsonl',
       'TASKS.json',
+      'context_snapshot.json',
       'file_edits/abc.json',
       'observations/call_1.txt',
     ]);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { BASE_STATE_FILE, EVENTS_DIR } from '../store/file-layout';
 import { EVENT_LOG_INDEX_FILE } from '../persistence/event-log-index';
 import { segmentNumber } from '../persistence/event-log-segment';
-import { countNewlines } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { hasErrorCode } from '../persistence/system-error';
 
@@ -53,11 +52,6 @@ export function isSegment(path: string): boolean {
     path.startsWith(`${EVENTS_DIR}/`) &&
     segmentNumber(path.slice(EVENTS_DIR.length + 1)) !== undefined
   );
-}
-
-/** Lines (events, once checked) in a segment's bytes: its newlines. */
-export function countLines(data: Uint8Array): number {
-  return countNewlines(data);
 }
 
 /** Lowercase hex SHA-256. */

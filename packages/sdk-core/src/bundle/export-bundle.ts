@@ -9,7 +9,7 @@ import { BASE_STATE_FILE } from '../store/file-layout';
 import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
 import { scanSegment } from '../persistence/event-log-segment';
-import { fileDigest, type FileDigest } from '../persistence/file-digests';
+import { countNewlines, fileDigest, type FileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
 import type { ConversationStore } from '../store/conversation-store';
@@ -28,7 +28,7 @@ import {
 } from './bundle-manifest';
 import { bundlePathProblem } from './bundle-path';
 import { canonicalId } from './conversation-id';
-import { countLines, isSegment, listConversationFiles } from './conversation-files';
+import { isSegment, listConversationFiles, sha256 } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
 import { STORE_LOG_SEGMENT, storeLog } from './store-log';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
@@ -196,7 +196,7 @@ function checkSegments(
     isConversationStore(store) ? `${store.describe()} ${path}` : store.describe(path);
   return files.map((file) => {
     if (file.phase !== 'events') return file;
-    if (file !== lastSegment) return { ...file, events: countLines(file.data) };
+    if (file !== lastSegment) return { ...file, events: countNewlines(file.data) };
     // Only the last line can be torn: check it alone.
     const data = file.data;
     const end = data.length > 0 && data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
@@ -211,7 +211,7 @@ function checkSegments(
       locate: (index) => `event ${index + 1}`,
     });
     const valid = data.subarray(0, lastStart + scan.validBytes);
-    return { ...file, data: valid, events: countLines(valid) + (scan.unterminated ? 1 : 0) };
+    return { ...file, data: valid, events: countNewlines(valid) + (scan.unterminated ? 1 : 0) };
   });
 }
 
@@ -384,10 +384,6 @@ async function sideFiles(store: FileStore, paths: readonly string[]): Promise<St
     if (data !== undefined) files.push({ path, data, phase: 'files', events: 0 });
   }
   return files;
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 interface TarSource {

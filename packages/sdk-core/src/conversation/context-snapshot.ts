@@ -6,7 +6,9 @@ import type { StoredEvent } from '../persistence/stored-event';
 /**
  * The side file that tells a resume where the live context starts: `context_snapshot.json` in
  * the conversation's files. Optional, never trusted blindly (see {@link readContextSnapshot}),
- * and rebuilt from the log whenever it is missing, damaged or disagrees with the log.
+ * and rebuilt from the log whenever it is missing, damaged or disagrees with the log. A tool
+ * that appends to the log itself, not through a conversation, should remove it: the next resume
+ * then reads the whole log once and writes it again.
  */
 export const CONTEXT_SNAPSHOT_FILE = 'context_snapshot.json';
 
@@ -23,6 +25,14 @@ export interface ContextSnapshot {
   condensation: { position: number; id: string };
   pinned: { position: number; id: string }[];
 }
+
+/**
+ * What `context_snapshot.json` can say: where the live context starts, or `'uncondensed'` — the
+ * log had no condensation when it was written, so the live context is the whole log. A resume
+ * then reads no event until the live context is first needed (the next LLM request, crash
+ * recovery, `conversation.events`); a condensation appended since is found in that read.
+ */
+export type StoredContextSnapshot = ContextSnapshot | 'uncondensed';
 
 /** An event and its position in the log. */
 export interface PlacedEvent {
@@ -71,13 +81,16 @@ function checksumOf(body: unknown): string {
 /** Writes the snapshot (a plain atomic replace: losing it costs one full read at the next resume). */
 export async function writeContextSnapshot(
   files: FileStore,
-  snapshot: ContextSnapshot,
+  snapshot: StoredContextSnapshot,
 ): Promise<void> {
-  const body = {
-    version: VERSION,
-    condensation: snapshot.condensation,
-    pinned: snapshot.pinned.map(({ position, id }) => [position, id]),
-  };
+  const body =
+    snapshot === 'uncondensed'
+      ? { version: VERSION, condensation: null, pinned: [] }
+      : {
+          version: VERSION,
+          condensation: snapshot.condensation,
+          pinned: snapshot.pinned.map(({ position, id }) => [position, id]),
+        };
   await files.writeAtomic(
     CONTEXT_SNAPSHOT_FILE,
     JSON.stringify({ ...body, checksum: checksumOf(body) }),
@@ -85,11 +98,14 @@ export async function writeContextSnapshot(
 }
 
 /**
- * The snapshot as written, or `undefined` when there is none or it cannot be used (not JSON,
- * another version, a checksum that does not match, positions out of order). Whether it agrees
- * with the log is for the reader to check against the events themselves.
+ * The snapshot as written (`'uncondensed'` for a log without condensation), or `undefined` when
+ * there is none or it cannot be used (not JSON, another version, a checksum that does not match,
+ * positions out of order). Whether it agrees with the log is for the reader to check against the
+ * events themselves.
  */
-export async function readContextSnapshot(files: FileStore): Promise<ContextSnapshot | undefined> {
+export async function readContextSnapshot(
+  files: FileStore,
+): Promise<StoredContextSnapshot | undefined> {
   let text: string | undefined;
   try {
     text = await files.readText(CONTEXT_SNAPSHOT_FILE);
@@ -107,6 +123,9 @@ export async function readContextSnapshot(files: FileStore): Promise<ContextSnap
   const { checksum, ...body } = file;
   if (checksum !== checksumOf(body)) return undefined;
   const condensation = file.condensation as { position?: unknown; id?: unknown } | null;
+  if (condensation === null && Array.isArray(file.pinned) && file.pinned.length === 0) {
+    return 'uncondensed';
+  }
   if (
     typeof condensation !== 'object' ||
     condensation === null ||

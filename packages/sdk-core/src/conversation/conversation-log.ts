@@ -26,11 +26,21 @@ export interface EventIndex extends Iterable<StoredEvent> {
 
 /** How {@link ConversationLog.load} found the live context. */
 export type LiveContextSource =
-  /** The whole log was read (no condensation, or a store that reads only asynchronously). */
+  /**
+   * The whole log was read: no snapshot and no condensation (the snapshot is written, so the next
+   * resume reads nothing at open), or a store that reads only asynchronously.
+   */
   | 'full-log'
-  /** The context snapshot agreed with the log: only the live context was read. */
+  /**
+   * The context snapshot agreed with the log: only the live context was read. A snapshot that
+   * records no condensation leaves the whole log, the live context, to be read when first needed
+   * (`loadedFrom` is then the log's length).
+   */
   | 'snapshot'
-  /** The snapshot was missing, damaged or stale: the whole log was read and it was rewritten. */
+  /**
+   * The snapshot was missing, damaged or stale and the log has a condensation: the whole log was
+   * read and the snapshot rewritten.
+   */
   | 'rebuilt';
 
 /**
@@ -53,16 +63,20 @@ export class ConversationLog implements EventIndex {
   readonly #live: EventIndex;
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** The snapshot said "no condensation" and the log is not read yet: check when it is. */
+  #uncondensedClaim: boolean;
+
   private constructor(
     private readonly store: ConversationStore,
     private readonly lease: ConversationLease,
-    options: { events: StoredEvent[]; base: number; pinned: PlacedEvent[] },
+    options: { events: StoredEvent[]; base: number; pinned: PlacedEvent[]; liveFrom?: number },
     readonly liveSource: LiveContextSource,
   ) {
     this.#events = options.events;
     this.#base = options.base;
     this.#pinned = options.pinned;
-    this.#liveFrom = options.base;
+    this.#liveFrom = options.liveFrom ?? options.base;
+    this.#uncondensedClaim = this.#liveFrom < this.#base;
     for (const [index, event] of this.#events.entries())
       this.#ids.set(event.id, this.#base + index);
     for (const { position, event } of this.#pinned) this.#ids.set(event.id, position);
@@ -72,19 +86,33 @@ export class ConversationLog implements EventIndex {
   /**
    * Reads the conversation's live context from the store (the lease holder's view). With a
    * store that reads synchronously and a context snapshot that agrees with the log, that is the
-   * events since the last condensation plus the pinned older ones; otherwise the whole log, and
-   * the snapshot is written again when the log has a condensation.
+   * events since the last condensation plus the pinned older ones, or nothing yet when the
+   * snapshot records no condensation (the live context is then the whole log, read when first
+   * needed); otherwise the whole log, and the snapshot is written again.
    */
   static async load(store: ConversationStore, lease: ConversationLease): Promise<ConversationLog> {
     const id = lease.conversationId;
     if (store.readEventsSync !== undefined) {
       const snapshot = await readContextSnapshot(store.files(id));
-      const live = snapshot === undefined ? undefined : await readLive(store, id, snapshot);
+      const length = snapshot === 'uncondensed' ? await store.eventCount(id) : 0;
+      // Only if the events can be read synchronously when needed (asked of none: nothing read).
+      if (snapshot === 'uncondensed' && store.readEventsSync(id, { from: length }) !== undefined) {
+        return new ConversationLog(
+          store,
+          lease,
+          { events: [], base: length, pinned: [], liveFrom: 0 },
+          'snapshot',
+        );
+      }
+      const live =
+        snapshot === undefined || snapshot === 'uncondensed'
+          ? undefined
+          : await readLive(store, id, snapshot);
       if (live !== undefined) {
         return new ConversationLog(
           store,
           lease,
-          { events: live.window, base: snapshot?.condensation.position ?? 0, pinned: live.pinned },
+          { events: live.window, base: live.from, pinned: live.pinned },
           'snapshot',
         );
       }
@@ -92,7 +120,9 @@ export class ConversationLog implements EventIndex {
       const rebuilt = computeContextSnapshot(
         events.map((event, position) => ({ position, event })),
       );
-      if (rebuilt !== undefined) await writeContextSnapshot(store.files(id), rebuilt);
+      if (snapshot === undefined || rebuilt !== undefined) {
+        await writeContextSnapshot(store.files(id), rebuilt ?? 'uncondensed');
+      }
       const source = rebuilt === undefined ? 'full-log' : 'rebuilt';
       return new ConversationLog(store, lease, { events, base: 0, pinned: [] }, source);
     }
@@ -189,10 +219,18 @@ export class ConversationLog implements EventIndex {
     for (const [position, event] of older.entries()) this.#ids.set(event.id, position);
     this.#events = older.concat(this.#events);
     this.#base = 0;
+    if (this.#uncondensedClaim) {
+      this.#uncondensedClaim = false;
+      // A condensation the snapshot does not know of (a crash before it was rewritten): the
+      // whole log in memory is the live context all the same; the next resume should know.
+      const snapshot = computeContextSnapshot(this.liveEntries());
+      if (snapshot !== undefined) void this.exclusive(() => this.#writeSnapshot(snapshot));
+    }
   }
 
   /** The live context with positions: pinned events, then everything from `#liveFrom`. */
   liveEntries(): PlacedEvent[] {
+    if (this.#liveFrom < this.#base) this.#loadHistory();
     const entries = this.#pinned.slice();
     for (let position = this.#liveFrom; position < this.length; position += 1) {
       entries.push({ position, event: this.#events[position - this.#base] as StoredEvent });
@@ -208,6 +246,7 @@ export class ConversationLog implements EventIndex {
   /** The live context's event at `index` (pinned first). */
   liveAt(index: number): StoredEvent | undefined {
     if (index < this.#pinned.length) return this.#pinned[index]?.event;
+    if (this.#liveFrom < this.#base) this.#loadHistory();
     return this.#events[this.#liveFrom + index - this.#pinned.length - this.#base];
   }
 
@@ -275,7 +314,7 @@ async function readLive(
   store: ConversationStore,
   id: string,
   snapshot: ContextSnapshot,
-): Promise<{ window: StoredEvent[]; pinned: PlacedEvent[] } | undefined> {
+): Promise<{ window: StoredEvent[]; from: number; pinned: PlacedEvent[] } | undefined> {
   const window = await store.readEvents(id, { from: snapshot.condensation.position });
   const first = window[0];
   if (first?.id !== snapshot.condensation.id || first.kind !== 'Condensation') return undefined;
@@ -314,7 +353,7 @@ async function readLive(
       pinned.push({ position: expected.position, event });
     }
   }
-  return { window, pinned };
+  return { window, from: snapshot.condensation.position, pinned };
 }
 
 /** The live context of `log` as an {@link EventIndex} (positions within the live context). */

@@ -5,6 +5,7 @@ export {
   neverConfirmSchema,
 } from './confirmation-policy';
 export type { ConfirmationPolicy, ConfirmationPolicyInput } from './confirmation-policy';
+export { CONTEXT_SNAPSHOT_FILE } from './context-snapshot';
 export { createEventList } from './event-list';
 export { EventStream } from './event-stream';
 export type { EventList } from './event-list';

@@ -392,3 +392,93 @@ describe('the side files a resume relies on are rebuilt when missing or wrong', 
     await conversation.close();
   });
 });
+
+describe('a conversation that never condensed: its live context is read when first needed', () => {
+  async function writeUncondensed(): Promise<{ id: string; ids: string[] }> {
+    const id = randomUUID();
+    const conversation = await open(id);
+    await conversation.appendEvents([userMessage('Fix the parser.'), ...steps(30)]);
+    const ids = conversation.events.raw().map((event) => event.id);
+    await conversation.close();
+    return { id, ids };
+  }
+
+  it('reads no event at open, then builds the same request and history', async () => {
+    const written = await writeUncondensed();
+    const snapshot = JSON.parse(
+      await readFile(join(folderOf(written.id), CONTEXT_SNAPSHOT_FILE), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(snapshot).toMatchObject({ condensation: null, pinned: [] });
+    const conversation = await open(written.id);
+    expect(conversation.openReport.liveContext).toEqual({
+      source: 'snapshot',
+      loadedFrom: written.ids.length,
+    });
+    const next = conversation.nextLLMContext();
+    expect(next.messages).toHaveLength(1 + 2 * 30);
+    expect(next.messages).toEqual(fullContext(conversation).messages);
+    expect(conversation.events.raw().map((event) => event.id)).toEqual(written.ids);
+    await conversation.close();
+  });
+
+  it('reports a corrupt line when the live context is first read, naming the segment and line', async () => {
+    const written = await writeUncondensed();
+    const lines = (await readFile(segmentOf(written.id), 'utf8')).split('\n');
+    lines[6] = `#${(lines[6] as string).slice(1)}`;
+    await writeFile(segmentOf(written.id), lines.join('\n'));
+    const conversation = await open(written.id);
+    let thrown: unknown;
+    try {
+      conversation.nextLLMContext();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(CorruptEventLogError.isInstance(thrown)).toBe(true);
+    expect((thrown as CorruptEventLogError).file).toBe(segmentOf(written.id));
+    expect((thrown as CorruptEventLogError).line).toBe(7);
+    await conversation.close();
+  });
+
+  it('answers the actions a crash left unanswered', async () => {
+    const id = randomUUID();
+    const conversation = await open(id);
+    const last = action('terminal', 'sleep 100');
+    await conversation.appendEvents([userMessage('Go.'), ...steps(5), last]);
+    await conversation.updateState({ execution_status: 'running' });
+    await conversation.close();
+
+    const resumed = await open(id);
+    expect(resumed.openReport.recoveredFromCrash).toBe(true);
+    const answer = resumed.events.at(-2) as Event & { tool_call_id?: string; error?: string };
+    expect(answer.kind).toBe('AgentErrorEvent');
+    expect(answer.tool_call_id).toBe((last as unknown as { tool_call_id: string }).tool_call_id);
+    expect(answer.error).toBe(INTERRUPTED_RUN_ERROR);
+    await resumed.close();
+  });
+
+  it('applies a condensation the snapshot missed, and writes the snapshot again', async () => {
+    const written = await writeUncondensed();
+    const snapshotPath = join(folderOf(written.id), CONTEXT_SNAPSHOT_FILE);
+    const uncondensed = await readFile(snapshotPath);
+    const conversation = await open(written.id);
+    const forgotten = conversation.events.slice(1, 41) as Event[];
+    await conversation.appendEvents([condensation(forgotten, 'Did the first 20 steps.')]);
+    await conversation.close();
+    // As if the process died before the new snapshot reached the disk.
+    await writeFile(snapshotPath, uncondensed);
+
+    const resumed = await open(written.id);
+    expect(resumed.openReport.liveContext?.loadedFrom).toBe(written.ids.length + 1);
+    const next = resumed.nextLLMContext();
+    expect(next.messages).toEqual(fullContext(resumed).messages);
+    // The first message, the summary and the 10 steps not forgotten.
+    expect(next.messages).toHaveLength(1 + 1 + 2 * 10);
+    await resumed.close();
+    const again = await open(written.id);
+    expect(again.openReport.liveContext).toEqual({
+      source: 'snapshot',
+      loadedFrom: written.ids.length,
+    });
+    await again.close();
+  });
+});

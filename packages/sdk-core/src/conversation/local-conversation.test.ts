@@ -54,7 +54,16 @@ describe('LocalConversation.open', () => {
     await conversation.close();
     const folder = join(dir.path, conversationFolderName(conversation.id));
     const files = await snapshot(folder);
-    expect(Object.keys(files).sort()).toEqual(['base_state.json', 'events/segment-000001.jsonl']);
+    expect(Object.keys(files).sort()).toEqual([
+      'base_state.json',
+      // The live context is the whole log until a condensation: the next resume reads no event.
+      'context_snapshot.json',
+      'events/segment-000001.jsonl',
+    ]);
+    expect(JSON.parse(files['context_snapshot.json'] ?? '{}')).toMatchObject({
+      condensation: null,
+      pinned: [],
+    });
     const state = JSON.parse(files['base_state.json'] ?? '{}') as Record<string, unknown>;
     expect(state).toMatchObject({ id: conversation.id, execution_status: 'idle', title: 'first' });
     expect(conversation.openReport.mode).toBe('created');

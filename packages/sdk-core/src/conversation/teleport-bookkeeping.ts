@@ -29,7 +29,9 @@ export async function parkConversation(
   const { log } = target;
   await log.exclusive(async () => {
     target.assertWritable();
-    const actual = { eventCount: log.length, lastEventId: log.at(-1)?.id };
+    // Read, not taken from memory: the history may not be in memory yet (see ConversationLog).
+    const last = log.length === 0 ? undefined : (await log.read(log.length - 1))[0];
+    const actual = { eventCount: log.length, lastEventId: last?.id };
     if (
       exported !== undefined &&
       ((exported.eventCount !== undefined && exported.eventCount !== actual.eventCount) ||

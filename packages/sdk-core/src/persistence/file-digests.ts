@@ -75,9 +75,7 @@ class DigestMemory {
       at = cut;
       prefixes.set(cut, { size: cut, sha256: hash.copy().digest('hex'), lines });
     }
-    const known: Known = { version, size: data.length, lines, hash, prefixes: new Map() };
-    for (const digest of prefixes.values()) this.#mark(known, digest);
-    this.#keep(file, known);
+    this.#learn(file, { version, size: data.length, lines, hash }, prefixes.values());
     return prefixes;
   }
 
@@ -86,15 +84,8 @@ class DigestMemory {
    * whole of `file` at `version` is `digest`. Later appends keep it as a prefix.
    */
   note(file: string, version: string, digest: FileDigest): void {
-    const known: Known = {
-      version,
-      size: digest.size,
-      lines: digest.lines,
-      hash: undefined,
-      prefixes: new Map(),
-    };
-    this.#mark(known, digest);
-    this.#keep(file, known);
+    const { size, lines } = digest;
+    this.#learn(file, { version, size, lines, hash: undefined }, [digest]);
   }
 
   /** Whether `file` is remembered (an append to it then records its versions). */
@@ -129,6 +120,13 @@ class DigestMemory {
   /** Forgets `file` (rewritten or cut short). */
   forget(file: string): void {
     this.#files.delete(file);
+  }
+
+  /** Remembers `file` as `whole`, with the digests of its prefixes `digests`. */
+  #learn(file: string, whole: Omit<Known, 'prefixes'>, digests: Iterable<FileDigest>): void {
+    const known: Known = { ...whole, prefixes: new Map() };
+    for (const digest of digests) this.#mark(known, digest);
+    this.#keep(file, known);
   }
 
   #mark(known: Known, digest: FileDigest): FileDigest {

@@ -126,7 +126,12 @@ describe('folders written by the release before ConversationStore', () => {
     const state = await readFile(join(folder, 'base_state.json'), 'utf8');
     expect(state).toBe(`${JSON.stringify(JSON.parse(state), null, 2)}\n`);
     expect(state).not.toContain('sk-new-key');
-    expect((await readdir(folder)).sort()).toEqual(['TASKS.json', 'base_state.json', 'events']);
+    expect((await readdir(folder)).sort()).toEqual([
+      'TASKS.json',
+      'base_state.json',
+      'context_snapshot.json',
+      'events',
+    ]);
   });
 
   it('take over the old .lock of a run killed mid-way and recover it', async () => {

@@ -135,7 +135,11 @@ describe('GET /api/file/download-trajectory/{id}', () => {
     const out = join(dir.path, 'unzipped');
     await run('python3', ['-m', 'zipfile', '-e', zip, out]);
     const folder = id.replaceAll('-', '');
-    expect(await readdir(join(out, folder))).toEqual(['base_state.json', 'events']);
+    expect(await readdir(join(out, folder))).toEqual([
+      'base_state.json',
+      'context_snapshot.json',
+      'events',
+    ]);
     const state = await readFile(join(out, folder, 'base_state.json'), 'utf8');
     expect(JSON.parse(state)).toMatchObject({ id });
     expect(state).not.toContain('tok-plaintext-123');

@@ -228,6 +228,11 @@ describe('teleport between this machine and a ferry-server process', () => {
       events: remoteIds.length,
       totalEvents: remoteIds.length,
     });
+    // Opened without reading the log: it never condensed, so its first request reads it.
+    expect(back.openReport.liveContext).toEqual({
+      source: 'snapshot',
+      loadedFrom: remoteIds.length,
+    });
     expect(() => remote.run()).toThrow(ConversationTeleportedError);
     const onServer = await RemoteConversation.attach({
       host: server.url,

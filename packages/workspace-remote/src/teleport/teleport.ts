@@ -164,6 +164,12 @@ async function toRemote(
   // What the server already holds of it (a copy parked there when it last came back): only
   // what that copy lacks travels. A copy that diverged gets the whole conversation.
   const base = await serverBase(client, conversation.id, workspaceDir !== undefined, remote);
+  // The remote conversation starts with the events this copy holds. A resume reads them only
+  // when first needed, so they are read now, while the bundle travels.
+  const reading = conversation.store.readEvents(conversation.id).then(
+    (events) => events,
+    () => undefined,
+  );
   let manifest: BundleManifest;
   try {
     manifest = await upload(base);
@@ -172,7 +178,8 @@ async function toRemote(
     if (base === undefined || !BundleBaseMismatchError.isInstance(error)) throw error;
     manifest = await upload(undefined);
   }
-  const events = conversation.events.raw().slice();
+  const read = await reading;
+  const events = read?.length === manifest.event_count ? read : conversation.events.raw().slice();
 
   // 2. Parked here, then 3. confirmed there. Only a cut between the two leaves no runnable copy,
   //    and teleporting this copy to the same server again confirms the arrival.
@@ -339,7 +346,7 @@ async function uploadBundle(input: {
   });
   totals.events = manifest.event_count;
   totals.baseEvents = manifest.base?.event_count ?? 0;
-  const held = conversation.events.raw().length;
+  const held = conversation.events.length;
   if (held !== manifest.event_count) {
     stream.destroy();
     throw new FerryError(
