@@ -37,8 +37,10 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
     formatSummary(size.back, ' ms'),
     formatSummary(size.moved, ' ms'),
     formatPercent(size.movedOverTeleport),
-    formatSummary(size.open, ' ms'),
     formatPercent(size.backOverTeleport),
+    formatSummary(size.ready, ' ms'),
+    formatPercent(size.backReadyOverTeleport),
+    formatSummary(size.open, ' ms'),
     `${formatBytes(size.backBytes)} (whole: ${formatBytes(size.bundleBytes)})`,
     formatSummary(size.again, ' ms'),
     formatPercent(size.againOverTeleport),
@@ -71,8 +73,13 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
       'server proves the same prefix of its own copy the same way and answers a delta bundle, ' +
       'the server copy is parked, the delta is checked and appended to the local copy ' +
       '(**moved**: until `teleport()` reports its `open` stage), and the conversation is opened ' +
-      'here, ready to run (its live context read and checked, as every resume does; **open ' +
-      'alone** is that open on the same conversation before it left). Then 50 messages are sent here and **again** is `teleport()` to the server ' +
+      'here, ready to run (as every resume: the lock, the state, the agent verified, the log ' +
+      'index and the lines after it, the context snapshot; the live context is read when first ' +
+      'needed). **Then ready to request** is `nextLLMContext()` right after, which reads, ' +
+      'checks and converts that live context. **Resume alone** is the same resume, open and ' +
+      'ready to request, before the conversation first left: every round trip starts from a ' +
+      'conversation whose history is in memory, as after a run here. Then 50 messages are ' +
+      'sent here and **again** is `teleport()` to the server ' +
       "once more (the server's parked copy is described by `GET .../bundle_base`, the delta " +
       'uploaded, imported pending and confirmed, the conversation opened there).',
     '',
@@ -114,8 +121,10 @@ export function teleportSection(teleport: TeleportSuiteResult): string {
         'Back (server -> here)',
         'Moved (before the open)',
         'Moved / first',
-        'Open alone',
         'Back / first',
+        'Then ready to request',
+        '(Back + ready) / first',
+        'Resume alone, before it left',
         'Received (compressed)',
         'Again (here -> server)',
         'Again / first',

@@ -97,6 +97,8 @@ function teleportSize(count: number, scale: number): TeleportResult {
     moved: spread(8 * scale),
     movedOverTeleport: spread(0.066),
     openOverTeleport: spread(0.06),
+    ready: spread(6 * scale),
+    backReadyOverTeleport: spread(0.175),
     again: spread(9 * scale),
     againOverTeleport: spread(0.075),
     backBytes: 21_500,

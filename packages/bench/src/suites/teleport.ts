@@ -68,13 +68,21 @@ export interface TeleportResult {
   movedOverTeleport: Summary;
   /** open / teleport: the share of the first teleport's time that the resume alone takes. */
   openOverTeleport: Summary;
+  /**
+   * After `back`: building the first request there (`nextLLMContext()`), which reads the live
+   * context the arrival's open left unread (a resume reads it when first needed).
+   */
+  ready: Summary;
+  /** (back + ready) / teleport: home and ready to request, against the first teleport. */
+  backReadyOverTeleport: Summary;
   /** Then to the server again after 50 new events here. */
   again: Summary;
   /** again / teleport. */
   againOverTeleport: Summary;
   /**
-   * Opening the conversation here (`LocalConversation.open`, the log read and checked), as the
-   * way back does on arrival: the part of it that is resume, not transfer.
+   * Resuming the conversation here before it leaves, ready to request (`LocalConversation.open`
+   * then `nextLLMContext()`: the live context read, checked and converted). The first teleport
+   * then starts, as after a run here, with the history in memory.
    */
   open: Summary;
   /** Compressed bytes received coming back (a delta bundle). */
@@ -99,6 +107,7 @@ const CONVERSATION_ID = '2b7c9e4d-5a1f-4c3b-8e6d-9f0a1b2c3d4e';
 
 interface Sample {
   openMs: number;
+  readyMs: number;
   movedMs: number;
   floorMs: number;
   backMs: number;
@@ -237,6 +246,7 @@ async function roundTrip(options: {
     Sample,
     | 'teleportMs'
     | 'openMs'
+    | 'readyMs'
     | 'backMs'
     | 'movedMs'
     | 'againMs'
@@ -252,6 +262,8 @@ async function roundTrip(options: {
     agent: benchAgent(),
     workspace: benchWorkspace,
   });
+  // As after a run here: the live context read (a resume reads it when first needed).
+  conversation.nextLLMContext();
   const openMs = elapsedMs(opening);
   const to = new RemoteWorkspace({
     host: options.url,
@@ -289,6 +301,9 @@ async function roundTrip(options: {
   });
   const backMs = elapsedMs(start);
   if (Number.isNaN(movedMs)) throw new Error('back: teleport() never reported its open stage');
+  start = process.hrtime.bigint();
+  back.nextLLMContext();
+  const readyMs = elapsedMs(start);
   const expected = options.count + 2 + NEW_EVENTS;
   if (back.events.raw().length !== expected) {
     throw new Error(`back: ${back.events.raw().length} events here, expected ${expected}`);
@@ -315,6 +330,7 @@ async function roundTrip(options: {
   return {
     teleportMs,
     openMs,
+    readyMs,
     backMs,
     movedMs,
     againMs,
@@ -351,6 +367,7 @@ async function repetition(options: {
     rawMs: NaN,
     floorMs: NaN,
     openMs: NaN,
+    readyMs: NaN,
     backMs: NaN,
     movedMs: NaN,
     againMs: NaN,
@@ -461,6 +478,8 @@ export async function runTeleportSuite(options: {
         moved: of((sample) => sample.movedMs),
         movedOverTeleport: of((sample) => sample.movedMs / sample.teleportMs),
         openOverTeleport: of((sample) => sample.openMs / sample.teleportMs),
+        ready: of((sample) => sample.readyMs),
+        backReadyOverTeleport: of((sample) => (sample.backMs + sample.readyMs) / sample.teleportMs),
         again: of((sample) => sample.againMs),
         againOverTeleport: of((sample) => sample.againMs / sample.teleportMs),
         backBytes: of((sample) => sample.backBytes).median,
