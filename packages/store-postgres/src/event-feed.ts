@@ -12,9 +12,6 @@ export type ReadPage = (
   limit: number,
 ) => Promise<StoredEvent[]>;
 
-/** The number of a conversation's row (new when it is deleted and written again), if it exists. */
-export type ReadIncarnation = (conversationId: string) => Promise<string | undefined>;
-
 const PAGE = 500;
 const RECONNECT_ATTEMPTS = 5;
 
@@ -35,40 +32,18 @@ export class EventFeed {
     private readonly readPage: ReadPage,
   ) {}
 
-  /** The number of the conversation's row, new each time it is written after a deletion. */
-  private readonly readIncarnation: ReadIncarnation = async (conversationId) => {
-    const { rows } = await this.database.query<{ incarnation: string }>(
-      'reading the conversation',
-      SQL.incarnation,
-      [conversationId],
-    );
-    return rows[0]?.incarnation;
-  };
-
   /** Starts delivering events of `conversationId` from `options.from`; resolves once live. */
   async subscribe(conversationId: string, options: SubscribeOptions): Promise<StoreSubscription> {
     await this.listen();
-    const subscription = new FeedSubscription(
-      conversationId,
-      options,
-      { readPage: this.readPage, readIncarnation: this.readIncarnation },
-      () => {
-        this.subscriptions.get(conversationId)?.delete(subscription);
-      },
-    );
+    const subscription = new FeedSubscription(conversationId, options, this.readPage, () => {
+      this.subscriptions.get(conversationId)?.delete(subscription);
+    });
     let set = this.subscriptions.get(conversationId);
     if (set === undefined) {
       set = new Set();
       this.subscriptions.set(conversationId, set);
     }
     set.add(subscription);
-    // Taken once LISTEN is up: a deletion after it is announced, or seen at a reconnect.
-    try {
-      subscription.incarnation = await this.readIncarnation(conversationId);
-    } catch (error) {
-      set.delete(subscription);
-      throw error;
-    }
     // Whatever is already in the log from `from` on; later appends arrive by notification.
     subscription.wake();
     return subscription;
@@ -133,10 +108,8 @@ export class EventFeed {
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS && !this.closed; attempt += 1) {
       try {
         await this.listen();
-        for (const [conversationId, set] of this.subscriptions) {
-          // A deletion announced while LISTEN was down was missed: the row tells.
-          const incarnation = await this.readIncarnation(conversationId);
-          for (const subscription of set) subscription.caughtUp(incarnation);
+        for (const set of this.subscriptions.values()) {
+          for (const subscription of set) subscription.wake();
         }
         return;
       } catch (error) {
@@ -164,13 +137,11 @@ class FeedSubscription implements StoreSubscription {
   private stopped = false;
   /** A deletion announced and not yet told to the subscriber. */
   private deletion: { replaced: boolean } | undefined;
-  /** The conversation's row number when last looked at (`undefined`: no row yet). */
-  incarnation: string | undefined;
 
   constructor(
     private readonly conversationId: string,
     private readonly options: SubscribeOptions,
-    private readonly reads: { readPage: ReadPage; readIncarnation: ReadIncarnation },
+    private readonly readPage: ReadPage,
     private readonly detach: () => void,
   ) {
     this.next = options.from;
@@ -193,20 +164,6 @@ class FeedSubscription implements StoreSubscription {
   deleted(replaced: boolean): void {
     if (this.stopped) return;
     this.deletion = { replaced };
-    this.wake();
-  }
-
-  /**
-   * Back from a lost LISTEN connection, the conversation's row is now `incarnation`: a row gone
-   * or numbered differently was deleted (and written again) meanwhile. Then reads what it missed.
-   */
-  caughtUp(incarnation: string | undefined): void {
-    const before = this.incarnation;
-    this.incarnation = incarnation;
-    if (before !== undefined && incarnation !== before && this.deletion === undefined) {
-      this.deleted(incarnation !== undefined);
-      return;
-    }
     this.wake();
   }
 
@@ -233,7 +190,7 @@ class FeedSubscription implements StoreSubscription {
         if (this.stopped) return;
         let events: StoredEvent[];
         try {
-          events = await this.reads.readPage(this.conversationId, this.next, PAGE);
+          events = await this.readPage(this.conversationId, this.next, PAGE);
         } catch (error) {
           this.fail(error);
           return;
@@ -263,8 +220,6 @@ class FeedSubscription implements StoreSubscription {
     } catch (error) {
       this.report(error);
     }
-    // The row now (written again or gone), for the check after a later reconnect.
-    this.incarnation = await this.reads.readIncarnation(this.conversationId).catch(() => undefined);
   }
 
   private report(error: unknown): void {

@@ -223,16 +223,6 @@ BEGIN
 END $$;
 `,
   },
-  {
-    version: 4,
-    name: 'each incarnation of a conversation is numbered',
-    sql: /* sql */ `
--- A conversation deleted and written again under the same id is a new row with a new number:
--- a subscriber that missed the deletion's notification (its LISTEN connection was down) sees
--- the number change, or the row gone, once it is back.
-ALTER TABLE ferry_conversations ADD COLUMN incarnation bigint GENERATED ALWAYS AS IDENTITY;
-`,
-  },
 ];
 
 /** The newest schema version this package knows. */

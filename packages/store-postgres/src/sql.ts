@@ -47,7 +47,6 @@ export const SQL = {
     ORDER BY sequence
     LIMIT $3`,
   eventCount: 'SELECT event_count FROM ferry_conversations WHERE id = $1',
-  incarnation: 'SELECT incarnation::text AS incarnation FROM ferry_conversations WHERE id = $1',
   list: 'SELECT id FROM ferry_conversations WHERE state IS NOT NULL ORDER BY id',
   deleteConversation: 'SELECT * FROM ferry_delete_conversation($1, $2, $3)',
 
