@@ -34,9 +34,11 @@ export function resumeSection(resume: ResumeSuiteResult): string {
     '',
     'Each measurement is a fresh Node process (modules loaded before the clock starts; the page ' +
       'cache is warm, since every contender reads files written moments before). **Ferry** is ' +
-      '`LocalConversation.open` with a runtime agent (lock, state, `verifyAgent`, the live context ' +
-      'read and checked: here the whole log, which has no condensation), then `nextLLMContext()` ' +
-      'for the next request (each event parsed into its typed document and converted). **(a) limit**: `readFile` of the same segment bytes and `JSON.parse` of ' +
+      '`LocalConversation.open` with a runtime agent (lock, state, `verifyAgent`, the log index ' +
+      'and the context snapshot; this log has no condensation, so its live context is the whole ' +
+      'log, and the snapshot says so: the open reads none of it), then `nextLLMContext()` for the ' +
+      'next request (every line read and checked, each event parsed into its typed document and ' +
+      'converted). **(a) limit**: `readFile` of the same segment bytes and `JSON.parse` of ' +
       "each line. **(b)** OpenHands' layout, one file per event (`events/event-NNNNN-<id>.json`), " +
       '`readdirSync` + `readFileSync` + `JSON.parse`. **(c)** the same files read one at a time ' +
       'with `fs.promises`. Each repetition runs all four in a rotating order.',
