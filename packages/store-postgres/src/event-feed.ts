@@ -108,9 +108,12 @@ export class EventFeed {
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS && !this.closed; attempt += 1) {
       try {
         await this.listen();
-        for (const set of this.subscriptions.values()) {
-          for (const subscription of set) subscription.wake();
-        }
+        // A deletion announced while LISTEN was down was missed: each subscription checks.
+        await Promise.all(
+          [...this.subscriptions.values()].flatMap((set) =>
+            [...set].map((subscription) => subscription.caughtUp()),
+          ),
+        );
         return;
       } catch (error) {
         failure = error;
@@ -137,6 +140,8 @@ class FeedSubscription implements StoreSubscription {
   private stopped = false;
   /** A deletion announced and not yet told to the subscriber. */
   private deletion: { replaced: boolean } | undefined;
+  /** The id of the last event delivered (at `next - 1`), to tell the same log from a new one. */
+  private lastId: string | undefined;
 
   constructor(
     private readonly conversationId: string,
@@ -164,6 +169,31 @@ class FeedSubscription implements StoreSubscription {
   deleted(replaced: boolean): void {
     if (this.stopped) return;
     this.deletion = { replaced };
+    this.wake();
+  }
+
+  /**
+   * Back from a lost LISTEN connection: a deletion announced meanwhile was not heard. The log
+   * is still the one delivered from if its event at `next - 1` is the one delivered last;
+   * otherwise it was deleted (`replaced` when a new log is there). Then reads what it missed.
+   */
+  async caughtUp(): Promise<void> {
+    if (this.stopped) return;
+    const position = this.next - 1;
+    const lastId = this.lastId;
+    if (this.deletion === undefined && position >= 0 && lastId !== undefined) {
+      try {
+        const [event] = await this.readPage(this.conversationId, position, 1);
+        if (event?.id !== lastId && this.next - 1 === position) {
+          const replaced =
+            event !== undefined || (await this.readPage(this.conversationId, 0, 1)).length > 0;
+          this.deleted(replaced);
+          return;
+        }
+      } catch {
+        // The reads below report a store that stays unreachable.
+      }
+    }
     this.wake();
   }
 
@@ -198,6 +228,7 @@ class FeedSubscription implements StoreSubscription {
         if (this.stopped || events.length === 0) break;
         const batch: EventBatch = { conversationId: this.conversationId, from: this.next, events };
         this.next += events.length;
+        this.lastId = events.at(-1)?.id;
         try {
           await this.options.onEvents(batch);
         } catch (error) {
@@ -215,6 +246,7 @@ class FeedSubscription implements StoreSubscription {
     if (deletion === undefined || this.stopped) return;
     this.deletion = undefined;
     this.next = 0;
+    this.lastId = undefined;
     try {
       await this.options.onDeleted?.(deletion);
     } catch (error) {

@@ -9,6 +9,7 @@ import { ConversationLockedError, type EventBatch } from '@ferry/sdk-core';
 import { PostgresStore } from './index';
 import type { TestDatabase } from './testing/index';
 import { createTestDatabase } from './testing/index';
+import { startHeldProxy } from './held-proxy.test-support';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 let database: TestDatabase;
@@ -198,6 +199,56 @@ describe('PostgresStore live events', () => {
       await store.releaseLease(lease);
     } finally {
       await store.close();
+    }
+  });
+
+  it('tells a subscriber of a deletion announced while its LISTEN connection was down', async () => {
+    const { hostname, port } = new URL(database.url);
+    const proxy = await startHeldProxy({ host: hostname, port: Number(port || 5432) });
+    const reader = await PostgresStore.connect({ connectionString: proxy.url(database.url) });
+    const writer = await PostgresStore.connect({ connectionString: database.url });
+    try {
+      const id = randomUUID();
+      const lease = await writer.acquireLease(id);
+      await writer.writeState(lease, { id });
+      const seen: number[] = [];
+      const deletions: { replaced: boolean }[] = [];
+      const subscription = await reader.subscribe(id, {
+        from: 0,
+        onEvents: (batch: EventBatch) => {
+          seen.push(...batch.events.map((e) => e.n as number));
+        },
+        onDeleted: (deletion) => {
+          deletions.push(deletion);
+        },
+      });
+      await writer.appendEvents(lease, [event(0), event(1)]);
+      await until(() => seen.length === 2, 'the first events');
+      // The reader's LISTEN connection is cut, and its new one held back until the deletion is
+      // announced: only the check after the reconnect can tell it.
+      proxy.hold();
+      const { rowCount } = await admin(
+        `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+          WHERE datname = current_database() AND query = 'LISTEN ferry_events'`,
+      );
+      expect(rowCount).toBe(1);
+      await admin('SELECT * FROM ferry_delete_conversation($1, $2, false)', [id, lease.token]);
+      proxy.release();
+      await until(() => deletions.length === 1, 'the deletion, once listening again');
+      expect(deletions).toEqual([{ replaced: false }]);
+      // Written again under the same id: its log is delivered from its start.
+      const again = await writer.acquireLease(id);
+      await writer.writeState(again, { id });
+      await writer.appendEvents(again, [event(100)]);
+      await until(() => seen.length === 3, 'the new log');
+      expect(seen).toEqual([0, 1, 100]);
+      expect(deletions).toHaveLength(1);
+      await subscription.close();
+      await writer.releaseLease(again);
+    } finally {
+      await reader.close();
+      await writer.close();
+      await proxy.close();
     }
   });
 });
