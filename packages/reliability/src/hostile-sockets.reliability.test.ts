@@ -133,12 +133,15 @@ describe('hostile sockets: floods and slow readers', () => {
     const watcher = await subscribe(id);
     await watcher.waitForCount(1);
 
-    const before = await storedIds(id);
     const flooders = await Promise.all(Array.from({ length: 4 }, () => subscribe(id)));
+    // Each flooder's subscription is live (a new event reaches it), so its junk is handled as
+    // frames of a subscriber, not as frames sent before the subscription (closed with 1008).
+    await postMessage(id, 'everyone listening');
     for (const flooder of flooders) {
-      await flooder.waitForCount(1);
+      await flooder.waitForText('everyone listening');
       flooder.pause();
     }
+    const before = await storedIds(id);
     const junk = [
       '{"role":',
       'not json at all',
