@@ -14,7 +14,6 @@ import {
 } from '@ferry/sdk-core';
 import type { SandboxOptions } from '@ferry/workspace-local';
 import type { FastifyBaseLogger } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../cluster/cluster-store';
@@ -28,10 +27,11 @@ import {
   type CreateConversationInput,
   type OpenedConversation,
 } from './conversation-factory';
-import { canonicalConversationId, folderOf } from './conversation-id';
+import { canonicalConversationId, folderOf, newConversationId } from './conversation-id';
 import { StoreFollowers } from './store-followers';
 import { ConversationWatchers, type EventWatcher } from './conversation-watchers';
-import { OpenConversation, describeError, type CloseReason } from './open-conversation';
+import { OpenConversation, describeError } from './open-conversation';
+import { OpenConversationTable } from './open-conversation-table';
 import { UPLOADS_FOLDER, isDirectory, removeAbandonedUploads } from './uploads-folder';
 
 export type { ConversationRecord } from './conversation-catalog';
@@ -113,17 +113,13 @@ export class ConversationManager {
   readonly #factory: ConversationFactory;
   readonly #options: ConversationManagerOptions;
   readonly #log: FastifyBaseLogger;
-  readonly #idleMs: number;
-  readonly #entries = new Map<string, OpenConversation>();
-  readonly #opening = new Map<string, Promise<OpenConversation>>();
-  readonly #closing = new Map<string, Promise<void>>();
+  readonly #table: OpenConversationTable;
   readonly #watchers = new ConversationWatchers();
   /** Event sockets following the shared store (cluster), by conversation: each its onDeleted. */
   readonly #storeFollowers = new StoreFollowers();
   /** Export, import and the teleport bookkeeping (parking, confirming an arrival). */
   readonly bundles: ConversationBundles;
   readonly #recovery: ConversationRecovery;
-  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #stopLeaseWatch: (() => void) | undefined;
 
@@ -132,7 +128,10 @@ export class ConversationManager {
     this.#log = options.logger;
     this.conversationsDir = join(options.dataDir, 'conversations');
     this.workspaceRoot = options.workspaceRoot;
-    this.#idleMs = (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000;
+    this.#table = new OpenConversationTable({
+      log: options.logger,
+      idleMs: (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
+    });
     this.clusterStore = options.clusterStore;
     this.store =
       options.clusterStore ??
@@ -154,13 +153,13 @@ export class ConversationManager {
     );
     this.bundles = new ConversationBundles({
       store: this.store,
-      entries: this.#entries,
-      opening: this.#opening,
+      entries: this.#table.entries,
+      opening: this.#table.opening,
       assertRunning: () => this.#assertRunning(),
       readState: (id) => this.#readState(id),
       hasTraces: (id) => this.#hasTraces(id),
       workingDir: (id, requested) => this.#factory.workingDir(id, requested),
-      evict: (id, reason) => this.#evict(id, reason),
+      evict: (id, reason) => this.#table.evict(id, reason),
       open: async (id, workingDir, openOptions) => {
         const opened = await this.#factory.openStored(id, workingDir, openOptions);
         return this.#register(opened);
@@ -173,10 +172,10 @@ export class ConversationManager {
       continuesRuns: () => this.continuesRuns,
       ids: () => this.#catalog.ids(),
       readState: (id) => this.#readState(id),
-      entry: (id) => this.#entries.get(id),
+      entry: (id) => this.#table.entries.get(id),
       acquire: (id) => this.acquire(id),
       release: (entry) => this.release(entry),
-      evict: (id, reason) => this.#evict(id, reason),
+      evict: (id, reason) => this.#table.evict(id, reason),
     });
   }
 
@@ -197,15 +196,13 @@ export class ConversationManager {
     );
     // A cluster replica takes over stale leases (its own included) as they are found.
     if (options.clusterStore === undefined) await manager.#recovery.recoverInterrupted();
-    const period = Math.max(50, Math.min(manager.#idleMs / 2, 60_000));
-    manager.#sweeper = setInterval(() => manager.#sweep(), period);
-    manager.#sweeper.unref();
+    manager.#table.startSweeping();
     return manager;
   }
 
   /** Ids of the conversations open in memory now, those still closing included. */
   get openIds(): string[] {
-    return [...new Set([...this.#entries.keys(), ...this.#closing.keys()])];
+    return this.#table.ids;
   }
 
   /**
@@ -214,9 +211,7 @@ export class ConversationManager {
    */
   isOpen(id: string): boolean {
     const canonical = canonicalConversationId(id);
-    return (
-      canonical !== undefined && (this.#entries.has(canonical) || this.#closing.has(canonical))
-    );
+    return canonical !== undefined && this.#table.isOpen(canonical);
   }
 
   /**
@@ -227,7 +222,7 @@ export class ConversationManager {
     const canonical = canonicalConversationId(id);
     if (canonical === undefined) return 0;
     const followers = this.#storeFollowers.count(canonical);
-    return (this.#entries.get(canonical)?.subscribers ?? 0) + followers;
+    return (this.#table.entries.get(canonical)?.subscribers ?? 0) + followers;
   }
 
   /**
@@ -348,21 +343,15 @@ export class ConversationManager {
     input: CreateConversationInput,
   ): Promise<{ record: ConversationRecord; created: boolean }> {
     this.#assertRunning();
-    const id = this.#newId(input.conversationId);
-    const pending = this.#opening.get(id);
+    const id = newConversationId(input.conversationId);
+    const pending = this.#table.opening.get(id);
     if (pending !== undefined) await pending.catch(() => undefined);
     const existing = await this.#recordOf(id);
     if (existing !== undefined) return { record: existing, created: false };
     // Before the workspace folder is made: an agent it could not run creates nothing.
     assertRunnableAgent(parseAgent(input.agent));
 
-    const creating = this.#create(id, input);
-    this.#opening.set(id, creating);
-    try {
-      await creating;
-    } finally {
-      this.#opening.delete(id);
-    }
+    await this.#table.track(id, this.#create(id, input));
     return { record: await this.get(id), created: true };
   }
 
@@ -372,9 +361,9 @@ export class ConversationManager {
    * @throws CONVERSATION_EXISTS (409) when the fork's id is taken, EVENT_NOT_FOUND (404).
    */
   async fork(id: string, input: ForkConversationInput): Promise<ConversationRecord> {
-    const forkId = this.#newId(input.conversationId);
+    const forkId = newConversationId(input.conversationId);
     await this.use(id, async (source) => {
-      if (this.#entries.has(forkId) || (await this.#recordOf(forkId)) !== undefined) {
+      if (this.#table.entries.has(forkId) || (await this.#recordOf(forkId)) !== undefined) {
         throw new FerryError(
           'CONVERSATION_EXISTS',
           `fork: conversation ${forkId} already exists; choose another id.`,
@@ -409,11 +398,11 @@ export class ConversationManager {
   async delete(id: string): Promise<void> {
     const canonical = canonicalConversationId(id);
     if (canonical === undefined) throw serverErrors.conversationNotFound(id);
-    await this.#opening.get(canonical)?.catch(() => undefined);
-    if (!this.#entries.has(canonical) && (await this.#readState(canonical)) === undefined) {
+    await this.#table.opening.get(canonical)?.catch(() => undefined);
+    if (!this.#table.entries.has(canonical) && (await this.#readState(canonical)) === undefined) {
       throw serverErrors.conversationNotFound(id);
     }
-    await this.#evict(canonical, 'deleted');
+    await this.#table.evict(canonical, 'deleted');
     await this.store.deleteConversation(canonical);
   }
 
@@ -424,11 +413,8 @@ export class ConversationManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#sweeper);
     this.#stopLeaseWatch?.();
-    await Promise.allSettled(this.#opening.values());
-    await Promise.all([...this.#entries.keys()].map((id) => this.#evict(id, 'shutdown')));
-    await Promise.allSettled(this.#closing.values());
+    await this.#table.closeAll('shutdown');
   }
 
   #assertRunning(): void {
@@ -437,34 +423,9 @@ export class ConversationManager {
     }
   }
 
-  #newId(requested: string | null | undefined): string {
-    if (requested === undefined || requested === null) return randomUUID();
-    const canonical = canonicalConversationId(requested);
-    if (canonical === undefined) {
-      throw new FerryError(
-        'INVALID_CONVERSATION_ID',
-        `Conversation id "${requested}" is not a UUID; leave it out to get a new one.`,
-      );
-    }
-    return canonical;
-  }
-
-  async #open(id: string): Promise<OpenConversation> {
+  #open(id: string): Promise<OpenConversation> {
     this.#assertRunning();
-    for (;;) {
-      const entry = this.#entries.get(id);
-      if (entry !== undefined) return entry;
-      const pending = this.#opening.get(id) ?? this.#closing.get(id);
-      if (pending === undefined) break;
-      await pending.catch(() => undefined);
-    }
-    const loading = this.#load(id);
-    this.#opening.set(id, loading);
-    try {
-      return await loading;
-    } finally {
-      this.#opening.delete(id);
-    }
+    return this.#table.open(id, (loading) => this.#load(loading));
   }
 
   async #load(id: string): Promise<OpenConversation> {
@@ -505,39 +466,13 @@ export class ConversationManager {
       this.#recovery.dropLost(entry, error.message),
     );
     this.#watchers.attach(conversation);
-    this.#entries.set(conversation.id, entry);
+    this.#table.entries.set(conversation.id, entry);
     attachAutoTitle(entry, {
       loadLlm: this.#options.titleLlm ?? (() => Promise.resolve(undefined)),
       log,
       fromLog: titleFromLog,
     });
     return entry;
-  }
-
-  async #evict(id: string, reason: CloseReason): Promise<void> {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) {
-      await this.#closing.get(id);
-      return;
-    }
-    this.#entries.delete(id);
-    const closing = entry
-      .close(reason)
-      .catch((error: unknown) => {
-        this.#log.error({ conversation_id: id, err: describeError(error) }, 'closing failed');
-      })
-      .finally(() => this.#closing.delete(id));
-    this.#closing.set(id, closing);
-    await closing;
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const [id, entry] of this.#entries) {
-      if (entry.leases === 0 && !entry.busy && now - entry.lastUsed >= this.#idleMs) {
-        void this.#evict(id, 'idle');
-      }
-    }
   }
 
   /**
@@ -556,7 +491,7 @@ export class ConversationManager {
   }
 
   async #recordOf(id: string): Promise<ConversationRecord | undefined> {
-    const open = this.#entries.get(id);
+    const open = this.#table.entries.get(id);
     // A run whose status has left `running` still appends its last events: a client that sees
     // `finished` (or `paused`, `error`) must find them in the log when it reads it next.
     await open?.settle();
