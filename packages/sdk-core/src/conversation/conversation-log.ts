@@ -202,7 +202,10 @@ export class ConversationLog implements EventIndex {
     return to > this.#base ? older.concat(this.#events.slice(0, to - this.#base)) : older;
   }
 
-  /** Brings the history before the live context into memory, synchronously (see `load`). */
+  /**
+   * Brings the events not read at open into memory, synchronously (see `load`): the history
+   * before the live context, or the whole log when it never condensed.
+   */
   #loadHistory(): void {
     if (this.#base === 0) return;
     const older = this.store.readEventsSync?.(this.lease.conversationId, {
@@ -210,10 +213,12 @@ export class ConversationLog implements EventIndex {
       limit: this.#base,
     });
     if (older === undefined || older.length !== this.#base) {
+      const id = this.lease.conversationId;
       throw new FerryError(
         'EVENT_HISTORY_UNAVAILABLE',
-        `The history of conversation ${this.lease.conversationId} before its live context cannot ` +
-          'be read synchronously from its store now; read it with `readEvents`.',
+        `The first ${this.#base} events of conversation ${id} were not read at open, and its ` +
+          'store cannot read them synchronously now (the conversation is closed, or the store ' +
+          'reads only asynchronously); read them with `store.readEvents`, or reopen it.',
       );
     }
     for (const [position, event] of older.entries()) this.#ids.set(event.id, position);

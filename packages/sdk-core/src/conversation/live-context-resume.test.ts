@@ -421,6 +421,23 @@ describe('a conversation that never condensed: its live context is read when fir
     await conversation.close();
   });
 
+  it('refuses, with a typed error that says what to do, to read its unread events once closed', async () => {
+    const written = await writeUncondensed();
+    const conversation = await open(written.id);
+    await conversation.close();
+    expect(conversation.events.length).toBe(written.ids.length);
+    let thrown: unknown;
+    try {
+      void conversation.events[0];
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'EVENT_HISTORY_UNAVAILABLE' });
+    expect((thrown as Error).message).toContain('store.readEvents');
+    const stored = await conversation.store.readEvents(conversation.id);
+    expect(stored.map((event) => event.id)).toEqual(written.ids);
+  });
+
   it('reports a corrupt line when the live context is first read, naming the segment and line', async () => {
     const written = await writeUncondensed();
     const lines = (await readFile(segmentOf(written.id), 'utf8')).split('\n');
