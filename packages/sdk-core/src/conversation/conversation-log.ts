@@ -94,20 +94,19 @@ export class ConversationLog implements EventIndex {
     const id = lease.conversationId;
     if (store.readEventsSync !== undefined) {
       const snapshot = await readContextSnapshot(store.files(id));
-      const length = snapshot === 'uncondensed' ? await store.eventCount(id) : 0;
-      // Only if the events can be read synchronously when needed (asked of none: nothing read).
-      if (snapshot === 'uncondensed' && store.readEventsSync(id, { from: length }) !== undefined) {
-        return new ConversationLog(
-          store,
-          lease,
-          { events: [], base: length, pinned: [], liveFrom: 0 },
-          'snapshot',
-        );
+      if (snapshot === 'uncondensed') {
+        const length = await store.eventCount(id);
+        // Only if the events can be read synchronously when needed (asked of none: nothing read).
+        if (store.readEventsSync(id, { from: length }) !== undefined) {
+          return new ConversationLog(
+            store,
+            lease,
+            { events: [], base: length, pinned: [], liveFrom: 0 },
+            'snapshot',
+          );
+        }
       }
-      const live =
-        snapshot === undefined || snapshot === 'uncondensed'
-          ? undefined
-          : await readLive(store, id, snapshot);
+      const live = typeof snapshot === 'object' ? await readLive(store, id, snapshot) : undefined;
       if (live !== undefined) {
         return new ConversationLog(
           store,

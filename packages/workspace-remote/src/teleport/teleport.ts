@@ -166,10 +166,7 @@ async function toRemote(
   const base = await serverBase(client, conversation.id, workspaceDir !== undefined, remote);
   // The remote conversation starts with the events this copy holds. A resume reads them only
   // when first needed, so they are read now, while the bundle travels.
-  const reading = conversation.store.readEvents(conversation.id).then(
-    (events) => events,
-    () => undefined,
-  );
+  const reading = conversation.store.readEvents(conversation.id).catch(() => undefined);
   let manifest: BundleManifest;
   try {
     manifest = await upload(base);
