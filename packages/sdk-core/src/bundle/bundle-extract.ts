@@ -21,7 +21,7 @@ import {
   type BundleProgress,
 } from './bundle-manifest';
 import { canonicalId } from './conversation-id';
-import { readEntryData, type TarEntry, type TarReaderLimits } from './tar-reader';
+import { joinPieces, readEntryData, type TarEntry, type TarReaderLimits } from './tar-reader';
 import { isDerived } from './conversation-files';
 
 /** A bundle: the path of a `.tar.gz` file, its bytes, or a stream of them. */
@@ -137,6 +137,11 @@ export interface ExtractInput {
   parkedFor: { to: string } | undefined;
   /** Called once every entry is checked and staged, before anything else changes. */
   beforeCommit: ((manifest: BundleManifest) => Promise<void>) | undefined;
+  /**
+   * Keep the events checked in the scan it resolves with (default `true`); `false` when the
+   * segments are imported as files, which an open reads when it needs them.
+   */
+  keepEvents?: boolean;
 }
 
 /** What `extract` takes from the import's options. */
@@ -163,7 +168,7 @@ export async function extract(input: ExtractInput): Promise<ScannedLog | undefin
   const { manifest, staging } = input;
   const expected = new Map<string, BundleFile>(manifest.files.map((file) => [file.path, file]));
   const seen = new Set<string>();
-  const log = new ScannedLogBuilder();
+  const log = new ScannedLogBuilder({ keepEvents: input.keepEvents ?? true });
   const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
   let bytes = 0;
 
@@ -178,7 +183,13 @@ export async function extract(input: ExtractInput): Promise<ScannedLog | undefin
       throw formatError(entry.path, `it is ${entry.size} bytes but the manifest says ${file.size}`);
     }
     const phase = phaseOf(entry.path);
-    const data = await checkedContent(entry, file, phase === 'events' ? log : undefined);
+    if (phase === 'events') {
+      await checkedContent(entry, file, log, segmentWriter(staging, `conversation/${entry.path}`));
+      bytes += entry.size;
+      input.onProgress?.({ phase, bytes, totalBytes, events: log.count });
+      continue;
+    }
+    const data = joinPieces(await checkedContent(entry, file, undefined), entry.size);
     if (entry.path === BASE_STATE_FILE) checkState(data, manifest.conversation_id);
     if (entry.path === BASE_STATE_FILE && input.parkedFor !== undefined) {
       const state = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
@@ -193,13 +204,13 @@ export async function extract(input: ExtractInput): Promise<ScannedLog | undefin
       );
     } else if (isDerived(entry.path)) {
       // Checked like every entry, but not imported: the log's index is rebuilt here.
-    } else if (phase !== 'workspace') {
+    } else if (phase === 'files') {
       await staging.writeAtomic(`conversation/${entry.path}`, data);
     } else if (input.withWorkspace) {
       await staging.writeAtomic(`workspace/${entry.path.slice(WORKSPACE_PREFIX.length)}`, data);
     }
     bytes += data.length;
-    input.onProgress?.({ phase, bytes, totalBytes, events: log.events.length });
+    input.onProgress?.({ phase, bytes, totalBytes, events: log.count });
   }
 
   const missing = manifest.files.find((file) => !seen.has(file.path));
@@ -208,33 +219,76 @@ export async function extract(input: ExtractInput): Promise<ScannedLog | undefin
   }
   // A delta's segments hold what comes after its base's events.
   const newEvents = manifest.event_count - (manifest.base?.event_count ?? 0);
-  if (log.events.length !== newEvents) {
+  if (log.count !== newEvents) {
     throw formatError(
       MANIFEST_FILE,
-      `it says ${newEvents} ${manifest.base === undefined ? '' : 'new '}events but the segments hold ${log.events.length}`,
+      `it says ${newEvents} ${manifest.base === undefined ? '' : 'new '}events but the segments hold ${log.count}`,
     );
   }
   await input.beforeCommit?.(manifest);
   return log.result();
 }
 
+/** Receives an entry's content piece by piece, then learns it has all of it. */
+interface ContentSink {
+  write(piece: Buffer): Promise<void>;
+  end(): Promise<void>;
+}
+
 /**
- * An entry's content, hashed (and, for a segment, each line checked as `EventLog.open` would,
- * no torn line allowed) piece by piece as it arrives. A content whose SHA-256 differs from the
- * manifest's is reported as such, before any problem found in its lines.
+ * Appends a segment to its staging file as it arrives, the last piece with an fsync. A log of
+ * many megabytes is never joined into one buffer (a large fresh allocation costs more than the
+ * copy into it), and the writes go on in the background while the next pieces are checked;
+ * `end` waits for them and reports the first that failed.
+ */
+function segmentWriter(staging: FileStore, path: string): ContentSink {
+  let failure: Error | undefined;
+  const failed = (error: unknown) => {
+    failure ??= error instanceof Error ? error : new Error(String(error));
+  };
+  let writes: Promise<void> = staging.writeAtomic(path, new Uint8Array(0)).catch(failed);
+  const append = (piece: Buffer, fsync: boolean) => {
+    writes = writes
+      .then(() => (failure === undefined ? staging.append(path, piece, { fsync }) : undefined))
+      .catch(failed);
+  };
+  // One piece is held back, so that the last one can be written durably.
+  let held: Buffer | undefined;
+  return {
+    write(piece) {
+      if (failure !== undefined) return Promise.reject(failure);
+      if (held !== undefined) append(held, false);
+      held = piece;
+      return Promise.resolve();
+    },
+    async end() {
+      append(held ?? Buffer.alloc(0), true);
+      await writes;
+      if (failure !== undefined) throw failure;
+    },
+  };
+}
+
+/**
+ * An entry's content in pieces, hashed (and, for a segment, each line checked as `EventLog.open`
+ * would, no torn line allowed) as it arrives; with a `sink`, handed to it instead of kept. A
+ * content whose SHA-256 differs from the manifest's is reported as such, before any problem
+ * found in its lines.
  */
 async function checkedContent(
   entry: TarEntry,
   file: BundleFile,
   log: ScannedLogBuilder | undefined,
-): Promise<Buffer> {
+  sink?: ContentSink,
+): Promise<Buffer[]> {
   const hash = createHash('sha256');
   const pieces: Buffer[] = [];
   const segment = log?.segment(entry.path.slice(entry.path.indexOf('/') + 1), entry.path);
   let lineProblem: Error | undefined;
   for await (const piece of entry.chunks()) {
     hash.update(piece);
-    pieces.push(piece);
+    if (sink === undefined) pieces.push(piece);
+    else await sink.write(piece);
     if (segment === undefined || lineProblem !== undefined) continue;
     try {
       segment.push(piece);
@@ -242,6 +296,7 @@ async function checkedContent(
       lineProblem = error instanceof Error ? error : new Error(String(error));
     }
   }
+  await sink?.end();
   const digest = hash.digest('hex');
   if (digest !== file.sha256) {
     throw formatError(
@@ -256,7 +311,7 @@ async function checkedContent(
     if (!CorruptEventLogError.isInstance(error)) throw error;
     throw new BundleFormatError({ entry: entry.path, problem: error.message, cause: error });
   }
-  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, entry.size);
+  return pieces;
 }
 
 export function phaseOf(path: string): BundleProgress['phase'] {
@@ -327,7 +382,7 @@ export function segmentOrder(path: string): number {
 
 /**
  * The events of the bundle's staged segments (`manifest.files` in the `events` phase), in log
- * order: those `extract` checked (`scanned`) when its segments came in log order, else read again
+ * order: those `extract` checked and kept (`scanned`) when its segments came in log order, else read again
  * from `conversation`, the staging store's `conversation/`.
  */
 export async function stagedEvents(
@@ -335,7 +390,7 @@ export async function stagedEvents(
   files: readonly BundleFile[],
   scanned: ScannedLog | undefined,
 ): Promise<StoredEvent[]> {
-  if (scanned !== undefined) return scanned.events;
+  if (scanned?.events !== undefined) return scanned.events;
   const events: StoredEvent[] = [];
   const segments = files
     .filter((file) => phaseOf(file.path) === 'events')

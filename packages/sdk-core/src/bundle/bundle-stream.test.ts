@@ -113,9 +113,9 @@ describe('importing a bundle as it arrives', () => {
       keepCheckedLog: true,
     });
     const kept = takeScannedLog(folder);
-    expect(kept?.events.map((event) => event.id)).toEqual(
-      (await eventLines(root.path, source.id, source.workingDir)).map((line) => line.split(' ')[1]),
-    );
+    // Every line was checked, but only the index is kept: the open reads events when asked.
+    expect(kept?.count).toBe((await eventLines(root.path, source.id, source.workingDir)).length);
+    expect(kept?.events).toBeUndefined();
     // Taken once.
     expect(takeScannedLog(folder)).toBeUndefined();
   });

@@ -230,7 +230,15 @@ async function importIntoFolder(
     }
 
     const staging = root.scope(stagingDir);
-    const scanned = await extract({ entries, manifest, staging, ...extractOptions(options) });
+    // The segments land as files: an open reads their events when it needs them (every line is
+    // checked here all the same), so a large log costs little memory to receive.
+    const scanned = await extract({
+      entries,
+      manifest,
+      staging,
+      ...extractOptions(options),
+      keepEvents: false,
+    });
 
     // Before anything outside the staging folder changes, the conversation it replaces (if
     // any) must be free: its lock is held until the swap is done.

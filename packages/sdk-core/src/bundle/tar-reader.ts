@@ -30,13 +30,18 @@ export interface TarEntry {
 }
 
 /** Bytes the decompressor hands on at a time: fewer, larger pieces decompress faster. */
-const GUNZIP_CHUNK_BYTES = 256 * 1024;
+const GUNZIP_CHUNK_BYTES = 1024 * 1024;
 
 /** An entry's whole content. */
 export async function readEntryData(entry: TarEntry): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for await (const piece of entry.chunks()) pieces.push(piece);
-  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, entry.size);
+  return joinPieces(pieces, entry.size);
+}
+
+/** The pieces of a content of `size` bytes as one buffer (the piece itself when there is one). */
+export function joinPieces(pieces: readonly Buffer[], size: number): Buffer {
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, size);
 }
 
 /** Extended headers larger than this are refused: they hold a path or a few numbers. */

@@ -20,6 +20,12 @@ export function segmentNumber(name: string): number | undefined {
   return segmentName(number) === name ? number : undefined;
 }
 
+/** Where `scanSegment` puts the events it reads: an array, or anything that counts them. */
+export interface EventSink {
+  readonly length: number;
+  push(event: StoredEvent): unknown;
+}
+
 /** What `scanSegment` needs: the bytes, where they came from, and the index to fill. */
 export interface ScanSegmentOptions {
   bytes: Uint8Array;
@@ -28,7 +34,7 @@ export interface ScanSegmentOptions {
   /** True for the log's last segment, the only place a torn line may be. */
   allowTornLastLine: boolean;
   /** Events read so far, in order; this segment's events are pushed onto it. */
-  events: StoredEvent[];
+  events: EventSink;
   /** Position of every event in `events` by id; filled alongside. */
   ids: Map<string, number>;
   /** Where the event at an index was read, for duplicate-id messages. */

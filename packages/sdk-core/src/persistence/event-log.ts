@@ -161,9 +161,10 @@ export class EventLog extends EventLogReader implements AsyncDisposable {
       const digest = createHash('sha256').update(bytes).digest('hex');
       if (digest !== scanned.digests[position]) return false;
     }
-    this.events = scanned.events;
-    this.base = 0;
-    this.ids = scanned.ids;
+    // A scan that kept no events leaves them on disk, as an open from the index does.
+    this.events = scanned.events ?? [];
+    this.base = scanned.events === undefined ? scanned.count : 0;
+    this.ids = scanned.events === undefined ? new Map<string, number>() : scanned.ids;
     this.hashes = scanned.hashes;
     this.segmentList = scanned.segments;
     this.totalBytes = scanned.segments.reduce((sum, segment) => sum + segment.size, 0);

@@ -115,13 +115,13 @@ describe('SegmentScanner', () => {
 });
 
 describe('EventLog.open with the scan of an import', () => {
-  async function writtenLog(root: string) {
+  async function writtenLog(root: string, options: { keepEvents?: boolean } = {}) {
     const store = new LocalFileStore({ root });
     const first = segmentBytes(0, 30);
     const second = segmentBytes(30, 20);
     await store.writeAtomic('events/segment-000001.jsonl', first);
     await store.writeAtomic('events/segment-000002.jsonl', second);
-    const builder = new ScannedLogBuilder();
+    const builder = new ScannedLogBuilder(options);
     for (const [name, bytes] of [
       ['segment-000001.jsonl', first],
       ['segment-000002.jsonl', second],
@@ -150,6 +150,23 @@ describe('EventLog.open with the scan of an import', () => {
     expect(reopened.slice().map((stored) => stored.id)).toEqual(
       Array.from({ length: 51 }, (_, index) => `event-${index}`),
     );
+  });
+
+  it('adopts a scan that kept no events as an index: events read when asked, duplicates still refused', async () => {
+    await using dir = await createTemporaryDirectory();
+    const { store, scanned } = await writtenLog(dir.path, { keepEvents: false });
+    expect(scanned?.events).toBeUndefined();
+    expect(scanned?.count).toBe(50);
+    const adopted = await EventLog.open({ store, scanned, fsync: false });
+    expect(adopted.length).toBe(50);
+    expect(adopted.loadedFrom).toBe(50);
+    const read = await EventLog.open({ store, fsync: false });
+    expect(await adopted.read(10, 12)).toEqual(read.slice(10, 12));
+    expect(adopted.indexOf('event-42')).toBe(42);
+    await adopted.append(event(50));
+    await expect(adopted.append(event(7))).rejects.toThrow(/event-7/);
+    const reopened = await EventLog.open({ store, fsync: false });
+    expect(reopened.slice()).toEqual([...read.slice(), event(50)]);
   });
 
   it('reads the segments instead when one changed since, even to bytes of the same size', async () => {

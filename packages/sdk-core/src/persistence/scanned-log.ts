@@ -2,7 +2,12 @@ import { NumberList } from './event-log-index';
 import type { FileStore } from './file-store';
 import type { LocalFileStore } from './local-file-store';
 import type { Segment } from './event-log-ranges';
-import { SegmentScanner, segmentNumber, type SegmentScan } from './event-log-segment';
+import {
+  SegmentScanner,
+  segmentNumber,
+  type EventSink,
+  type SegmentScan,
+} from './event-log-segment';
 import type { StoredEvent } from './stored-event';
 
 /**
@@ -20,7 +25,13 @@ export interface ScannedLog {
    * whose version is unchanged is adopted without reading it.
    */
   versions?: (string | undefined)[];
-  events: StoredEvent[];
+  /** How many events the segments hold. */
+  count: number;
+  /**
+   * The events, when the scan kept them; without them an open adopts the segment table and id
+   * hashes only, and reads the events when they are asked for (as after an open from the index).
+   */
+  events?: StoredEvent[];
   ids: Map<string, number>;
   hashes: NumberList;
   /** The last segment ends in a valid event without its newline. */
@@ -32,7 +43,7 @@ export interface ScannedLog {
  * bundle being received), checking every line as `EventLog.open` does.
  */
 export class ScannedLogBuilder {
-  readonly events: StoredEvent[] = [];
+  readonly #events: EventSink;
   readonly ids = new Map<string, number>();
   readonly #hashes = new NumberList();
   readonly #segments: Segment[] = [];
@@ -40,6 +51,20 @@ export class ScannedLogBuilder {
   #unterminated = false;
   /** Segments came in log order (ascending numbers), so the events are in log order. */
   #inOrder = true;
+
+  /**
+   * With `keepEvents: false` every line is checked but the events are not kept: only the
+   * segment table, ids and id hashes (a large log then costs little memory, and little garbage
+   * collection, to receive).
+   */
+  constructor(options: { keepEvents?: boolean } = {}) {
+    this.#events = options.keepEvents === false ? new EventCounter() : [];
+  }
+
+  /** How many events the segments pushed so far hold. */
+  get count(): number {
+    return this.#events.length;
+  }
 
   /**
    * Starts the segment `name` (`segment-000001.jsonl`); `file` names it in errors. Its `end`
@@ -56,12 +81,12 @@ export class ScannedLogBuilder {
       name,
       number,
       size: 0,
-      firstIndex: this.events.length,
+      firstIndex: this.#events.length,
       offsets: new NumberList(),
     };
     const scanner = new SegmentScanner({
       file,
-      events: this.events,
+      events: this.#events,
       ids: this.ids,
       locate: (index) => `event ${index + 1}`,
       offsets: segment.offsets,
@@ -86,11 +111,20 @@ export class ScannedLogBuilder {
     return {
       segments: this.#segments,
       digests: this.#digests,
-      events: this.events,
+      count: this.#events.length,
+      ...(Array.isArray(this.#events) ? { events: this.#events } : {}),
       ids: this.ids,
       hashes: this.#hashes,
       unterminated: this.#unterminated,
     };
+  }
+}
+
+/** An {@link EventSink} that counts the events and keeps none. */
+class EventCounter implements EventSink {
+  length = 0;
+  push(): void {
+    this.length += 1;
   }
 }
 
@@ -155,7 +189,7 @@ export async function noteSegmentDigests(folder: LocalFileStore, log: ScannedLog
     const sha256 = log.digests[position];
     if (sha256 === undefined) continue;
     const last = position === log.segments.length - 1;
-    const end = log.segments[position + 1]?.firstIndex ?? log.events.length;
+    const end = log.segments[position + 1]?.firstIndex ?? log.count;
     const lines = end - segment.firstIndex - (last && log.unterminated ? 1 : 0);
     await segments.noteDigest(segment.name, { size: segment.size, sha256, lines });
   }
