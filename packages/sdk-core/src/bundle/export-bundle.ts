@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,8 +31,9 @@ import { canonicalId } from './conversation-id';
 import { isSegment, listConversationFiles, sha256 } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
 import { STORE_LOG_SEGMENT, storeLog } from './store-log';
-import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
-import { listWorkspaceFiles, type WorkspaceFile } from './workspace-files';
+import { streamedSegments, type StreamedSegment } from './streamed-segments';
+import { tarChunks, type Outgoing, type StreamedEntry } from './bundle-tar-stream';
+import { listWorkspaceFiles } from './workspace-files';
 
 import { DEFAULT_MAX_WORKSPACE_BYTES } from './workspace-limits';
 
@@ -79,11 +80,12 @@ type StoreFile = SourceFile;
  * with `workspaceDir`, the workspace's files under `workspace/` (see `.gitignore` handling in
  * {@link listWorkspaceFiles}).
  *
- * The conversation's files are read (and the log checked) before this resolves, so the bundle
- * is a consistent snapshot of them; pause a running conversation first to capture a step
- * boundary. Workspace files are hashed now and streamed later: one that changes in between
- * fails the stream with `BUNDLE_SOURCE_CHANGED` rather than giving a bundle that does not match
- * its manifest.
+ * The conversation's files are read (and the log's last line checked) before this resolves, so
+ * the bundle is a consistent snapshot of them; pause a running conversation first to capture a
+ * step boundary. The event segments of a folder (without `base`) and workspace files are hashed
+ * now and streamed later, a segment up to the size it had (so appends meanwhile do not matter):
+ * one cut short or changed in between fails the stream with `BUNDLE_SOURCE_CHANGED` rather than
+ * giving a bundle that does not match its manifest.
  *
  * @throws FerryError `CONVERSATION_NOT_FOUND` without a `base_state.json`; `CorruptEventLogError`
  *   for a damaged log; `BundleTooLargeError` when the workspace is over `maxWorkspaceBytes`.
@@ -92,7 +94,7 @@ export async function exportConversationBundle(
   options: ExportBundleOptions,
 ): Promise<ExportedBundle> {
   const source = await conversationSource(options);
-  const { state, folder, proofs } = source;
+  const { state, folder, proofs, streamed } = source;
   let conversationFiles = source.storeFiles;
   const conversationId = canonicalId(state.id);
   const stateFile: StoreFile = {
@@ -131,7 +133,9 @@ export async function exportConversationBundle(
     delta?.offsets ?? new Map(),
   );
   const workspaceFiles = delta?.workspaceFiles ?? allWorkspaceFiles;
-  const sentEvents = storeFiles.reduce((sum, file) => sum + file.events, 0);
+  const sentEvents =
+    storeFiles.reduce((sum, file) => sum + file.events, 0) +
+    streamed.reduce((sum, segment) => sum + segment.events, 0);
   // A whole segment's digest is remembered (a local folder), for proving it again on the way back.
   const digests: (FileDigest | undefined)[] = [];
   for (const file of storeFiles) {
@@ -141,6 +145,19 @@ export async function exportConversationBundle(
         : undefined,
     );
   }
+
+  // In bundle order: the state, the streamed segments (if any), then the other files.
+  const outgoing: Outgoing[] = storeFiles.map((file, index) => ({
+    kind: 'data',
+    file,
+    sha256: digests[index]?.sha256 ?? sha256(file.data),
+  }));
+  const afterState = outgoing.findIndex((entry) => entry.file.path === BASE_STATE_FILE) + 1;
+  const entries: (Outgoing | StreamedEntry)[] = [
+    ...outgoing.slice(0, afterState),
+    ...streamed.map((segment) => ({ kind: 'streamed' as const, segment })),
+    ...outgoing.slice(afterState),
+  ];
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -152,11 +169,11 @@ export async function exportConversationBundle(
     ...(delta === undefined ? {} : { base: delta.base }),
     includes_workspace: options.workspaceDir !== undefined,
     files: [
-      ...storeFiles.map((file, index) => ({
-        path: file.path,
-        size: file.data.length,
-        sha256: digests[index]?.sha256 ?? sha256(file.data),
-      })),
+      ...entries.map((entry) =>
+        entry.kind === 'streamed'
+          ? { path: entry.segment.path, size: entry.segment.size, sha256: entry.segment.sha256 }
+          : { path: entry.file.path, size: entry.file.data.length, sha256: entry.sha256 },
+      ),
       ...workspaceFiles.map((file) => ({
         path: `${WORKSPACE_PREFIX}${file.path}`,
         size: file.size,
@@ -167,7 +184,8 @@ export async function exportConversationBundle(
   };
   const chunks = tarChunks({
     manifest,
-    storeFiles,
+    entries,
+    folder,
     workspaceFiles,
     onProgress: options.onProgress,
   });
@@ -245,18 +263,11 @@ async function conversationSource(options: ExportBundleOptions): Promise<{
   folder?: FileStore;
   /** See {@link prefixProofs}. */
   proofs?: Map<string, FileDigest>;
+  /** The segments that travel straight from their files (the whole log of a folder). */
+  streamed: StreamedSegment[];
 }> {
   const { store } = options;
-  if (!isConversationStore(store)) {
-    const persisted = await readJson(store, BASE_STATE_FILE);
-    const proofs = await prefixProofs(store, options.base);
-    return {
-      state: redactedState(persisted, store.describe(''), store.describe(BASE_STATE_FILE)),
-      storeFiles: await folderFiles(store, proofs),
-      folder: store,
-      proofs,
-    };
-  }
+  if (!isConversationStore(store)) return folderSource(store, options.base);
   if (options.conversationId === undefined) {
     throw new FerryError(
       'INVALID_ARGUMENT',
@@ -265,17 +276,7 @@ async function conversationSource(options: ExportBundleOptions): Promise<{
   }
   const id = canonicalId(options.conversationId);
   const folder = store.files(id);
-  if (store instanceof FileConversationStore) {
-    // The folder layout: its segments travel byte for byte.
-    const persisted = await readJson(folder, BASE_STATE_FILE);
-    const proofs = await prefixProofs(folder, options.base);
-    return {
-      state: redactedState(persisted, folder.describe(''), folder.describe(BASE_STATE_FILE)),
-      storeFiles: await folderFiles(folder, proofs),
-      folder,
-      proofs,
-    };
-  }
+  if (store instanceof FileConversationStore) return folderSource(folder, options.base);
   const location = store.describe(id);
   const state = redactedState(await store.readState(id), location, location);
   const log = await storeLog(store, id);
@@ -289,6 +290,7 @@ async function conversationSource(options: ExportBundleOptions): Promise<{
       ...storeFiles,
       ...(await sideFiles(folder, (await listConversationFiles(folder)).side)),
     ],
+    streamed: [],
   };
 }
 
@@ -309,6 +311,22 @@ function redactedState(persisted: unknown, location: string, stateLocation: stri
   }
   // Encrypted secrets too: the receiver has no business with this side's key.
   return redactState(parsed.data);
+}
+
+/**
+ * A conversation folder: its segments travel byte for byte, streamed from their files when the
+ * whole log goes (no `base`), read (from past what `base` proves) otherwise.
+ */
+async function folderSource(folder: FileStore, base: BundleBase | undefined) {
+  const persisted = await readJson(folder, BASE_STATE_FILE);
+  const state = redactedState(persisted, folder.describe(''), folder.describe(BASE_STATE_FILE));
+  if (base === undefined) {
+    const { segments, side } = await listConversationFiles(folder);
+    const streamed = await streamedSegments(folder, segments);
+    return { state, storeFiles: await sideFiles(folder, side), folder, streamed };
+  }
+  const proofs = await prefixProofs(folder, base);
+  return { state, storeFiles: await folderFiles(folder, proofs), folder, proofs, streamed: [] };
 }
 
 /**
@@ -384,71 +402,4 @@ async function sideFiles(store: FileStore, paths: readonly string[]): Promise<St
     if (data !== undefined) files.push({ path, data, phase: 'files', events: 0 });
   }
   return files;
-}
-
-interface TarSource {
-  manifest: BundleManifest;
-  storeFiles: StoreFile[];
-  workspaceFiles: WorkspaceFile[];
-  onProgress: ((progress: BundleProgress) => void) | undefined;
-}
-
-async function* tarChunks(source: TarSource): AsyncGenerator<Buffer> {
-  const { manifest, onProgress } = source;
-  const mtime = new Date(manifest.created_at);
-  const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
-  let bytes = 0;
-  let events = 0;
-  const report = (phase: BundleProgress['phase']) =>
-    onProgress?.({ phase, bytes, totalBytes, events });
-
-  const manifestBytes = Buffer.from(formatJson(manifest));
-  yield* fileEntry({ path: MANIFEST_FILE, size: manifestBytes.length, mtime }, manifestBytes);
-  for (const file of source.storeFiles) {
-    // A view of the bytes, not a copy (Buffer.from of an array would copy the whole log).
-    const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
-    yield* fileEntry({ path: file.path, size: data.length, mtime }, data);
-    bytes += file.data.length;
-    events += file.events;
-    report(file.phase);
-  }
-  for (const file of source.workspaceFiles) {
-    const path = `${WORKSPACE_PREFIX}${file.path}`;
-    yield tarFileHeader({ path, size: file.size, executable: file.executable, mtime });
-    for await (const chunk of verifiedContent(file)) {
-      yield chunk;
-      bytes += chunk.length;
-      report('workspace');
-    }
-    yield tarPadding(file.size);
-  }
-  yield TAR_END;
-}
-
-function* fileEntry(
-  header: { path: string; size: number; mtime: Date },
-  data: Buffer,
-): Generator<Buffer> {
-  yield tarFileHeader(header);
-  yield data;
-  yield tarPadding(data.length);
-}
-
-/** A workspace file's content, failing if it no longer matches what the manifest says. */
-async function* verifiedContent(file: WorkspaceFile): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const changed = () =>
-    new FerryError(
-      'BUNDLE_SOURCE_CHANGED',
-      `The workspace file ${file.absolute} changed while it was being exported; export again once it is stable.`,
-    );
-  for await (const chunk of createReadStream(file.absolute) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // The tar header has promised `file.size` bytes: never send more.
-    if (size > file.size) throw changed();
-    hash.update(chunk);
-    yield chunk;
-  }
-  if (size !== file.size || hash.digest('hex') !== file.sha256) throw changed();
 }

@@ -52,31 +52,12 @@ class DigestMemory {
   }
 
   /**
-   * Hashes `data`, the whole of `file` at `version`, in one pass that also notes the digests
-   * of the prefixes `lengths`, and remembers it all; answers the digest of each length asked.
+   * Remembers what `hasher` hashed: the whole of `file` at `version`, and the digests of the
+   * prefixes it noted.
    */
-  remember(
-    file: string,
-    version: string,
-    data: Uint8Array,
-    lengths: readonly number[],
-  ): Map<number, FileDigest> {
-    const hash = createHash('sha256');
-    const prefixes = new Map<number, FileDigest>();
-    let at = 0;
-    let lines = 0;
-    const cuts = [...new Set([...lengths, data.length])]
-      .filter((length) => length >= 0 && length <= data.length)
-      .sort((left, right) => left - right);
-    for (const cut of cuts) {
-      const piece = data.subarray(at, cut);
-      hash.update(piece);
-      lines += countNewlines(piece);
-      at = cut;
-      prefixes.set(cut, { size: cut, sha256: hash.copy().digest('hex'), lines });
-    }
-    this.#learn(file, { version, size: data.length, lines, hash }, prefixes.values());
-    return prefixes;
+  remember(file: string, version: string, hasher: PrefixHasher): void {
+    const { size, lines, hash } = hasher;
+    this.#learn(file, { version, size, lines, hash }, hasher.prefixes.values());
   }
 
   /**
@@ -143,6 +124,46 @@ class DigestMemory {
     this.#files.delete(file);
     this.#files.set(file, known);
     if (this.#files.size > MAX_FILES) this.#files.delete(this.#files.keys().next().value as string);
+  }
+}
+
+/**
+ * Hashes a file's bytes as they are read, piece by piece (a piece may be reused afterwards),
+ * noting the digest of each prefix in `lengths` on the way.
+ */
+export class PrefixHasher {
+  readonly hash = createHash('sha256');
+  /** The digests of the prefixes asked for that the bytes so far reach, by length. */
+  readonly prefixes = new Map<number, FileDigest>();
+  readonly #cuts: number[];
+  size = 0;
+  lines = 0;
+
+  constructor(lengths: readonly number[]) {
+    this.#cuts = [...new Set(lengths)]
+      .filter((length) => length >= 0)
+      .sort((left, right) => left - right);
+    this.#note();
+  }
+
+  update(piece: Uint8Array): void {
+    let offset = 0;
+    while (offset < piece.length) {
+      const cut = this.#cuts.find((length) => length > this.size);
+      const take = Math.min(piece.length - offset, cut === undefined ? Infinity : cut - this.size);
+      const part = piece.subarray(offset, offset + take);
+      this.hash.update(part);
+      this.lines += countNewlines(part);
+      this.size += take;
+      offset += take;
+      this.#note();
+    }
+  }
+
+  #note(): void {
+    if (!this.#cuts.includes(this.size) || this.prefixes.has(this.size)) return;
+    const sha256 = this.hash.copy().digest('hex');
+    this.prefixes.set(this.size, { size: this.size, sha256, lines: this.lines });
   }
 }
 

@@ -17,7 +17,7 @@ import {
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { BigIntStats } from 'node:fs';
-import { digestMemory, digestOfBytes, type FileDigest } from './file-digests';
+import { PrefixHasher, digestMemory, type FileDigest } from './file-digests';
 import type {
   DigestOptions,
   DurabilityOptions,
@@ -35,6 +35,9 @@ export interface LocalFileStoreOptions {
   /** Counters to share with other stores; a fresh object when absent. */
   stats?: FileStoreStats;
 }
+
+/** Bytes read at a time when a file is hashed. */
+const HASH_PIECE_BYTES = 1024 * 1024;
 
 /** Opens an existing file for appending without creating it, so a missing file is detectable. */
 const APPEND_TO_EXISTING = constants.O_WRONLY | constants.O_APPEND;
@@ -62,7 +65,20 @@ export class LocalFileStore implements FileStore {
     }
   }
 
-  async readRange(path: string, start: number, end: number): Promise<Uint8Array | undefined> {
+  readRange(path: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    return this.withFile(path, async (handle) => {
+      // One read: a regular file returns all it has of the range.
+      const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      return buffer.subarray(0, bytesRead);
+    });
+  }
+
+  /** `work` on the file opened for reading, closed after; `undefined` when it does not exist. */
+  private async withFile<T>(
+    path: string,
+    work: (handle: FileHandle) => Promise<T>,
+  ): Promise<T | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(this.absolute(path), 'r');
@@ -71,10 +87,7 @@ export class LocalFileStore implements FileStore {
       throw error;
     }
     try {
-      // One read: a regular file returns all it has of the range.
-      const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-      return buffer.subarray(0, bytesRead);
+      return await work(handle);
     } finally {
       await handle.close();
     }
@@ -256,16 +269,38 @@ export class LocalFileStore implements FileStore {
     const length = Math.min(options.length ?? size, size);
     const known = digestMemory.lookup(file, version, length);
     if (known !== undefined) return known;
-    let data = options.data?.length === size ? options.data : undefined;
-    if (data === undefined) {
-      data = await this.read(path);
-      if (data === undefined) return undefined;
-      // Changed while it was read: answer for these bytes, remember nothing.
+    const hasher = new PrefixHasher([length, size]);
+    if (options.data?.length === size) {
+      hasher.update(options.data);
+    } else {
+      if (!(await this.hashInPieces(path, hasher))) return undefined;
+      // Changed while it was read: answer for the bytes read, remember nothing.
       if ((await this.version(path)) !== version) {
-        return digestOfBytes(data.subarray(0, Math.min(length, data.length)));
+        const { size: read, lines } = hasher;
+        return (
+          hasher.prefixes.get(length) ?? { size: read, sha256: hasher.hash.digest('hex'), lines }
+        );
       }
     }
-    return digestMemory.remember(file, version, data, [length]).get(length);
+    digestMemory.remember(file, version, hasher);
+    return hasher.prefixes.get(length);
+  }
+
+  /**
+   * Feeds the file to `hasher` a megabyte at a time through one reused buffer: a log of many
+   * megabytes is never held whole (a large fresh allocation costs more than the read).
+   * `false` when the file does not exist.
+   */
+  private async hashInPieces(path: string, hasher: PrefixHasher): Promise<boolean> {
+    const found = await this.withFile(path, async (handle) => {
+      const buffer = Buffer.allocUnsafe(HASH_PIECE_BYTES);
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) return true;
+        hasher.update(buffer.subarray(0, bytesRead));
+      }
+    });
+    return found === true;
   }
 
   /**

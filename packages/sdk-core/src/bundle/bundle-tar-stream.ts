@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { FerryError } from '../errors/ferry-error';
+import type { FileStore } from '../persistence/file-store';
+import { formatJson } from '../persistence/json-file';
+import {
+  MANIFEST_FILE,
+  WORKSPACE_PREFIX,
+  type BundleManifest,
+  type BundleProgress,
+} from './bundle-manifest';
+import type { SourceFile } from './delta-plan';
+import { segmentContent, type StreamedSegment } from './streamed-segments';
+import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
+import type { WorkspaceFile } from './workspace-files';
+
+/** A file whose bytes are in memory, with its SHA-256. */
+export interface Outgoing {
+  kind: 'data';
+  file: SourceFile;
+  sha256: string;
+}
+
+/** A segment read from its file as the bundle streams. */
+export interface StreamedEntry {
+  kind: 'streamed';
+  segment: StreamedSegment;
+}
+
+export interface TarSource {
+  manifest: BundleManifest;
+  /** The conversation's files in bundle order. */
+  entries: (Outgoing | StreamedEntry)[];
+  /** Where streamed segments are read from. */
+  folder: FileStore | undefined;
+  workspaceFiles: WorkspaceFile[];
+  onProgress: ((progress: BundleProgress) => void) | undefined;
+}
+
+export async function* tarChunks(source: TarSource): AsyncGenerator<Buffer> {
+  const { manifest, onProgress } = source;
+  const mtime = new Date(manifest.created_at);
+  const totalBytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+  let bytes = 0;
+  let events = 0;
+  const report = (phase: BundleProgress['phase']) =>
+    onProgress?.({ phase, bytes, totalBytes, events });
+
+  const manifestBytes = Buffer.from(formatJson(manifest));
+  yield* fileEntry({ path: MANIFEST_FILE, size: manifestBytes.length, mtime }, manifestBytes);
+  for (const entry of source.entries) {
+    if (entry.kind === 'streamed' && source.folder !== undefined) {
+      const { segment } = entry;
+      yield tarFileHeader({ path: segment.path, size: segment.size, mtime });
+      for await (const chunk of segmentContent(source.folder, segment)) {
+        yield chunk;
+        bytes += chunk.length;
+      }
+      yield tarPadding(segment.size);
+      events += segment.events;
+      report('events');
+      continue;
+    }
+    if (entry.kind === 'streamed') throw new Error('A streamed segment needs its folder.');
+    const { file } = entry;
+    // A view of the bytes, not a copy (Buffer.from of an array would copy the whole log).
+    const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
+    yield* fileEntry({ path: file.path, size: data.length, mtime }, data);
+    bytes += file.data.length;
+    events += file.events;
+    report(file.phase);
+  }
+  for (const file of source.workspaceFiles) {
+    const path = `${WORKSPACE_PREFIX}${file.path}`;
+    yield tarFileHeader({ path, size: file.size, executable: file.executable, mtime });
+    for await (const chunk of verifiedContent(file)) {
+      yield chunk;
+      bytes += chunk.length;
+      report('workspace');
+    }
+    yield tarPadding(file.size);
+  }
+  yield TAR_END;
+}
+
+function* fileEntry(
+  header: { path: string; size: number; mtime: Date },
+  data: Buffer,
+): Generator<Buffer> {
+  yield tarFileHeader(header);
+  yield data;
+  yield tarPadding(data.length);
+}
+
+/** A workspace file's content, failing if it no longer matches what the manifest says. */
+async function* verifiedContent(file: WorkspaceFile): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const changed = () =>
+    new FerryError(
+      'BUNDLE_SOURCE_CHANGED',
+      `The workspace file ${file.absolute} changed while it was being exported; export again once it is stable.`,
+    );
+  for await (const chunk of createReadStream(file.absolute) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // The tar header has promised `file.size` bytes: never send more.
+    if (size > file.size) throw changed();
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (size !== file.size || hash.digest('hex') !== file.sha256) throw changed();
+}
