@@ -89,8 +89,10 @@ export function readingSection(results: BenchResults, list: readonly Bar[]): str
         `import alone ${formatNumber(teleport10k.import.median)} ms (the server imports the ` +
         'bundle as it arrives: it decompresses it and checks every checksum and every event line ' +
         'while the rest is on its way, writes and syncs the files, then opens the conversation to ' +
-        'record its arrival, adopting what the import checked instead of reading the log ' +
-        'again); in a teleport the two overlap. The floor checks nothing and opens nothing. ' +
+        'record its arrival, adopting the index the import built instead of reading the log ' +
+        'again; the events themselves are read when first needed); in a teleport the two ' +
+        'overlap, the export streaming each segment from its file. The floor checks nothing ' +
+        'and opens nothing. ' +
         `Coming back after 50 new events takes ${formatNumber(teleport10k.back.median)} ms, ` +
         `${formatPercent(teleport10k.backOverTeleport)} of the first teleport: the bar (10%) is ` +
         `${backMet ? 'met' : 'not met'}. Only ${formatBytes(teleport10k.backBytes)} travel (the ` +

@@ -159,6 +159,9 @@ export class ConversationLog implements EventIndex {
     const known = this.#ids.get(id);
     if (known !== undefined) return known;
     if (this.#base === 0) return -1;
+    // The store's index finds an older event without the whole history read.
+    const found = this.store.findEventSync?.(this.lease.conversationId, id);
+    if (found !== undefined) return found;
     this.#loadHistory();
     return this.#ids.get(id) ?? -1;
   }

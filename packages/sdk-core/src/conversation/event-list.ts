@@ -21,8 +21,11 @@ export interface EventList extends Iterable<AnyEvent> {
   /** Up to `limit` events from `start`. */
   page(options: { start?: number; limit: number }): AnyEvent[];
   slice(start?: number, end?: number): AnyEvent[];
-  /** The events as stored, untyped (for bundles and exports). */
-  raw(): readonly StoredEvent[];
+  /**
+   * The events as stored, untyped (for bundles and exports): all of them, or those from `start`
+   * to before `end` as in `slice` (only those are read when not in memory).
+   */
+  raw(start?: number, end?: number): readonly StoredEvent[];
 }
 
 const parsed = new WeakMap<StoredEvent, AnyEvent>();
@@ -66,8 +69,8 @@ class EventListView {
   slice(start?: number, end?: number): AnyEvent[] {
     return this.log.slice(start, end).map((stored) => typed(stored) as AnyEvent);
   }
-  raw(): readonly StoredEvent[] {
-    return this.log.slice();
+  raw(start?: number, end?: number): readonly StoredEvent[] {
+    return this.log.slice(start, end);
   }
   *[Symbol.iterator](): Iterator<AnyEvent> {
     for (const stored of this.log) yield typed(stored) as AnyEvent;

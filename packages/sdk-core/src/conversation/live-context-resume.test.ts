@@ -421,6 +421,20 @@ describe('a conversation that never condensed: its live context is read when fir
     await conversation.close();
   });
 
+  it('finds an old event by id, and reads a range of it, without bringing the history into memory', async () => {
+    const written = await writeUncondensed();
+    const conversation = await open(written.id);
+    expect(conversation.historyInMemory).toBe(false);
+    expect(conversation.events.indexOf(written.ids[7] as string)).toBe(7);
+    expect(conversation.events.indexOf('no-such-event')).toBe(-1);
+    expect(conversation.events.length).toBe(written.ids.length);
+    expect(conversation.historyInMemory).toBe(false);
+    conversation.nextLLMContext();
+    expect(conversation.historyInMemory).toBe(true);
+    expect(conversation.events.raw(5, 8).map((event) => event.id)).toEqual(written.ids.slice(5, 8));
+    await conversation.close();
+  });
+
   it('refuses, with a typed error that says what to do, to read its unread events once closed', async () => {
     const written = await writeUncondensed();
     const conversation = await open(written.id);

@@ -166,6 +166,15 @@ export class LocalConversation {
     return this.#keeper.lease;
   }
 
+  /**
+   * True when every event of the conversation is in memory, so reading `events` reads nothing
+   * from the store: the open read the whole log, or something has asked for the older events
+   * since. False after a resume that read only the live context.
+   */
+  get historyInMemory(): boolean {
+    return this.#log.loadedFrom === 0;
+  }
+
   /** True after {@link LocalConversation.close}. */
   get closed(): boolean {
     return this.#closed;

@@ -98,16 +98,33 @@ export abstract class EventLogReader implements Iterable<StoredEvent> {
   /** The event with this id. */
   get(id: string): StoredEvent | undefined {
     const index = this.indexOf(id);
-    return index < 0 ? undefined : this.events[index - this.base];
+    return index < 0 ? undefined : this.at(index);
   }
 
-  /** The position of the event with this id, or -1. */
+  /**
+   * The position of the event with this id, or -1. An id older than the events in memory is
+   * looked up by its hash: only the events with that hash are read (synchronously), not the
+   * whole history.
+   */
   indexOf(id: string): number {
     const position = this.ids.get(id);
     if (position !== undefined) return position;
-    if (this.olderPositionsOf(id).length === 0) return -1;
-    this.loadAllSync();
-    return this.ids.get(id) ?? -1;
+    const candidates = this.olderPositionsOf(id);
+    if (candidates.length === 0) return -1;
+    const readSync = this.store.readRangeSync?.bind(this.store);
+    if (readSync === undefined) {
+      this.loadAllSync();
+      return this.ids.get(id) ?? -1;
+    }
+    for (const candidate of candidates) {
+      const [event] = this.readOlderSync(
+        candidate,
+        candidate + 1,
+        (path, a, b) => readSync(path, a, b) ?? new Uint8Array(0),
+      );
+      if (event?.id === id) return candidate;
+    }
+    return -1;
   }
 
   /** Whether an event with this id is in the log. */

@@ -201,6 +201,14 @@ export interface ConversationStore {
    */
   readEventsSync?(conversationId: string, options?: ReadEventsOptions): StoredEvent[] | undefined;
 
+  /**
+   * The position of the event with id `eventId` in the log (-1 when it has none), synchronously,
+   * for a conversation whose lease this store holds, without reading the whole history;
+   * `undefined` when it cannot answer so. Optional: an open conversation then reads its history
+   * to answer.
+   */
+  findEventSync?(conversationId: string, eventId: string): number | undefined;
+
   /** How many events the conversation has: the sequence number of its next event. */
   eventCount(conversationId: string): Promise<number>;
 

@@ -278,6 +278,16 @@ export class FileConversationStore implements ConversationStore {
     return held.log.slice(from, end);
   }
 
+  /**
+   * {@link ConversationStore.findEventSync}: the held log's lookup by id hash, which reads only
+   * the older events whose id hash matches. `undefined` as for `readEventsSync`.
+   */
+  findEventSync(conversationId: string, eventId: string): number | undefined {
+    const held = this.#held.get(canonicalConversationId(conversationId));
+    if (held === undefined || this.fileStore.readRangeSync === undefined) return undefined;
+    return held.log.indexOf(eventId);
+  }
+
   async eventCount(conversationId: string): Promise<number> {
     return (await this.#readableLog(conversationId)).length;
   }

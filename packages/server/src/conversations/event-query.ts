@@ -62,10 +62,17 @@ export function searchEvents(
   };
 }
 
-/** How many events match the filters. */
-export function countEvents(events: readonly StoredEvent[], query: EventFilterQuery): number {
+/**
+ * How many events match the filters. Without a filter it is the log's length, and no event is
+ * read (a conversation resumed with its live context only keeps its history on disk).
+ */
+export function countEvents(
+  events: { readonly length: number; raw(): readonly StoredEvent[] },
+  query: EventFilterQuery,
+): number {
+  if (Object.values(query).every((value) => value == null)) return events.length;
   const keep = eventFilter(query);
   let count = 0;
-  for (const event of events) if (keep(event)) count += 1;
+  for (const event of events.raw()) if (keep(event)) count += 1;
   return count;
 }

@@ -90,7 +90,7 @@ export function eventRoutes(app: FastifyInstance, { manager }: EventRoutesOption
     },
     async (request) =>
       manager.use(request.params.conversation_id, (entry) =>
-        countEvents(entry.conversation.events.raw(), request.query),
+        countEvents(entry.conversation.events, request.query),
       ),
   );
 

@@ -218,10 +218,13 @@ class EventSocketSession {
     this.#cleanups.push(entry.onClose((reason) => this.#onConversationClosed(reason)));
     // As OpenHands: the state again once a run has ended (its Python client waits for it).
     this.#cleanups.push(entry.onSettled(() => this.#onSettled(entry)));
-    const stored = entry.conversation.events.raw();
-    this.#replayEnd = stored.length;
-    const start = this.#firstToReplay(stored, (eventId) =>
-      entry.conversation.events.indexOf(eventId),
+    // Only what is replayed is read: a conversation resumed with its live context keeps its
+    // history on disk, and a client seeded with it asks for what came after.
+    const events = entry.conversation.events;
+    this.#replayEnd = events.length;
+    const start = this.#firstToReplay(
+      () => events.raw(),
+      (eventId) => events.indexOf(eventId),
     );
     if (start === undefined) {
       this.#close(SocketCloseCode.policyViolation, 'unknown after_event_id');
@@ -230,7 +233,7 @@ class EventSocketSession {
     this.#replayStart = start;
     // As OpenHands: the state first, then the replay, then live events.
     this.#sendSnapshot(entry);
-    await this.#replay(stored, start);
+    await this.#replay(events.raw(start, this.#replayEnd));
     this.#flushQueue(entry);
     if (this.#snapshotDue) this.#sendSnapshot(entry);
     this.#ready(async (content) => {
@@ -254,7 +257,7 @@ class EventSocketSession {
     const stored = await store.readEvents(id);
     this.#replayEnd = stored.length;
     const start = this.#firstToReplay(
-      stored,
+      () => stored,
       (eventId) => stored.findIndex((event) => event.id === eventId),
       connectedAt,
     );
@@ -266,7 +269,7 @@ class EventSocketSession {
       return;
     }
     this.#sendState(state);
-    await this.#replay(stored, start);
+    await this.#replay(stored.slice(start, this.#replayEnd));
     if (this.#closed) return;
     const subscription = await store.subscribe(id, {
       from: stored.length,
@@ -361,7 +364,7 @@ class EventSocketSession {
    * a resend mode: the first event appended since the socket connected.
    */
   #firstToReplay(
-    stored: readonly { timestamp: string }[],
+    stored: () => readonly { timestamp: string }[],
     indexOf: (eventId: string) => number,
     connectedAt?: number,
   ): number | undefined {
@@ -376,21 +379,21 @@ class EventSocketSession {
     if (mode === 'all') return 0;
     if (mode === 'since' && query.after_timestamp !== undefined) {
       const after = parseQueryDateTime(query.after_timestamp);
-      const index = stored.findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
-      return index < 0 ? stored.length : index;
+      const index = stored().findIndex((event) => parseQueryDateTime(event.timestamp) >= after);
+      return index < 0 ? this.#replayEnd : index;
     }
     // Every event appended since it connected: the first one seen here since then, or (in a
     // cluster, where another replica may append) the log's length when it connected.
     const first = this.#queue?.[0];
     const index = first === undefined ? -1 : indexOf(first.id);
-    const seen = index < 0 ? stored.length : Math.min(index, stored.length);
+    const seen = index < 0 ? this.#replayEnd : Math.min(index, this.#replayEnd);
     return connectedAt === undefined ? seen : Math.min(seen, connectedAt);
   }
 
-  async #replay(stored: readonly StoredEvent[], start: number): Promise<void> {
-    for (let index = start; index < this.#replayEnd && !this.#closed; index += 1) {
-      const event = stored[index];
-      if (event === undefined) continue;
+  /** Sends `events`, the range to replay, letting the socket drain when it falls behind. */
+  async #replay(events: readonly StoredEvent[]): Promise<void> {
+    for (const event of events) {
+      if (this.#closed) return;
       const text = JSON.stringify(viewEvent(event, this.#view));
       if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes / 2) {
         // Let the socket drain before sending more: the callback fires once data is written.

@@ -92,8 +92,8 @@ export class RemoteEventList {
     return events;
   }
 
-  raw(): readonly StoredEvent[] {
-    return this.#stored.slice();
+  raw(start?: number, end?: number): readonly StoredEvent[] {
+    return this.#stored.slice(start, end);
   }
 
   *iterate(): Generator<AnyEvent> {

@@ -164,9 +164,11 @@ async function toRemote(
   // What the server already holds of it (a copy parked there when it last came back): only
   // what that copy lacks travels. A copy that diverged gets the whole conversation.
   const base = await serverBase(client, conversation.id, workspaceDir !== undefined, remote);
-  // The remote conversation starts with the events this copy holds. A resume reads them only
-  // when first needed, so they are read now, while the bundle travels.
-  const reading = conversation.store.readEvents(conversation.id).catch(() => undefined);
+  // The remote conversation starts with the events this copy holds. A resume reads older ones
+  // only when first needed: those not in memory are read now, while the bundle travels.
+  const reading = conversation.historyInMemory
+    ? undefined
+    : conversation.store.readEvents(conversation.id).catch(() => undefined);
   let manifest: BundleManifest;
   try {
     manifest = await upload(base);
