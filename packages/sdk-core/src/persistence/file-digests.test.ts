@@ -41,7 +41,12 @@ describe('LocalFileStore.digest', () => {
     const first = lines(100);
     await store.append('log.jsonl', first);
     await store.digest('log.jsonl');
+    // A digest reads the file in pieces (a private method): neither way may run.
     const read = vi.spyOn(store, 'read');
+    const hashed = vi.spyOn(
+      store as unknown as { hashInPieces: (...args: unknown[]) => Promise<boolean> },
+      'hashInPieces',
+    );
     const more = lines(3, 100);
     await store.append('log.jsonl', more);
     await store.append('log.jsonl', lines(1, 103));
@@ -62,6 +67,26 @@ describe('LocalFileStore.digest', () => {
       lines: 103,
     });
     expect(read).not.toHaveBeenCalled();
+    expect(hashed).not.toHaveBeenCalled();
+    // Appended to without being followed: read and hashed again, a megabyte at a time.
+    store.appendSync('log.jsonl', Buffer.from(lines(1, 104)));
+    expect((await store.digest('log.jsonl'))?.sha256).toBe(hex(whole + lines(1, 104)));
+    expect(hashed).toHaveBeenCalledTimes(1);
+  });
+
+  it('hashes a file larger than its read buffer, noting a prefix that ends mid-piece', async () => {
+    await using directory = await createTemporaryDirectory();
+    const store = new LocalFileStore({ root: directory.path });
+    const text = lines(200_000);
+    expect(text.length).toBeGreaterThan(2 * 1024 * 1024);
+    await store.writeAtomic('big.jsonl', text);
+    const cut = 1024 * 1024 + 17;
+    expect(await store.digest('big.jsonl', { length: cut })).toEqual({
+      size: cut,
+      sha256: hex(text.slice(0, cut)),
+      lines: text.slice(0, cut).split('\n').length - 1,
+    });
+    expect((await store.digest('big.jsonl'))?.sha256).toBe(hex(text));
   });
 
   it('notices a file changed behind its back, even edited in place with its times put back', async () => {

@@ -227,3 +227,22 @@ describe.each(implementations)('FileStore conformance: $name', ({ create }) => {
     expect((error as Error).message).toContain(store.describe('broken.json'));
   });
 });
+
+describe('LocalFileStore.appendSync', () => {
+  it('appends at once, without creating a missing file', async () => {
+    await using directory = await createTemporaryDirectory({ prefix: 'ferry-store-' });
+    const store = new LocalFileStore({ root: directory.path });
+    await store.writeAtomic('staged/segment.jsonl', '');
+    store.appendSync('staged/segment.jsonl', Buffer.from('one\n'));
+    store.appendSync('staged/segment.jsonl', Buffer.from('two\n'));
+    expect(await store.readText('staged/segment.jsonl')).toBe('one\ntwo\n');
+    let error: unknown;
+    try {
+      store.appendSync('staged/missing.jsonl', Buffer.from('x'));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(hasErrorCode(error, 'ENOENT')).toBe(true);
+    expect(await store.exists('staged/missing.jsonl')).toBe(false);
+  });
+});

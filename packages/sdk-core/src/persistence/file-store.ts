@@ -73,6 +73,12 @@ export interface FileStore {
   writeAtomic(path: string, data: string | Uint8Array): Promise<void>;
   /** Appends to the file with one write, creating it (and its folders) when missing. */
   append(path: string, data: string | Uint8Array, options?: DurabilityOptions): Promise<void>;
+  /**
+   * `append` without fsync, synchronously, to a file that exists: for a hot path of short writes
+   * (a bundle's pieces as they are received), where a trip through the thread pool costs more
+   * than the write. Optional: callers fall back to `append`.
+   */
+  appendSync?(path: string, data: Uint8Array): void;
   /** Cuts the file down to `length` bytes. */
   truncate(path: string, length: number, options?: DurabilityOptions): Promise<void>;
   /** Names of the entries of a folder, sorted; `[]` when the folder does not exist. */

@@ -14,7 +14,7 @@ import {
   stat,
   unlink,
 } from 'node:fs/promises';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import { PrefixHasher, digestMemory, type FileDigest } from './file-digests';
@@ -133,6 +133,21 @@ export class LocalFileStore implements FileStore {
       throw error;
     }
     await this.syncDirectory(dir);
+  }
+
+  appendSync(path: string, data: Uint8Array): void {
+    const file = this.absolute(path);
+    // Not followed like an async append: a remembered digest of it no longer holds.
+    digestMemory.forget(file);
+    this.stats.writes += 1;
+    const descriptor = openSync(file, APPEND_TO_EXISTING);
+    try {
+      for (let at = 0; at < data.length;) {
+        at += writeSync(descriptor, data, at, data.length - at);
+      }
+    } finally {
+      closeSync(descriptor);
+    }
   }
 
   async append(
