@@ -7,6 +7,7 @@ import { FerryError } from '../errors/ferry-error';
 import { ConversationLock } from '../persistence/conversation-lock';
 import { fileDigest, type FileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
+import { InMemoryFileStore } from '../persistence/in-memory-file-store';
 import { hasErrorCode } from '../persistence/system-error';
 import { WORKSPACE_PREFIX, type BundleFile, type BundleManifest } from './bundle-manifest';
 import { extract, extractOptions, phaseOf, segmentOrder } from './bundle-extract';
@@ -28,6 +29,13 @@ export interface DeltaInput {
   restoreWorkspace: (staging: FileStore) => Promise<void>;
 }
 
+/**
+ * Deltas up to this many bytes (all their files) are staged in memory, larger ones in the root
+ * folder: a delta is copied into the conversation from its staging, so nothing staged needs to
+ * survive a crash, and a small one then costs no file writes and syncs twice over.
+ */
+const MEMORY_STAGING_BYTES = 64 * 1024 * 1024;
+
 /** What {@link importDelta} needs. */
 export interface ImportDeltaInput extends DeltaInput {
   /** The root folder of conversations. */
@@ -37,7 +45,7 @@ export interface ImportDeltaInput extends DeltaInput {
 /**
  * Applies a delta bundle to the copy of its conversation in `root`, in place.
  *
- * The bundle is checked and staged first (as a full import is), then, under the conversation's
+ * The bundle is checked and staged first (as a full import is; in memory when it is small), then, under the conversation's
  * lock, the copy here is proved to be the delta's base: every kept file has the size and SHA-256
  * the manifest names, no segment exists beyond them, and the kept segments hold `base.event_count`
  * lines. Anything else is `BundleBaseMismatchError` and nothing changes. Then the new events are
@@ -56,8 +64,9 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
   if (!(await folder.exists(BASE_STATE_FILE))) {
     throw mismatch(`there is no copy of it in ${folder.describe('')}`);
   }
-  const stagingDir = `.import-${randomUUID()}`;
-  const staging = root.scope(stagingDir);
+  const bytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+  const stagingDir = bytes <= MEMORY_STAGING_BYTES ? undefined : `.import-${randomUUID()}`;
+  const staging = stagingDir === undefined ? new InMemoryFileStore() : root.scope(stagingDir);
   try {
     await extract({ entries: input.entries, manifest, staging, ...extractOptions(input) });
     const lock = await ConversationLock.acquire({ store: folder, onWarning: () => undefined });
@@ -85,7 +94,9 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
       { cause: error },
     );
   } finally {
-    await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+    if (stagingDir !== undefined) {
+      await root.remove(stagingDir, { recursive: true }).catch(() => undefined);
+    }
   }
 }
 

@@ -18,17 +18,16 @@ import {
   type BundleManifest,
   type FileStore,
 } from '@ferry/sdk-core';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { closeAsDeparted, type RemoteConversation } from '../conversation/remote-conversation';
 import { RemoteServerError } from '../errors/remote-server-error';
 import { HttpClient } from '../http/http-client';
 import { readDeparture } from './departure-record';
+import { receiveBundle } from './received-bundle';
 import { localPlace, type LocalDestination, type TeleportOptions } from './teleport-options';
 import { workspaceConflicts } from './workspace-conflicts';
 
@@ -76,7 +75,12 @@ export async function toLocal(
     store: folder,
     ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
   });
-  const staging = await mkdtemp(join(tmpdir(), 'ferry-teleport-'));
+  // A temporary folder, made only for a bundle too large to receive in memory.
+  let staging: string | undefined;
+  const stagingFile = async (name: string) => {
+    staging ??= await mkdtemp(join(tmpdir(), 'ferry-teleport-'));
+    return join(staging, name);
+  };
   const attempt = (from: BundleBase | undefined) =>
     bringBack({
       conversation,
@@ -86,7 +90,7 @@ export async function toLocal(
       folder,
       place,
       resuming,
-      staging,
+      stagingFile,
       base: from,
     });
   try {
@@ -109,7 +113,7 @@ export async function toLocal(
     });
     return await openHere(id, options, conversation.host, manifest.bundle_id);
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }
 }
 
@@ -126,15 +130,21 @@ async function bringBack(input: {
   folder: FileStore;
   place: string;
   resuming: boolean;
-  staging: string;
+  stagingFile: (name: string) => Promise<string>;
   base: BundleBase | undefined;
 }): Promise<BundleManifest> {
   const { conversation, options, client, folder, place } = input;
   const { workspace } = options.to;
   const id = conversation.id;
   const includeWorkspace = options.includeWorkspace === true;
-  const bundle = join(input.staging, `${input.base === undefined ? 'full' : 'delta'}.tar.gz`);
-  await download({ client, id, includeWorkspace, file: bundle, options, base: input.base });
+  const bundle = await download({
+    client,
+    id,
+    includeWorkspace,
+    file: () => input.stagingFile(`${input.base === undefined ? 'full' : 'delta'}.tar.gz`),
+    options,
+    base: input.base,
+  });
   const manifest = await readBundleManifest(bundle);
   if (includeWorkspace && options.overwrite !== true) {
     const conflicts = await workspaceConflicts({
@@ -243,17 +253,18 @@ async function checkLocalCopy(
 }
 
 /**
- * Streams the server's bundle of the conversation to `file`: `GET .../export`, or with a `base`
- * `POST .../export`, which answers only what that base lacks.
+ * Downloads the server's bundle of the conversation (into memory, or `file()` when large):
+ * `GET .../export`, or with a `base` `POST .../export`, which answers only what that base lacks.
  */
 async function download(input: {
   client: HttpClient;
   id: string;
   includeWorkspace: boolean;
-  file: string;
+  /** Where a bundle too large for memory goes (see `receiveBundle`). */
+  file: () => Promise<string>;
   options: TeleportOptions<LocalDestination>;
   base: BundleBase | undefined;
-}): Promise<void> {
+}): Promise<Uint8Array | string> {
   const { client, id, base } = input;
   const onProgress = input.options.onProgress;
   const response = await client.send({
@@ -271,16 +282,19 @@ async function download(input: {
   const length = Number(response.headers.get('content-length'));
   let bytes = 0;
   const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  source.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    onProgress?.({
-      stage: 'download',
-      bytes,
-      ...(Number.isFinite(length) && length > 0 ? { totalBytes: length } : {}),
-      events: 0,
-    });
-  });
-  await pipeline(source, createWriteStream(input.file));
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      onProgress?.({
+        stage: 'download',
+        bytes,
+        ...(Number.isFinite(length) && length > 0 ? { totalBytes: length } : {}),
+        events: 0,
+      });
+      yield chunk;
+    }
+  }
+  return receiveBundle(counted(), input.file);
 }
 
 /**
