@@ -160,37 +160,52 @@ async function bringBack(input: {
       });
     }
   }
-  // Parked on the server before it is written here, and only if nothing was appended there
-  // since the export: from here on at most one copy is ever runnable. A crash from now until
-  // the import below is done leaves it parked there for here; teleporting it back again
-  // finishes the move (a delta import cut off leaves the log here a prefix of the server's).
-  if (!input.resuming) await markServerCopy(client, id, place, manifest);
-  try {
-    await importConversationBundle({
-      source: bundle,
-      store: input.root,
-      ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
-      // Conflicts were checked above: what is left to replace is the parked copy and files
-      // only the other side changed.
-      overwrite: true,
-      onProgress: (progress) =>
-        options.onProgress?.({
-          stage: 'import',
-          bytes: progress.bytes,
-          ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
-          // A delta counts its new events on top of those the copy here held.
-          events: (manifest.base?.event_count ?? 0) + (progress.events ?? 0),
-          totalEvents: manifest.event_count,
-        }),
-    });
-  } catch (error) {
-    if (input.base !== undefined && BundleBaseMismatchError.isInstance(error)) throw error;
-    throw new FerryError(
-      'TELEPORT_INCOMPLETE',
-      `Conversation ${id} is parked on ${conversation.host} for ${place}, but writing it here ` +
-        `failed: ${error instanceof Error ? error.message : String(error)}. Teleport it back again to finish the move.`,
-      { cause: error },
-    );
+  // The server's copy is parked (only if nothing was appended there since the export) while
+  // the bundle is written here, parked too: from here on at most one copy is ever runnable, and
+  // the open records the arrival. A crash before that leaves it parked there for here and here
+  // for there; teleporting it back again finishes the move (a delta import cut off leaves the
+  // log here a prefix of the server's). Workspace files are written only once the server's copy
+  // is parked: a refused parking must leave them as they were.
+  const park = () =>
+    input.resuming ? Promise.resolve() : markServerCopy(client, id, place, manifest);
+  const write = async () => {
+    try {
+      await importConversationBundle({
+        source: bundle,
+        store: input.root,
+        ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
+        // Conflicts were checked above: what is left to replace is the parked copy and files
+        // only the other side changed.
+        overwrite: true,
+        parkedFor: { to: conversation.host },
+        onProgress: (progress) =>
+          options.onProgress?.({
+            stage: 'import',
+            bytes: progress.bytes,
+            ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
+            // A delta counts its new events on top of those the copy here held.
+            events: (manifest.base?.event_count ?? 0) + (progress.events ?? 0),
+            totalEvents: manifest.event_count,
+          }),
+      });
+    } catch (error) {
+      if (input.base !== undefined && BundleBaseMismatchError.isInstance(error)) throw error;
+      throw new FerryError(
+        'TELEPORT_INCOMPLETE',
+        `Conversation ${id} is parked on ${conversation.host} for ${place}, but writing it here ` +
+          `failed: ${error instanceof Error ? error.message : String(error)}. Teleport it back again to finish the move.`,
+        { cause: error },
+      );
+    }
+  };
+  if (includeWorkspace) {
+    await park();
+    await write();
+  } else {
+    const [parked, written] = await Promise.allSettled([park(), write()]);
+    // A refused parking first: the conversation then stays there (the copy here stays parked).
+    if (parked.status === 'rejected') throw parked.reason;
+    if (written.status === 'rejected') throw written.reason;
   }
   return manifest;
 }

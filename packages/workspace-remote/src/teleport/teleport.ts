@@ -44,14 +44,16 @@ const importResponseSchema = z.looseObject({
  *   on the server, and returns a `RemoteConversation` attached to it.
  * - remote -> local (`to` is `{ persistenceDir, workspace }`): exports the bundle from the
  *   server, parks the server's copy (refused with `TELEPORT_SOURCE_CHANGED` if events were
- *   appended there since the export), imports the bundle into `persistenceDir` (replacing the
- *   copy it left parked there), opens it with `agent` and returns the `LocalConversation`.
+ *   appended there since the export) while it imports the bundle, parked, into `persistenceDir`
+ *   (replacing the copy it left parked there; with `includeWorkspace`, only once the server's
+ *   copy is parked), opens it with `agent`, records the arrival and returns the
+ *   `LocalConversation`.
  *
  * At most one copy is ever runnable, even if either process dies. A teleport to a server that
  * fails before the server confirmed the import (a refusal, the server dying mid-import, a lost
  * answer) leaves this copy runnable; a pending copy left on the server never runs and the next
  * teleport replaces it. Only a cut between the local parking and the server's confirmation, or
- * coming back between the server's parking and the local import, leaves no runnable copy:
+ * coming back between the server's parking and the open here, leaves no runnable copy:
  * `TELEPORT_INCOMPLETE`, and calling `teleport` again the same way (on the parked copy, to the
  * same server or folder) finishes the move.
  *
