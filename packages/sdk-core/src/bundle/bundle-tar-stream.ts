@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { FerryError } from '../errors/ferry-error';
 import type { FileStore } from '../persistence/file-store';
@@ -10,7 +9,7 @@ import {
   type BundleProgress,
 } from './bundle-manifest';
 import type { SourceFile } from './delta-plan';
-import { segmentContent, type StreamedSegment } from './streamed-segments';
+import { segmentContent, verifiedPieces, type StreamedSegment } from './streamed-segments';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 import type { WorkspaceFile } from './workspace-files';
 
@@ -93,20 +92,14 @@ function* fileEntry(
 }
 
 /** A workspace file's content, failing if it no longer matches what the manifest says. */
-async function* verifiedContent(file: WorkspaceFile): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const changed = () =>
-    new FerryError(
-      'BUNDLE_SOURCE_CHANGED',
-      `The workspace file ${file.absolute} changed while it was being exported; export again once it is stable.`,
-    );
-  for await (const chunk of createReadStream(file.absolute) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // The tar header has promised `file.size` bytes: never send more.
-    if (size > file.size) throw changed();
-    hash.update(chunk);
-    yield chunk;
-  }
-  if (size !== file.size || hash.digest('hex') !== file.sha256) throw changed();
+function verifiedContent(file: WorkspaceFile): AsyncGenerator<Buffer> {
+  return verifiedPieces(
+    createReadStream(file.absolute) as AsyncIterable<Buffer>,
+    file,
+    () =>
+      new FerryError(
+        'BUNDLE_SOURCE_CHANGED',
+        `The workspace file ${file.absolute} changed while it was being exported; export again once it is stable.`,
+      ),
+  );
 }

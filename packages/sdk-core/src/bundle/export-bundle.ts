@@ -8,7 +8,6 @@ import { constants, createGzip } from 'node:zlib';
 import { BASE_STATE_FILE } from '../store/file-layout';
 import { conversationStateSchema, type ConversationState } from '../conversation/state-schema';
 import { FerryError } from '../errors/ferry-error';
-import { scanSegment } from '../persistence/event-log-segment';
 import { countNewlines, fileDigest, type FileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 import { formatJson, readJson } from '../persistence/json-file';
@@ -31,7 +30,12 @@ import { canonicalId } from './conversation-id';
 import { isSegment, listConversationFiles, sha256 } from './conversation-files';
 import { planDelta, type SourceFile } from './delta-plan';
 import { STORE_LOG_SEGMENT, storeLog } from './store-log';
-import { streamedSegments, type StreamedSegment } from './streamed-segments';
+import {
+  lastLineStart,
+  scanLastLine,
+  streamedSegments,
+  type StreamedSegment,
+} from './streamed-segments';
 import { tarChunks, type Outgoing, type StreamedEntry } from './bundle-tar-stream';
 import { listWorkspaceFiles } from './workspace-files';
 
@@ -217,17 +221,12 @@ function checkSegments(
     if (file !== lastSegment) return { ...file, events: countNewlines(file.data) };
     // Only the last line can be torn: check it alone.
     const data = file.data;
-    const end = data.length > 0 && data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
-    const lastStart = end === 0 ? 0 : data.lastIndexOf(0x0a, end - 1) + 1;
+    const lastStart = lastLineStart(data);
     const offset = offsets.get(file.path) ?? 0;
-    const scan = scanSegment({
-      bytes: data.subarray(lastStart),
-      file: `${describe(file.path)} (from byte ${offset + lastStart})`,
-      allowTornLastLine: true,
-      events: [],
-      ids: new Map(),
-      locate: (index) => `event ${index + 1}`,
-    });
+    const scan = scanLastLine(
+      data.subarray(lastStart),
+      `${describe(file.path)} (from byte ${offset + lastStart})`,
+    );
     const valid = data.subarray(0, lastStart + scan.validBytes);
     return { ...file, data: valid, events: countNewlines(valid) + (scan.unterminated ? 1 : 0) };
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FerryError } from '../errors/ferry-error';
-import { scanSegment } from '../persistence/event-log-segment';
+import { scanSegment, type SegmentScan } from '../persistence/event-log-segment';
 import { fileDigest } from '../persistence/file-digests';
 import type { FileStore } from '../persistence/file-store';
 
@@ -39,14 +39,7 @@ export async function streamedSegments(
     let unterminated = false;
     if (index === paths.length - 1 && size > 0) {
       const tail = await lastLine(store, path, size);
-      const scan = scanSegment({
-        bytes: tail.bytes,
-        file: `${store.describe(path)} (from byte ${tail.start})`,
-        allowTornLastLine: true,
-        events: [],
-        ids: new Map(),
-        locate: (at) => `event ${at + 1}`,
-      });
+      const scan = scanLastLine(tail.bytes, `${store.describe(path)} (from byte ${tail.start})`);
       size = tail.start + scan.validBytes;
       unterminated = scan.unterminated;
     }
@@ -63,21 +56,71 @@ export async function streamedSegments(
 }
 
 /** The segment's `size` first bytes, in pieces, checked against its SHA-256 as they go. */
-export async function* segmentContent(
-  store: FileStore,
-  segment: StreamedSegment,
-): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
+export function segmentContent(store: FileStore, segment: StreamedSegment): AsyncGenerator<Buffer> {
+  return verifiedPieces(pieces(store, segment), segment, () => changed(store, segment.path));
+}
+
+/** The segment's `size` first bytes, a piece at a time; fewer when the file was cut short. */
+async function* pieces(store: FileStore, segment: StreamedSegment): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < segment.size;) {
     const end = Math.min(segment.size, at + PIECE_BYTES);
     const piece = await readRange(store, segment.path, at, end);
-    // The tar header has promised `size` bytes: a file cut short since cannot keep that.
-    if (piece.length !== end - at) throw changed(store, segment.path);
-    hash.update(piece);
-    yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    yield piece;
+    if (piece.length !== end - at) return;
     at = end;
   }
-  if (hash.digest('hex') !== segment.sha256) throw changed(store, segment.path);
+}
+
+/**
+ * `source` passed on piece by piece, failing with `changed()` as soon as it holds more than
+ * `expected.size` bytes (a tar header has promised that size: never send more), and at its end
+ * when it held fewer or another SHA-256 (a file that changed since it was hashed).
+ */
+export async function* verifiedPieces(
+  source: AsyncIterable<Uint8Array>,
+  expected: { size: number; sha256: string },
+  changed: () => Error,
+): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const piece of source) {
+    size += piece.length;
+    if (size > expected.size) throw changed();
+    hash.update(piece);
+    yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  }
+  if (size !== expected.size || hash.digest('hex') !== expected.sha256) throw changed();
+}
+
+/**
+ * Where the last line of a segment's `bytes` begins: just after the newline before its final
+ * byte, or 0 when there is none.
+ */
+export function lastLineStart(bytes: Uint8Array): number {
+  return lastNewline(bytes) + 1;
+}
+
+/** The newline before the final byte of `bytes`, or -1. */
+function lastNewline(bytes: Uint8Array): number {
+  const end =
+    bytes.length > 0 && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
+  return end === 0 ? -1 : bytes.lastIndexOf(0x0a, end - 1);
+}
+
+/**
+ * Checks a log's last line as `EventLog.open` does: a torn one (an append in flight, or a
+ * crash) is left out (`validBytes` ends before it), and a whole event without its newline is
+ * `unterminated`. `file` names it in errors.
+ */
+export function scanLastLine(line: Uint8Array, file: string): SegmentScan {
+  return scanSegment({
+    bytes: line,
+    file,
+    allowTornLastLine: true,
+    events: [],
+    ids: new Map(),
+    locate: (at) => `event ${at + 1}`,
+  });
 }
 
 /** Where the file's last line starts, and its bytes (with its newline, if it has one). */
@@ -90,8 +133,7 @@ async function lastLine(
     const from = Math.max(0, size - window);
     const bytes = await readRange(store, path, from, size);
     if (bytes.length !== size - from) throw changed(store, path);
-    const end = bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
-    const newline = end === 0 ? -1 : bytes.lastIndexOf(0x0a, end - 1);
+    const newline = lastNewline(bytes);
     if (newline >= 0 || from === 0) {
       return { start: from + newline + 1, bytes: bytes.subarray(newline + 1) };
     }

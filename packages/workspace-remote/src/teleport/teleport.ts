@@ -144,7 +144,7 @@ async function toRemote(
     const there = await serverCopy(client, conversation.id);
     if (there.live || (there.parked && there.bundleId === parked.bundle_id)) {
       if (!there.live) await confirmArrival(client, conversation.id, parked.bundle_id ?? '');
-      const events = conversation.events.raw().slice();
+      const events = conversation.events.raw();
       await conversation.close();
       return attach(events);
     }
@@ -180,7 +180,7 @@ async function toRemote(
     manifest = await upload(undefined);
   }
   const read = await reading;
-  const events = read?.length === manifest.event_count ? read : conversation.events.raw().slice();
+  const events = read?.length === manifest.event_count ? read : conversation.events.raw();
 
   // 2. Parked here, then 3. confirmed there. Only a cut between the two leaves no runnable copy,
   //    and teleporting this copy to the same server again confirms the arrival.
