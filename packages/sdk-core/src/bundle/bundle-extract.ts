@@ -229,10 +229,12 @@ export async function extract(input: ExtractInput): Promise<ScannedLog | undefin
   return log.result();
 }
 
-/** Receives an entry's content piece by piece, then learns it has all of it. */
+/** Receives an entry's content piece by piece, then learns it has all of it (or never will). */
 interface ContentSink {
   write(piece: Buffer): Promise<void>;
   end(): Promise<void>;
+  /** The content was cut short: stop writing, and settle what is under way. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -271,6 +273,11 @@ function segmentWriter(staging: FileStore, path: string): ContentSink {
       await writes;
       if (failure !== undefined) throw failure;
     },
+    // No write may land after the caller removes the staging folder: one would make it again.
+    async abort() {
+      failed(new Error(`${path}: cut short`));
+      await writes;
+    },
   };
 }
 
@@ -290,16 +297,22 @@ async function checkedContent(
   const pieces: Buffer[] = [];
   const segment = log?.segment(entry.path.slice(entry.path.indexOf('/') + 1), entry.path);
   let lineProblem: Error | undefined;
-  for await (const piece of entry.chunks()) {
-    hash.update(piece);
-    if (sink === undefined) pieces.push(piece);
-    else await sink.write(piece);
-    if (segment === undefined || lineProblem !== undefined) continue;
-    try {
-      segment.push(piece);
-    } catch (error) {
-      lineProblem = error instanceof Error ? error : new Error(String(error));
+  try {
+    for await (const piece of entry.chunks()) {
+      hash.update(piece);
+      if (sink === undefined) pieces.push(piece);
+      else await sink.write(piece);
+      if (segment === undefined || lineProblem !== undefined) continue;
+      try {
+        segment.push(piece);
+      } catch (error) {
+        lineProblem = error instanceof Error ? error : new Error(String(error));
+      }
     }
+  } catch (error) {
+    // A damaged archive: its staged writes settle before the caller cleans up.
+    await sink?.abort();
+    throw error;
   }
   await sink?.end();
   const digest = hash.digest('hex');

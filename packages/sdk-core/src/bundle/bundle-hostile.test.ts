@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -238,6 +239,15 @@ describe('importing a damaged or hostile bundle changes nothing', () => {
     const whole = pack(valid);
     await expectRefused(whole.subarray(0, Math.floor(whole.length / 2)), isFormat);
     await expectRefused(gzipSync(Buffer.alloc(0)), isFormat);
+  });
+
+  it('leaves nothing staged behind when the archive is cut off inside a large segment', async () => {
+    // Several MiB, so the segment is staged piece by piece while the rest still arrives.
+    const lines = Array.from({ length: 40_000 }, () => `${randomBytes(48).toString('hex')}\n`);
+    const whole = pack(withManifest(replaced(segmentPath(), lines.join(''))));
+    for (const fraction of [0.3, 0.5, 0.7, 0.9]) {
+      await expectRefused(whole.subarray(0, Math.floor(whole.length * fraction)), isFormat);
+    }
   });
 
   it('leaves no trace in a root it had to create, or in an in-memory store', async () => {
