@@ -149,8 +149,14 @@ export class FaultyFileStore implements FileStore {
     return this.#inner.size(path);
   }
 
-  createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
-    return this.#call('createExclusive', path, () => this.#inner.createExclusive(path, data));
+  createExclusive(
+    path: string,
+    data: string | Uint8Array,
+    options?: { fsync?: boolean },
+  ): Promise<boolean> {
+    return this.#call('createExclusive', path, () =>
+      this.#inner.createExclusive(path, data, options),
+    );
   }
 
   scope(subdir: string): FileStore {

@@ -107,8 +107,12 @@ export class ReadOnlyToggleStore implements FileStore {
     return this.#write('mkdir', path, () => this.#inner.mkdir(path));
   }
 
-  createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
-    return this.#write('open', path, () => this.#inner.createExclusive(path, data));
+  createExclusive(
+    path: string,
+    data: string | Uint8Array,
+    options?: { fsync?: boolean },
+  ): Promise<boolean> {
+    return this.#write('open', path, () => this.#inner.createExclusive(path, data, options));
   }
 
   scope(subdir: string): FileStore {

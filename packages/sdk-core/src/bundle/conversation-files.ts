@@ -15,13 +15,14 @@ export interface ConversationFiles {
 
 /** Lists a conversation folder's files (see {@link ConversationFiles}). */
 export async function listConversationFiles(store: FileStore): Promise<ConversationFiles> {
-  const segments = (await store.list(EVENTS_DIR))
+  const [events, files] = await Promise.all([store.list(EVENTS_DIR), filesUnder(store, '')]);
+  const segments = events
     .map((name) => ({ name, number: segmentNumber(name) }))
     .filter((entry): entry is { name: string; number: number } => entry.number !== undefined)
     .sort((left, right) => left.number - right.number)
     .map((entry) => `${EVENTS_DIR}/${entry.name}`);
   const side: string[] = [];
-  for (const path of await filesUnder(store, '')) {
+  for (const path of files) {
     if (
       path === BASE_STATE_FILE ||
       path === '.lock' ||
@@ -61,9 +62,20 @@ export function sha256(data: Uint8Array): string {
 
 /** Paths of the files under `dir`, recursively, sorted. */
 async function filesUnder(store: FileStore, dir: string): Promise<string[]> {
+  const at = (name: string) => (dir === '' ? name : `${dir}/${name}`);
+  if (store.listEntries !== undefined) {
+    // The folders are known from the listing: no trip per entry to find them.
+    const entries = await store.listEntries(dir);
+    const nested = await Promise.all(
+      entries.map((entry) =>
+        entry.directory ? filesUnder(store, at(entry.name)) : Promise.resolve([at(entry.name)]),
+      ),
+    );
+    return nested.flat();
+  }
   const paths: string[] = [];
   for (const name of await store.list(dir)) {
-    const path = dir === '' ? name : `${dir}/${name}`;
+    const path = at(name);
     let children: string[] | undefined;
     try {
       children = await filesUnder(store, path);

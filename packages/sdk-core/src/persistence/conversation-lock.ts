@@ -99,7 +99,10 @@ export class ConversationLock implements AsyncDisposable {
           ? {}
           : { expires_at: new Date(started.getTime() + ttlMs).toISOString() }),
       };
-      if (await store.createExclusive(path, formatJson(record))) {
+      // Not synced: a lock only matters while its owner lives, and a crash that could lose
+      // the file ends its owner too (one left behind is stale and taken over). Tokens stay
+      // larger than every earlier owner's without it (their floor is the clock).
+      if (await store.createExclusive(path, formatJson(record), { fsync: false })) {
         heldLocks.add(record.lock_id);
         return new ConversationLock(store, path, record, ttlMs);
       }

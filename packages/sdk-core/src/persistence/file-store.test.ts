@@ -168,6 +168,20 @@ describe.each(implementations)('FileStore conformance: $name', ({ create }) => {
     expect(await store.list('locks')).toEqual(['.lock']);
   });
 
+  it('creates a file exclusively without syncing it when asked (a lock), its new folder synced', async () => {
+    await using subject = await create();
+    const { store } = subject;
+    const before = store.stats.fsyncs;
+    expect(await store.createExclusive('locks/.lock', 'mine', { fsync: false })).toBe(true);
+    // Only the folder entries it created: `locks` in the root.
+    expect(store.stats.fsyncs - before).toBe(1);
+    expect(await store.createExclusive('locks/.lock', 'theirs', { fsync: false })).toBe(false);
+    expect(await store.createExclusive('locks/.other', 'mine', { fsync: false })).toBe(true);
+    expect(store.stats.fsyncs - before).toBe(1);
+    expect(await store.readText('locks/.lock')).toBe('mine');
+    expect(await store.list('locks')).toEqual(['.lock', '.other']);
+  });
+
   it('scopes share files and stats with their parent', async () => {
     await using subject = await create();
     const { store } = subject;

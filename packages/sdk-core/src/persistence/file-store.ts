@@ -28,6 +28,13 @@ export interface DigestOptions {
   data?: Uint8Array;
 }
 
+/** An entry of a folder, as `FileStore.listEntries` gives it. */
+export interface FileStoreEntry {
+  name: string;
+  /** Whether it is a folder (a link is followed). */
+  directory: boolean;
+}
+
 /** Options of `FileStore.remove`. */
 export interface RemoveOptions {
   /** Also remove a directory with everything in it (default `false`: files and empty directories only). */
@@ -83,6 +90,12 @@ export interface FileStore {
   truncate(path: string, length: number, options?: DurabilityOptions): Promise<void>;
   /** Names of the entries of a folder, sorted; `[]` when the folder does not exist. */
   list(dir: string): Promise<string[]>;
+  /**
+   * `list` with whether each entry is a folder, in one read where the store can (a local
+   * folder's entry types). Optional: callers fall back to `list` and list each entry to find
+   * the folders, a trip each.
+   */
+  listEntries?(dir: string): Promise<FileStoreEntry[]>;
   /** Whether a file or folder exists at the path. */
   exists(path: string): Promise<boolean>;
   /** Removes a file or an empty folder (any folder with `recursive`); a missing path is not an error. */
@@ -99,10 +112,17 @@ export interface FileStore {
   /** The file's size in bytes, or `undefined` when it does not exist. */
   size(path: string): Promise<number | undefined>;
   /**
-   * Creates the file with this content only if it does not exist yet (`O_EXCL`), durably.
-   * Resolves `false`, writing nothing, when it already exists. The primitive behind locks.
+   * Creates the file with this content only if it does not exist yet (`O_EXCL`), durably unless
+   * `fsync: false` (the file and its folder entry are then not synced: for a file that need not
+   * outlive a crash, such as a lock, whose owner would not either; folders it creates are still
+   * synced). Resolves `false`, writing nothing, when it already exists. The primitive behind
+   * locks.
    */
-  createExclusive(path: string, data: string | Uint8Array): Promise<boolean>;
+  createExclusive(
+    path: string,
+    data: string | Uint8Array,
+    options?: { fsync?: boolean },
+  ): Promise<boolean>;
   /** A store rooted at `subdir` of this one, sharing its files and stats. */
   scope(subdir: string): FileStore;
   /** A human-readable location for messages: an absolute path, or `memory:/...`. */

@@ -194,17 +194,22 @@ export class InMemoryFileStore implements FileStore {
     });
   }
 
-  createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+  createExclusive(
+    path: string,
+    data: string | Uint8Array,
+    options: { fsync?: boolean } = {},
+  ): Promise<boolean> {
+    const fsync = options.fsync ?? true;
     return this.run(() => {
       const full = this.full(path);
       this.checkWritable(full, 'link');
       // Mirrors the local store: parents, the fsynced temp file, then the folder on success.
-      this.stats.fsyncs += this.createParents(full) + 1;
+      this.stats.fsyncs += this.createParents(full) + (fsync ? 1 : 0);
       if (this.volume.files.has(full)) return false;
       const bytes = toBytes(data);
       this.volume.files.set(full, { chunks: [bytes], size: bytes.length });
       this.stats.writes += 1;
-      this.stats.fsyncs += 1;
+      if (fsync) this.stats.fsyncs += 1;
       return true;
     });
   }

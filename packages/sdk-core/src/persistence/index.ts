@@ -2,6 +2,7 @@ export type {
   DigestOptions,
   DurabilityOptions,
   FileStore,
+  FileStoreEntry,
   FileStoreStats,
   RemoveOptions,
 } from './file-store';

@@ -1,5 +1,5 @@
 import type * as FileSystem from 'node:fs/promises';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTemporaryDirectory } from '../testing/index';
@@ -50,6 +50,26 @@ describe('LocalFileStore', () => {
     );
     await writeFile(join(directory.path, 'outside.txt'), 'hello');
     expect(await store.readText('outside.txt')).toBe('hello');
+  });
+
+  it('lists entries with their kind in one read, following links, sorted', async () => {
+    await using directory = await createTemporaryDirectory();
+    const store = new LocalFileStore({ root: directory.path });
+    await store.writeAtomic('b.json', '{}');
+    await store.append('events/segment-000001.jsonl', '{}\n');
+    await mkdir(join(directory.path, 'observations'));
+    await symlink(join(directory.path, 'events'), join(directory.path, 'linked'));
+    expect(await store.listEntries('')).toEqual([
+      { name: 'b.json', directory: false },
+      { name: 'events', directory: true },
+      { name: 'linked', directory: true },
+      { name: 'observations', directory: true },
+    ]);
+    expect(await store.listEntries('events')).toEqual([
+      { name: 'segment-000001.jsonl', directory: false },
+    ]);
+    expect(await store.listEntries('missing')).toEqual([]);
+    await expect(store.listEntries('b.json')).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
   it('creates exclusively without leaving its temp file, even when the file exists', async () => {

@@ -22,6 +22,7 @@ import type {
   DigestOptions,
   DurabilityOptions,
   FileStore,
+  FileStoreEntry,
   FileStoreStats,
   RemoveOptions,
 } from './file-store';
@@ -126,7 +127,7 @@ export class LocalFileStore implements FileStore {
     this.stats.writes += 1;
     const temporary = temporaryPathFor(file);
     try {
-      await this.writeNewFile(temporary, data);
+      await this.writeNewFile(temporary, data, true);
       await rename(temporary, file);
     } catch (error) {
       await rm(temporary, { force: true }).catch(() => undefined);
@@ -204,6 +205,33 @@ export class LocalFileStore implements FileStore {
       if (hasErrorCode(error, 'ENOENT')) return [];
       throw error;
     }
+  }
+
+  async listEntries(dir: string): Promise<FileStoreEntry[]> {
+    const folder = this.absolute(dir);
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      if (hasErrorCode(error, 'ENOENT')) return [];
+      throw error;
+    }
+    const listed = await Promise.all(
+      entries.map(async (entry) => ({
+        name: entry.name,
+        // A link, or a file system that does not tell the type: asked, following the link.
+        directory:
+          entry.isDirectory() ||
+          (!entry.isFile() &&
+            (await stat(join(folder, entry.name)).then(
+              (stats) => stats.isDirectory(),
+              () => false,
+            ))),
+      })),
+    );
+    return listed.sort((left, right) =>
+      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
+    );
   }
 
   async exists(path: string): Promise<boolean> {
@@ -338,7 +366,12 @@ export class LocalFileStore implements FileStore {
     }
   }
 
-  async createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+  async createExclusive(
+    path: string,
+    data: string | Uint8Array,
+    options: { fsync?: boolean } = {},
+  ): Promise<boolean> {
+    const fsync = options.fsync ?? true;
     const file = this.absolute(path);
     const dir = dirname(file);
     await this.makeDirectory(dir);
@@ -346,20 +379,20 @@ export class LocalFileStore implements FileStore {
     // exists, and a reader never sees the file half written.
     const temporary = temporaryPathFor(file);
     try {
-      await this.writeNewFile(temporary, data);
+      await this.writeNewFile(temporary, data, fsync);
       try {
         await link(temporary, file);
       } catch (error) {
         if (hasErrorCode(error, 'EEXIST')) return false;
         // Some file systems (FAT, some network shares) have no hard links.
         if (!hasErrorCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error;
-        return await this.createExclusiveWithoutLink(file, data);
+        return await this.createExclusiveWithoutLink(file, data, fsync);
       }
     } finally {
       await rm(temporary, { force: true }).catch(() => undefined);
     }
     this.stats.writes += 1;
-    await this.syncDirectory(dir);
+    if (fsync) await this.syncDirectory(dir);
     return true;
   }
 
@@ -378,24 +411,29 @@ export class LocalFileStore implements FileStore {
   private async createExclusiveWithoutLink(
     file: string,
     data: string | Uint8Array,
+    fsync: boolean,
   ): Promise<boolean> {
     try {
-      await this.writeNewFile(file, data);
+      await this.writeNewFile(file, data, fsync);
     } catch (error) {
       if (hasErrorCode(error, 'EEXIST')) return false;
       throw error;
     }
     this.stats.writes += 1;
-    await this.syncDirectory(dirname(file));
+    if (fsync) await this.syncDirectory(dirname(file));
     return true;
   }
 
-  /** Creates `file` (failing if it exists), writes `data` and fsyncs it. */
-  private async writeNewFile(file: string, data: string | Uint8Array): Promise<void> {
+  /** Creates `file` (failing if it exists), writes `data` and, with `fsync`, syncs it. */
+  private async writeNewFile(
+    file: string,
+    data: string | Uint8Array,
+    fsync: boolean,
+  ): Promise<void> {
     const handle = await open(file, 'wx');
     try {
       await handle.writeFile(data);
-      await this.syncFile(handle);
+      if (fsync) await this.syncFile(handle);
     } finally {
       await handle.close();
     }

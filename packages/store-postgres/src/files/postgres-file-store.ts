@@ -157,6 +157,7 @@ export class PostgresFileStore implements FileStore {
     return row.is_directory ? 0 : Number(row.size ?? 0);
   }
 
+  /** Always durable: the row is committed (a `fsync: false` asks for less, and gets this). */
   async createExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
     const created = await this.writeFile('link', path, data, SQL.fileCreateExclusive);
     return created;
