@@ -73,6 +73,23 @@ export interface LocalConversationOptions {
    * again on every open. Return `undefined` for documents Ferry should route itself.
    */
   languageModel?: LanguageModelFactory;
+  /**
+   * Records a teleport's arrival as part of the open, as `recordArrival` would right after it:
+   * the parked mark is cleared and a `TeleportEvent` appended (and given to `onEvent`), written
+   * with the open's own append and state write. Only for a conversation the store holds (one a
+   * teleport just imported); a new one is refused with `InvalidOptionError`.
+   */
+  arrival?: TeleportHop;
+}
+
+/** One hop of a teleported conversation, as its `TeleportEvent` records it. */
+export interface TeleportHop {
+  /** Where it came from (a server's origin, or a local place). */
+  from: string;
+  /** Where it arrived. */
+  to: string;
+  /** The bundle that carried it. */
+  bundleId: string;
 }
 
 /** How {@link LocalConversation.open} treated the persisted conversation. */

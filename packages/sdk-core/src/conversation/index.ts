@@ -16,6 +16,7 @@ export type {
   ForkOptions,
   LocalConversationOptions,
   OpenReport,
+  TeleportHop,
 } from './local-conversation';
 export { INTERRUPTED_RUN_ERROR, answersForUnansweredActions } from './recover-interrupted-run';
 export {

@@ -25,6 +25,7 @@ import type {
   ForkOptions,
   LocalConversationOptions,
   OpenReport,
+  TeleportHop,
 } from './conversation-options';
 import { createEventList, type EventList } from './event-list';
 import { EventStream } from './event-stream';
@@ -47,6 +48,7 @@ export type {
   ForkOptions,
   LocalConversationOptions,
   OpenReport,
+  TeleportHop,
 } from './conversation-options';
 
 function deepFreeze<T>(value: T): T {
@@ -134,7 +136,11 @@ export class LocalConversation {
    *   CorruptEventLogError, AgentRequiredError (a refused create leaves nothing behind).
    */
   static async open(options: LocalConversationOptions): Promise<LocalConversation> {
-    return new LocalConversation(await openConversation(options));
+    const parts = await openConversation(options);
+    const conversation = new LocalConversation(parts);
+    // Appended by the open (`arrival`): told as `recordArrival` would tell it.
+    if (parts.arrived !== undefined) conversation.#announce([parts.arrived]);
+    return conversation;
   }
 
   /**
@@ -400,7 +406,7 @@ export class LocalConversation {
   }
 
   /** Records the arrival of a teleported conversation here: a `TeleportEvent` and no parked mark. */
-  async recordArrival(hop: { from: string; to: string; bundleId: string }): Promise<void> {
+  async recordArrival(hop: TeleportHop): Promise<void> {
     this.#assertOpen();
     await recordArrival(this.#teleportTarget(), hop);
   }
@@ -571,6 +577,11 @@ export class LocalConversation {
     if (events.length === 0) return;
     // Checked when the append's turn comes: a copy parked meanwhile by a teleport takes no more.
     await this.#log.appendMany(events, { precondition: () => this.#assertWritable() });
+    this.#announce(events);
+  }
+
+  /** Gives events now in the log to the listeners and the stream. */
+  #announce(events: readonly Event[]): void {
     for (const event of events) {
       this.#notify(event);
       this.#stream.push(event);

@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConversationChangedSinceExportError } from '../errors/conversation-changed-since-export-error';
 import { ConversationTeleportedError } from '../errors/conversation-teleported-error';
+import { InvalidOptionError } from '../errors/invalid-option-error';
+import { InMemoryFileStore } from '../persistence/in-memory-file-store';
+import type { AnyEvent } from '../event/parse-event';
 import { newEventEnvelope } from '../event/event-base';
 import type { Event } from '../event/event-schemas';
-import { openInMemory } from './test-support';
+import { LocalConversation } from './local-conversation';
+import { openInMemory, testWorkspace } from './test-support';
 
 const agent = { kind: 'Agent', llm: { model: 'openai/gpt-4.1-mini', api_key: 'k' } };
 const destination = { to: 'https://ferry.example.com', bundleId: 'bundle-1' };
@@ -69,5 +74,64 @@ describe('LocalConversation.markTeleported', () => {
     await expect(after).rejects.toBeInstanceOf(ConversationTeleportedError);
     expect(conversation.events).toHaveLength(count + 1);
     await conversation.close();
+  });
+});
+
+describe('LocalConversation.open with an arrival', () => {
+  const hop = { from: 'https://ferry.example.com', to: 'file:///home/me', bundleId: 'bundle-2' };
+
+  it('un-parks the copy and appends its TeleportEvent, told to onEvent, with one state write', async () => {
+    const store = new InMemoryFileStore();
+    const conversationId = randomUUID();
+    const open = (options: { arrival?: typeof hop; onEvent?: (event: AnyEvent) => void }) =>
+      LocalConversation.open({
+        agent,
+        workspace: testWorkspace,
+        store,
+        conversationId,
+        ...options,
+      });
+    const parked = await open({});
+    await parked.sendMessage('Go to the server.');
+    await parked.markTeleported(destination);
+    const count = parked.events.length;
+    await parked.close();
+
+    const told: AnyEvent[] = [];
+    const writes = store.stats.writes;
+    const arrived = await open({ arrival: hop, onEvent: (event) => told.push(event) });
+    // The lock, the appended event and the state: what a resume without an arrival writes,
+    // plus the event (recordArrival afterwards would write the state twice).
+    expect(store.stats.writes - writes).toBe(3);
+    expect(arrived.state.teleport ?? null).toBeNull();
+    expect(arrived.events).toHaveLength(count + 1);
+    expect(arrived.events.at(-1)).toMatchObject({
+      kind: 'TeleportEvent',
+      from: hop.from,
+      to: hop.to,
+      bundle_id: hop.bundleId,
+    });
+    expect(told.map((event) => event.kind)).toEqual(['TeleportEvent']);
+    await arrived.sendMessage('Back home, and runnable.');
+    await arrived.close();
+
+    // Persisted: a plain open finds it un-parked, with the event.
+    const again = await open({});
+    expect(again.state.teleport ?? null).toBeNull();
+    expect(again.events.at(count)).toMatchObject({ kind: 'TeleportEvent' });
+    await again.close();
+  });
+
+  it('refuses an arrival of a conversation the store does not hold, writing nothing', async () => {
+    const store = new InMemoryFileStore();
+    const opening = LocalConversation.open({
+      agent,
+      workspace: testWorkspace,
+      store,
+      arrival: hop,
+    });
+    await expect(opening).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(opening).rejects.toThrow(/`arrival`.*import its bundle first/);
+    expect(await store.list('')).toEqual([]);
   });
 });

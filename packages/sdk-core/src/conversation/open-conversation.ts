@@ -27,6 +27,7 @@ import type {
 import { answersForUnansweredActions, runEndedBeforeCrash } from './recover-interrupted-run';
 import { conversationStateSchema, type ConversationState } from './state-schema';
 import { stateUpdateEvent, writeState } from './state-writer';
+import { arrivalEvent } from './teleport-bookkeeping';
 import { conversationStatsSchema } from './stats';
 
 /** What a `LocalConversation` is made of, once its log is loaded and its state written. */
@@ -40,6 +41,8 @@ export interface ConversationParts {
   workspace: ConversationWorkspace;
   options: LocalConversationOptions;
   report: OpenReport;
+  /** The `TeleportEvent` the open appended for `options.arrival`, to announce. */
+  arrived?: Event;
 }
 
 /** What creating or resuming needs: the conversation's lease is held. */
@@ -155,6 +158,12 @@ export async function openConversation(
 /** Creates a new conversation: its state is written (the log starts empty). */
 export async function createConversation(input: OpenInput): Promise<ConversationParts> {
   const { id, store, lease, cipher, options } = input;
+  if (options.arrival !== undefined) {
+    throw new InvalidOptionError(
+      'arrival',
+      `there is no conversation ${id} in ${store.describe(id)} to arrive (import its bundle first)`,
+    );
+  }
   if (options.agent === undefined) throw new AgentRequiredError(store.describe(id));
   const state = conversationStateSchema.parse({
     id,
@@ -217,6 +226,8 @@ export async function resumeConversation(
     max_iterations: options.maxIterations ?? persisted.max_iterations,
     stuck_detection: options.stuckDetection ?? persisted.stuck_detection,
     execution_status: crashed ? recoveredStatus : persisted.execution_status,
+    // Arrived by teleport: no longer parked (see `recordArrival`).
+    ...(options.arrival === undefined ? {} : { teleport: null }),
   };
 
   const recovery: Event[] = [];
@@ -237,14 +248,17 @@ export async function resumeConversation(
     const event = stateUpdateEvent('agent', redactAgent(agent));
     recovery.push({ ...event, changes: agentChanges });
   }
+  const arrived = options.arrival === undefined ? undefined : arrivalEvent(options.arrival);
+  if (arrived !== undefined) recovery.push(arrived);
   if (recovery.length > 0) await log.appendMany(recovery);
   await writeState(store, lease, state, cipher);
-  return parts(input, log, state, {
+  const resumed = parts(input, log, state, {
     mode: 'resumed',
     agentChanges,
     recoveredFromCrash: crashed,
     liveContext: { source: log.liveSource, loadedFrom: log.loadedFrom },
   });
+  return arrived === undefined ? resumed : { ...resumed, arrived };
 }
 
 function parts(

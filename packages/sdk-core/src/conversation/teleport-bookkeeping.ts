@@ -5,6 +5,7 @@ import {
 import { newEventEnvelope } from '../event/event-base';
 import type { Event } from '../event/event-schemas';
 import type { ConversationLog } from './conversation-log';
+import type { TeleportHop } from './conversation-options';
 import type { ConversationState } from './state-schema';
 
 /** What teleport bookkeeping needs of an open conversation. */
@@ -50,19 +51,19 @@ export async function parkConversation(
 }
 
 /** Records a teleported conversation's arrival: no parked mark, and a `TeleportEvent`. */
-export async function recordArrival(
-  target: TeleportTarget,
-  hop: { from: string; to: string; bundleId: string },
-): Promise<void> {
+export async function recordArrival(target: TeleportTarget, hop: TeleportHop): Promise<void> {
   await target.updateState({ teleport: null });
-  await target.appendEvents([
-    {
-      ...newEventEnvelope(),
-      source: 'environment',
-      kind: 'TeleportEvent',
-      from: hop.from,
-      to: hop.to,
-      bundle_id: hop.bundleId,
-    },
-  ]);
+  await target.appendEvents([arrivalEvent(hop)]);
+}
+
+/** The `TeleportEvent` of an arrival. */
+export function arrivalEvent(hop: TeleportHop): Event {
+  return {
+    ...newEventEnvelope(),
+    source: 'environment',
+    kind: 'TeleportEvent',
+    from: hop.from,
+    to: hop.to,
+    bundle_id: hop.bundleId,
+  };
 }

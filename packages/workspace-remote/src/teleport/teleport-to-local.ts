@@ -45,6 +45,18 @@ export async function toLocal(
   const folder = root.scope(conversationFolderName(id));
   const place = localPlace(persistenceDir);
   const includeWorkspace = options.includeWorkspace === true;
+  // What this machine still holds (the copy parked here when it left) is read while the
+  // server is asked where the conversation is: only what it lacks comes back, proved against
+  // its checksums; a copy that diverged gets the whole conversation. Reading changes nothing,
+  // so it is simply dropped when the answer ends the teleport first.
+  const describing = (async () => {
+    await checkLocalCopy(folder, id, options.overwrite === true);
+    return readBundleBase({
+      store: folder,
+      ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
+    });
+  })();
+  describing.catch(() => undefined);
   const current = await conversation.refresh();
   const parked = current.teleport;
   // An earlier teleport back here was cut off after the server's copy was parked for here.
@@ -68,13 +80,7 @@ export async function toLocal(
     timeout: 60,
     caller: 'teleport',
   });
-  await checkLocalCopy(folder, id, options.overwrite === true);
-  // What this machine still holds (the copy parked here when it left): only what it lacks
-  // comes back, proved against its checksums; a copy that diverged gets the whole conversation.
-  const base = await readBundleBase({
-    store: folder,
-    ...(includeWorkspace ? { workspaceDir: workspace.workingDir } : {}),
-  });
+  const base = await describing;
   // A temporary folder, made only for a bundle too large to receive in memory.
   let staging: string | undefined;
   const stagingFile = async (name: string) => {
@@ -210,7 +216,11 @@ async function bringBack(input: {
   return manifest;
 }
 
-/** Opens the conversation that arrived here and records the hop. */
+/**
+ * Opens the conversation that arrived here and records the hop: with a `bundleId`, the open
+ * itself un-parks it and appends the `TeleportEvent` (`arrival`); without, a copy that had
+ * already arrived is only un-parked if it still is.
+ */
 async function openHere(
   id: string,
   options: TeleportOptions<LocalDestination>,
@@ -226,6 +236,9 @@ async function openHere(
       persistenceDir,
       conversationId: id,
       ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+      ...(bundleId === undefined
+        ? {}
+        : { arrival: { from, to: localPlace(persistenceDir), bundleId } }),
     });
   } catch (error) {
     throw new FerryError(
@@ -235,10 +248,11 @@ async function openHere(
       { cause: error },
     );
   }
-  const place = localPlace(persistenceDir);
-  if (bundleId !== undefined) {
-    await local.recordArrival({ from, to: place, bundleId });
-  } else if (local.state.teleport !== undefined && local.state.teleport !== null) {
+  if (
+    bundleId === undefined &&
+    local.state.teleport !== undefined &&
+    local.state.teleport !== null
+  ) {
     await local.updateState({ teleport: null });
   }
   return local;
