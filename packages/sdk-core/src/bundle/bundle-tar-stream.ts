@@ -82,6 +82,38 @@ export async function* tarChunks(source: TarSource): AsyncGenerator<Buffer> {
   yield TAR_END;
 }
 
+/** Pieces at least this large pass through {@link coalesced} as they are. */
+const PASS_THROUGH_BYTES = 64 * 1024;
+/** Small pieces are joined until they hold this many bytes. */
+const JOINED_BYTES = 256 * 1024;
+
+/**
+ * The same bytes in fewer pieces: small ones (tar headers and padding, state and side files)
+ * are joined, large ones pass through. Each piece written to a gzip stream is a trip to the
+ * thread pool and back, which for a small delta bundle cost more than compressing it.
+ */
+export async function* coalesced(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let bytes = 0;
+  const joined = () => {
+    const piece = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, bytes);
+    held = [];
+    bytes = 0;
+    return piece;
+  };
+  for await (const piece of pieces) {
+    if (piece.length >= PASS_THROUGH_BYTES) {
+      if (bytes > 0) yield joined();
+      yield piece;
+      continue;
+    }
+    held.push(piece);
+    bytes += piece.length;
+    if (bytes >= JOINED_BYTES) yield joined();
+  }
+  if (bytes > 0) yield joined();
+}
+
 function* fileEntry(
   header: { path: string; size: number; mtime: Date },
   data: Buffer,
