@@ -10,6 +10,7 @@ import {
 } from './bundle-manifest';
 import type { SourceFile } from './delta-plan';
 import { segmentContent, verifiedPieces, type StreamedSegment } from './streamed-segments';
+import { joinPieces } from './tar-reader';
 import { TAR_END, tarFileHeader, tarPadding } from './tar-writer';
 import type { WorkspaceFile } from './workspace-files';
 
@@ -96,7 +97,7 @@ export async function* coalesced(pieces: AsyncIterable<Buffer>): AsyncGenerator<
   let held: Buffer[] = [];
   let bytes = 0;
   const joined = () => {
-    const piece = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, bytes);
+    const piece = joinPieces(held, bytes);
     held = [];
     bytes = 0;
     return piece;

@@ -68,7 +68,14 @@ export async function importDelta(input: ImportDeltaInput): Promise<void> {
   const stagingDir = bytes <= MEMORY_STAGING_BYTES ? undefined : `.import-${randomUUID()}`;
   const staging = stagingDir === undefined ? new InMemoryFileStore() : root.scope(stagingDir);
   try {
-    await extract({ entries: input.entries, manifest, staging, ...extractOptions(input) });
+    // Every line is checked; the events are not kept (the delta is applied from its staging).
+    await extract({
+      entries: input.entries,
+      manifest,
+      staging,
+      ...extractOptions(input),
+      keepEvents: false,
+    });
     const lock = await ConversationLock.acquire({ store: folder, onWarning: () => undefined });
     try {
       const held = await listConversationFiles(folder);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { FerryError } from '../errors/ferry-error';
 import { scanSegment, type SegmentScan } from '../persistence/event-log-segment';
 import { fileDigest } from '../persistence/file-digests';
-import type { FileStore } from '../persistence/file-store';
+import { readFileRange, type FileStore } from '../persistence/file-store';
 
 /**
  * A whole event segment of a folder that travels straight from its file: hashed, and its last
@@ -64,7 +64,7 @@ export function segmentContent(store: FileStore, segment: StreamedSegment): Asyn
 async function* pieces(store: FileStore, segment: StreamedSegment): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < segment.size;) {
     const end = Math.min(segment.size, at + PIECE_BYTES);
-    const piece = await readRange(store, segment.path, at, end);
+    const piece = await readFileRange(store, segment.path, at, end);
     yield piece;
     if (piece.length !== end - at) return;
     at = end;
@@ -131,26 +131,13 @@ async function lastLine(
 ): Promise<{ start: number; bytes: Uint8Array }> {
   for (let window = TAIL_BYTES; ; window *= 2) {
     const from = Math.max(0, size - window);
-    const bytes = await readRange(store, path, from, size);
+    const bytes = await readFileRange(store, path, from, size);
     if (bytes.length !== size - from) throw changed(store, path);
     const newline = lastNewline(bytes);
     if (newline >= 0 || from === 0) {
       return { start: from + newline + 1, bytes: bytes.subarray(newline + 1) };
     }
   }
-}
-
-async function readRange(
-  store: FileStore,
-  path: string,
-  start: number,
-  end: number,
-): Promise<Uint8Array> {
-  const bytes =
-    store.readRange === undefined
-      ? (await store.read(path))?.subarray(start, end)
-      : await store.readRange(path, start, end);
-  return bytes ?? new Uint8Array(0);
 }
 
 function changed(store: FileStore, path: string): FerryError {

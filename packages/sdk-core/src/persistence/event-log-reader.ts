@@ -7,7 +7,7 @@ import {
   type RangePart,
   type Segment,
 } from './event-log-ranges';
-import type { FileStore } from './file-store';
+import { readFileRange, type FileStore } from './file-store';
 import { joinStorePath } from './store-path';
 import type { StoredEvent } from './stored-event';
 
@@ -241,11 +241,8 @@ export abstract class EventLogReader implements Iterable<StoredEvent> {
     }
   }
 
-  protected async readBytes(path: string, start: number, end: number): Promise<Uint8Array> {
-    if (this.store.readRange !== undefined) {
-      return (await this.store.readRange(path, start, end)) ?? new Uint8Array(0);
-    }
-    return ((await this.store.read(path)) ?? new Uint8Array(0)).subarray(start, end);
+  protected readBytes(path: string, start: number, end: number): Promise<Uint8Array> {
+    return readFileRange(this.store, path, start, end);
   }
 
   /** Events appended since `index.json` was last written or found current (all of them without one). */

@@ -128,3 +128,20 @@ export interface FileStore {
   /** A human-readable location for messages: an absolute path, or `memory:/...`. */
   describe(path: string): string;
 }
+
+/**
+ * Bytes `start` to `end` of the file (fewer when it is shorter; none when it does not exist):
+ * `readRange` where the store has it, else the whole file read and cut.
+ */
+export async function readFileRange(
+  store: FileStore,
+  path: string,
+  start: number,
+  end: number,
+): Promise<Uint8Array> {
+  const bytes =
+    store.readRange === undefined
+      ? (await store.read(path))?.subarray(start, end)
+      : await store.readRange(path, start, end);
+  return bytes ?? new Uint8Array(0);
+}
